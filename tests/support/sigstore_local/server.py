@@ -211,7 +211,8 @@ class RekorServer:
         self._server = _Server(self.log)
         host, port = self._server.server_address[:2]
         self.url = f"http://{host!s}:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        # A short poll interval keeps stop() fast (shutdown waits for the next poll).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name=f"rekor-{port}", daemon=True)
         self._thread.start()
         return self.url
