@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -123,6 +124,7 @@ class SigstoreInstance:
     rekor_url: str = DEFAULT_REKOR_URL
     _rogue_ca: FulcioCA | None = field(default=None, repr=False)
     _rogue_ct: CTLog | None = field(default=None, repr=False)
+    _rogue_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def create(
@@ -189,10 +191,12 @@ class SigstoreInstance:
 
     # -- signing ----------------------------------------------------------------------------
     def _rogue(self, now: datetime) -> tuple[FulcioCA, CTLog]:
-        if self._rogue_ca is None or self._rogue_ct is None:
-            self._rogue_ca = FulcioCA.generate(now, name="rogue")
-            self._rogue_ct = CTLog.generate()
-        return self._rogue_ca, self._rogue_ct
+        """A CA and a CT log that the trusted root does not name (made once, lazily)."""
+        with self._rogue_lock:
+            if self._rogue_ca is None or self._rogue_ct is None:
+                self._rogue_ca = FulcioCA.generate(now, name="rogue")
+                self._rogue_ct = CTLog.generate()
+            return self._rogue_ca, self._rogue_ct
 
     def issue_certificate(
         self,

@@ -142,3 +142,34 @@ def test_client_trust_config_and_in_memory_root_load(
     Verifier(trusted_root=config.trusted_root).verify_dsse(Bundle.from_json(raw), pol)
     in_memory = fresh_sigstore_instance.sigstore_trusted_root()
     Verifier(trusted_root=in_memory).verify_dsse(Bundle.from_json(raw), pol)
+
+
+def test_sigstore_cli_verifies_with_the_client_trust_config(
+    sigstore_instance: SigstoreInstance, github_identity: GitHubIdentity, tmp_path: Path
+) -> None:
+    # The CLI's `verify github` reads the legacy 1.2-1.6 extensions; checked offline.
+    import subprocess
+    import sys
+
+    artifact = tmp_path / "widget.tgz"
+    artifact.write_bytes(b"cli artifact")
+    bundle = tmp_path / "widget.tgz.sigstore.json"
+    bundle.write_bytes(sigstore_instance.sign_artifact(artifact.read_bytes(), github_identity))
+    config = tmp_path / "trust_config.json"
+    config.write_text(sigstore_instance.client_trust_config_json())
+
+    def verify(repository: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sigstore", "--trust-config", str(config), "verify",
+             "github", "--bundle", str(bundle), "--cert-identity", github_identity.san,
+             "--repository", repository, "--ref", github_identity.ref,
+             "--trigger", github_identity.trigger, str(artifact)],
+            capture_output=True, text=True, timeout=60,
+            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        )
+
+    ok = verify(github_identity.repository)
+    assert ok.returncode == 0, ok.stderr
+    assert "OK" in ok.stderr + ok.stdout
+    wrong = verify("mallory/widget")
+    assert wrong.returncode != 0
