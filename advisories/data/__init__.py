@@ -1,0 +1,1 @@
+"""Package data: the OSV JSON schema (see advisories.schema)."""
