@@ -1,0 +1,323 @@
+"""Structure of the scale-out deployment (compose.yaml, Dockerfile, deploy/nginx).
+
+    .venv/bin/pytest tests/unit/test_compose.py
+
+No Docker engine runs on the development machines, so `docker compose config` cannot be run
+here: these tests load compose.yaml with PyYAML and check what the deployment promises (two
+app replicas behind one published port, health-gated start order, secrets required from the
+environment, a non-root app image that runs `vouch serve`). Each checker is also run against a
+deliberately broken copy of the file, so a checker that stopped finding problems would fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "compose.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+
+SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|(^|_)KEY($|_)|CREDENTIAL", re.IGNORECASE)
+REQUIRED_VAR = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")
+URL_USERINFO = re.compile(r"://(?P<user>[^:/@]+):(?P<password>.+)@")
+VAR_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>[^}]*)\}")
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+
+def load_compose() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(document, dict), "compose.yaml must be a mapping"
+    return document
+
+
+def dockerfile_cmd() -> list[str]:
+    """The exec-form CMD of the Dockerfile (the last one wins, as in Docker)."""
+    cmds = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD ")]
+    assert cmds, "Dockerfile has no CMD"
+    value = yaml.safe_load(cmds[-1].removeprefix("CMD "))  # a JSON array is valid YAML
+    assert isinstance(value, list), "CMD must use the exec (JSON array) form"
+    return [str(part) for part in value]
+
+
+def command_of(service: dict[str, Any]) -> list[str]:
+    command = service.get("command")
+    if command is None:
+        return dockerfile_cmd() if "build" in service else []
+    if isinstance(command, str):
+        return shlex.split(command)
+    return [str(part) for part in command]
+
+
+def runs_vouch(service: dict[str, Any], subcommand: str) -> bool:
+    return command_of(service)[:2] == ["vouch", subcommand]
+
+
+def app_services(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in document["services"].items()
+        if runs_vouch(service, "serve")
+    }
+
+
+def replica_count(document: dict[str, Any]) -> int:
+    """App instances: the replicas of every service that runs `vouch serve`."""
+    return sum(
+        int((service.get("deploy") or {}).get("replicas", 1))
+        for service in app_services(document).values()
+    )
+
+
+def published_services(document: dict[str, Any]) -> list[str]:
+    return [name for name, service in document["services"].items() if service.get("ports")]
+
+
+def environment_of(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(key): str(value) for key, value in env.items()}
+
+
+def unguarded_secrets(document: dict[str, Any]) -> list[str]:
+    """Secret values that are not required from the environment with ``${VAR:?...}``."""
+    problems = []
+    for name, service in document["services"].items():
+        for key, value in environment_of(service).items():
+            if SECRET_KEY.search(key) and not REQUIRED_VAR.match(value):
+                problems.append(f"{name}.{key}")
+            userinfo = URL_USERINFO.search(value)
+            if userinfo and not REQUIRED_VAR.match(userinfo["password"]):
+                problems.append(f"{name}.{key} (password inside URL)")
+    return problems
+
+
+def unhealthy_dependencies(document: dict[str, Any], service_name: str) -> list[str]:
+    """Dependencies of ``service_name`` on postgres/elasticsearch not gated on health."""
+    depends = document["services"][service_name].get("depends_on") or {}
+    problems = []
+    for needed in ("postgres", "elasticsearch"):
+        if not isinstance(depends, dict) or needed not in depends:
+            problems.append(f"{service_name} does not depend on {needed}")
+        elif depends[needed].get("condition") != "service_healthy":
+            problems.append(f"{service_name} -> {needed} is not condition: service_healthy")
+    return problems
+
+
+def healthcheck_text(service: dict[str, Any]) -> str:
+    check = service.get("healthcheck") or {}
+    if check.get("disable"):
+        return ""
+    test = check.get("test", "")
+    return " ".join(test) if isinstance(test, list) else str(test)
+
+
+def comment_above(text: str, marker: str) -> str:
+    """The block of ``#`` comment lines directly above the line containing ``marker``."""
+    lines = text.splitlines()
+    index = next(i for i, line in enumerate(lines) if marker in line)
+    comment: list[str] = []
+    for line in reversed(lines[:index]):
+        if not line.strip().startswith("#"):
+            break
+        comment.insert(0, line.strip().lstrip("#").strip())
+    return " ".join(comment)
+
+
+# ---- the real files ---------------------------------------------------------------------------
+
+
+def test_compose_parses_and_names_every_service() -> None:
+    services = load_compose()["services"]
+    assert {"lb", "postgres", "elasticsearch", "worker"} <= set(services)
+    assert app_services(load_compose()), "no service runs `vouch serve`"
+
+
+def test_two_app_replicas_run_vouch_serve() -> None:
+    document = load_compose()
+    assert replica_count(document) >= 2
+    for service in app_services(document).values():
+        assert command_of(service) == ["vouch", "serve", "--host", "0.0.0.0", "--port", "8000"]
+
+
+def test_exactly_one_port_is_published_and_it_is_the_load_balancer() -> None:
+    document = load_compose()
+    assert published_services(document) == ["lb"]
+    ports = document["services"]["lb"]["ports"]
+    assert len(ports) == 1
+    for name in app_services(document):
+        assert "ports" not in document["services"][name]
+
+
+def test_load_balancer_config_is_mounted_and_targets_the_app_service() -> None:
+    document = load_compose()
+    lb = document["services"]["lb"]
+    mounts = [volume.split(":") for volume in lb["volumes"]]
+    configs = [ROOT / source for source, *_ in mounts if source.startswith("./deploy/")]
+    assert configs, "the load balancer config must come from deploy/"
+    text = configs[0].read_text()
+    (app_name,) = app_services(document)
+    assert re.search(rf"server\s+{app_name}:8000\b", text), "upstream must point at the apps"
+    published = lb["ports"][0]
+    container_port = str(published).rsplit(":", 1)[-1]
+    assert re.search(rf"listen\s+{container_port}\b", text), "nginx must listen on the port"
+    assert lb["depends_on"][app_name]["condition"] == "service_healthy"
+
+
+def test_postgres_16_has_a_pg_isready_healthcheck() -> None:
+    postgres = load_compose()["services"]["postgres"]
+    assert str(postgres["image"]).startswith("postgres:16")
+    assert "pg_isready" in healthcheck_text(postgres)
+
+
+def test_elasticsearch_9_single_node_has_a_healthcheck_and_stays_internal() -> None:
+    document = load_compose()
+    es = document["services"]["elasticsearch"]
+    assert re.search(r"elasticsearch:9\.\d+", es["image"])
+    assert "_cluster/health" in healthcheck_text(es)
+    env = environment_of(es)
+    assert env["discovery.type"] == "single-node"
+    # Security is off only because the service never leaves the internal network.
+    assert "ports" not in es
+    assert es["networks"] == ["backend"]
+    assert document["networks"]["backend"]["internal"] is True
+    assert "internal" in comment_above(COMPOSE.read_text(), "xpack.security.enabled:")
+
+
+def test_apps_and_worker_wait_for_healthy_postgres_and_elasticsearch() -> None:
+    document = load_compose()
+    for name in [*app_services(document), "worker"]:
+        assert unhealthy_dependencies(document, name) == []
+
+
+def test_migrations_run_once_before_the_apps_start() -> None:
+    document = load_compose()
+    migrate = document["services"]["migrate"]
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in [*app_services(document), "worker"]:
+        depends = document["services"][name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+    # The one-shot command imports these names: fail here, not at deploy time, if they move.
+    script = command_of(migrate)[-1]
+    for module, names in re.findall(r"from ([\w.]+) import ([\w, ]+)", script):
+        imported = importlib.import_module(module)
+        for attribute in names.split(","):
+            assert hasattr(imported, attribute.strip()), f"{module}.{attribute.strip()}"
+
+
+def test_worker_runs_vouch_worker() -> None:
+    assert command_of(load_compose()["services"]["worker"]) == ["vouch", "worker"]
+
+
+def test_every_secret_is_required_from_the_environment() -> None:
+    assert unguarded_secrets(load_compose()) == []
+
+
+def test_every_reference_to_a_secret_variable_is_required() -> None:
+    for match in VAR_REFERENCE.finditer(COMPOSE.read_text()):
+        if SECRET_KEY.search(match["name"]):
+            assert match["op"].startswith(":?"), match.group(0)
+
+
+def test_compose_has_no_stray_dollar_signs() -> None:
+    # Compose interpolates every `$`; a literal one must be written `$$`.
+    text = VAR_REFERENCE.sub("", COMPOSE.read_text()).replace("$$", "")
+    assert "$" not in text
+
+
+def test_app_environment_points_at_the_scale_out_backends() -> None:
+    document = load_compose()
+    for name in [*app_services(document), "worker"]:
+        env = environment_of(document["services"][name])
+        assert env["VOUCH_ENVIRONMENT"] == "production"
+        assert env["VOUCH_DATA_DIR"] == "/data"
+        assert env["VOUCH_SEARCH_BACKEND"] == "elasticsearch"
+        assert env["VOUCH_ELASTICSEARCH_URL"] == "http://elasticsearch:9200"
+        url = env["VOUCH_DATABASE_URL"]
+        assert url.startswith("postgresql://")
+        assert "@postgres:5432/" in url
+        assert "${POSTGRES_PASSWORD:?" in url
+
+
+def test_apps_and_worker_share_one_blob_volume_at_the_data_dir() -> None:
+    document = load_compose()
+    sources = set()
+    for name in [*app_services(document), "worker"]:
+        mounts = [v for v in document["services"][name]["volumes"] if v.split(":")[1] == "/data"]
+        assert len(mounts) == 1, name
+        sources.add(mounts[0].split(":")[0])
+    assert len(sources) == 1
+    (volume,) = sources
+    assert volume in document["volumes"], "the blob volume must be a named volume"
+
+
+def test_dockerfile_builds_a_non_root_python_311_image_that_serves() -> None:
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.MULTILINE)
+    assert re.search(r"^RUN .*pip install \.", text, re.MULTILINE)
+    users = re.findall(r"^USER (\S+)", text, re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}
+    assert dockerfile_cmd() == ["vouch", "serve", "--host", "0.0.0.0", "--port", "8000"]
+
+
+def test_app_services_build_from_the_dockerfile() -> None:
+    document = load_compose()
+    for name in [*app_services(document), "worker"]:
+        build = document["services"][name]["build"]
+        assert build["context"] == "."
+        assert (ROOT / build["context"] / build.get("dockerfile", "Dockerfile")).is_file()
+
+
+# ---- the checkers find real problems ----------------------------------------------------------
+
+
+def test_checkers_reject_a_broken_deployment() -> None:
+    broken = copy.deepcopy(load_compose())
+    services = broken["services"]
+    services["app"]["deploy"]["replicas"] = 1
+    services["app"]["ports"] = ["8001:8000"]
+    services["app"]["depends_on"]["postgres"] = {"condition": "service_started"}
+    services["app"]["depends_on"].pop("elasticsearch")
+    services["postgres"]["environment"]["POSTGRES_PASSWORD"] = "hunter2"
+    # YAML anchors share one mapping between app, worker and migrate: break only the worker's.
+    services["worker"]["environment"] = dict(services["worker"]["environment"])
+    services["worker"]["environment"]["VOUCH_DATABASE_URL"] = "postgresql://v:pw@postgres/v"
+    services["worker"]["environment"]["S3_SECRET_KEY"] = "${S3_SECRET_KEY:-changeme}"
+
+    assert replica_count(broken) == 1
+    assert sorted(published_services(broken)) == ["app", "lb"]
+    assert unhealthy_dependencies(broken, "app") == [
+        "app -> postgres is not condition: service_healthy",
+        "app does not depend on elasticsearch",
+    ]
+    assert sorted(unguarded_secrets(broken)) == [
+        "postgres.POSTGRES_PASSWORD",
+        "worker.S3_SECRET_KEY",
+        "worker.VOUCH_DATABASE_URL (password inside URL)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("vouch serve --port 8000", ["vouch", "serve", "--port", "8000"]),
+        (["vouch", "worker"], ["vouch", "worker"]),
+    ],
+)
+def test_command_of_reads_both_forms(command: object, expected: list[str]) -> None:
+    assert command_of({"command": command}) == expected
+
+
+def test_command_of_falls_back_to_the_dockerfile_cmd() -> None:
+    assert runs_vouch({"build": {"context": "."}}, "serve")
+    assert not runs_vouch({"image": "postgres:16"}, "serve")
