@@ -67,3 +67,23 @@ class InvalidSeverity(AdvisoryError):
         self.vector = vector
         self.reason = reason
         super().__init__(f"{vector!r}: {reason}")
+
+
+class AdvisoryWithdrawn(AdvisoryError):
+    """An edit, publish or second withdrawal of a record that is already withdrawn."""
+
+    code = "advisory_withdrawn"
+
+    def __init__(self, advisory_id: str) -> None:
+        self.advisory_id = advisory_id
+        super().__init__(f"{advisory_id} is withdrawn")
+
+
+class AdvisoryAlreadyPublished(AdvisoryError):
+    """``publish`` of a record that already has a ``published`` timestamp."""
+
+    code = "advisory_already_published"
+
+    def __init__(self, advisory_id: str) -> None:
+        self.advisory_id = advisory_id
+        super().__init__(f"{advisory_id} is already published")

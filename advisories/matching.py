@@ -48,8 +48,8 @@ class AdvisoryIndex:
 
     def __init__(self) -> None:
         self._records: dict[str, Advisory] = {}
-        self._by_package: dict[tuple[str, str], list[tuple[str, CompiledAffected]]] = (
-            defaultdict(list)
+        self._by_package: dict[tuple[str, str], list[tuple[str, CompiledAffected]]] = defaultdict(
+            list
         )
         self._keys: dict[str, set[tuple[str, str]]] = {}
         self._problems: dict[str, tuple[RangeProblem, ...]] = {}

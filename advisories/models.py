@@ -65,12 +65,29 @@ RangeType = Literal["SEMVER", "ECOSYSTEM", "GIT"]
 EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
 SeverityType = Literal["CVSS_V2", "CVSS_V3", "CVSS_V4", "Ubuntu"]
 ReferenceType = Literal[
-    "ADVISORY", "ARTICLE", "DETECTION", "DISCUSSION", "REPORT", "FIX", "INTRODUCED", "GIT",
-    "PACKAGE", "EVIDENCE", "WEB",
+    "ADVISORY",
+    "ARTICLE",
+    "DETECTION",
+    "DISCUSSION",
+    "REPORT",
+    "FIX",
+    "INTRODUCED",
+    "GIT",
+    "PACKAGE",
+    "EVIDENCE",
+    "WEB",
 ]
 CreditType = Literal[
-    "FINDER", "REPORTER", "ANALYST", "COORDINATOR", "REMEDIATION_DEVELOPER",
-    "REMEDIATION_REVIEWER", "REMEDIATION_VERIFIER", "TOOL", "SPONSOR", "OTHER",
+    "FINDER",
+    "REPORTER",
+    "ANALYST",
+    "COORDINATOR",
+    "REMEDIATION_DEVELOPER",
+    "REMEDIATION_REVIEWER",
+    "REMEDIATION_VERIFIER",
+    "TOOL",
+    "SPONSOR",
+    "OTHER",
 ]
 EVENT_KINDS: tuple[EventKind, ...] = ("introduced", "fixed", "last_affected", "limit")
 

@@ -82,10 +82,14 @@ def _parse(scheme: Scheme, text: str) -> Any:
 
 
 def _parse_semver(text: str) -> Any:
-    from versions.semver import Version
+    try:
+        from versions.semver import Version
 
-    from versions import InvalidVersion
+        from versions import InvalidVersion
+    except ImportError:  # versions/ not landed yet: see advisories/_semver_fallback.py
+        from advisories._semver_fallback import precedence_key
 
+        return precedence_key(text)
     try:
         return Version.parse(text)
     except InvalidVersion:
