@@ -41,7 +41,9 @@ PROTECTED_FIELDS = frozenset({"id", "modified", "published", "withdrawn", "schem
 
 
 def new_advisory(advisory_id: str, fields: Mapping[str, Any], *, now: datetime) -> Advisory:
-    """A new draft with id ``advisory_id`` and the given OSV ``fields`` (JSON-shaped)."""
+    """A new draft with id ``advisory_id`` and the given OSV ``fields`` (JSON-shaped).
+
+    Raises InvalidAdvisoryId (``invalid_advisory_id``) for an id the schema refuses."""
     check_id(advisory_id)
     _refuse_protected(fields)
     data = {"schema_version": SCHEMA_VERSION, "id": advisory_id, **dict(fields)}
