@@ -1,0 +1,83 @@
+"""Settings from ``VOUCH_*`` environment variables; the only place the service reads them.
+
+    settings = Settings()                       # from the environment
+    settings = Settings(data_dir=tmp, environment="development")
+
+Invalid values raise ``pydantic.ValidationError`` at start-up, never later.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.durations import parse_duration
+
+log = logging.getLogger("vouch.config")
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+SignaturePolicyName = Literal["sigstore", "gpg", "any", "none"]
+
+
+class Settings(BaseSettings):
+    """Typed configuration of one registry instance."""
+
+    model_config = SettingsConfigDict(env_prefix="VOUCH_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    unpublish_grace: Duration = timedelta(hours=24)
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    max_metadata_bytes: int = Field(default=64 * 1024, gt=0)
+    download_flush_interval: Duration = timedelta(seconds=2)
+    public_url: str | None = None
+
+    # Signatures (issue 4)
+    default_signature_policy: SignaturePolicyName = "any"
+    sigstore_trust: str = "public-good"
+    rekor_url: str | None = None
+    rekor_mode: Literal["off", "fail_closed", "fail_open"] = "off"
+    oidc_issuer: str = "https://token.actions.githubusercontent.com"
+    oidc_audience: str = "vouch"
+    oidc_jwks_url: str | None = None
+    oidc_jwks_file: Path | None = None
+    oidc_token_lifetime: Duration = timedelta(minutes=15)
+
+    # Search (issue 6)
+    search_backend: Literal["sqlite", "embedded", "elasticsearch"] = "embedded"
+    elasticsearch_url: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_outside_development(self) -> Settings:
+        if self.default_signature_policy == "none":
+            if self.environment != "development":
+                raise ValueError(
+                    "VOUCH_DEFAULT_SIGNATURE_POLICY=none (unsigned publishes) is refused "
+                    "outside VOUCH_ENVIRONMENT=development"
+                )
+            log.warning(
+                "INSECURE: VOUCH_DEFAULT_SIGNATURE_POLICY=none accepts unsigned publishes; "
+                "never run this in production"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or a SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'vouch.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def search_dir(self) -> Path:
+        return self.data_dir / "search"

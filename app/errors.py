@@ -1,0 +1,216 @@
+"""Domain errors: services raise these; ``app.problems`` maps them to HTTP in one table.
+
+    raise VersionExists("left-pad", "1.0.0")
+
+Every error carries a stable machine-readable ``code`` and an HTTP ``status``; the message
+is safe to show to the caller (it never contains secrets).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Root of every error a service raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+# 400 -----------------------------------------------------------------------------------------
+class MalformedInput(DomainError):
+    code = "malformed_input"
+    title = "Malformed input"
+
+
+class InvalidName(DomainError):
+    code = "invalid_name"
+    title = "Invalid package name"
+
+
+class InvalidVersionError(DomainError):
+    code = "invalid_version"
+    title = "Invalid version"
+
+
+class InvalidMetadata(DomainError):
+    code = "invalid_metadata"
+    title = "Invalid metadata"
+
+
+class DigestMismatch(DomainError):
+    code = "digest_mismatch"
+    title = "Digest mismatch"
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(
+            f"the uploaded artifact has sha256 {actual}, but the request declared {expected}",
+            expected=expected,
+            actual=actual,
+        )
+
+
+class SignatureRejected(DomainError):
+    """A signature was required, missing, or did not verify; ``code`` comes from signing."""
+
+    title = "Signature rejected"
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code  # type: ignore[misc]
+
+
+# 401 / 403 -----------------------------------------------------------------------------------
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    status = 401
+    title = "Authentication required"
+
+
+class InvalidToken(DomainError):
+    code = "invalid_token"
+    status = 401
+    title = "Invalid token"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+    title = "Forbidden"
+
+
+# 404 / 410 -----------------------------------------------------------------------------------
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class PackageNotFound(NotFound):
+    code = "package_not_found"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"package {name} does not exist", package=name)
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(f"{name}@{version} does not exist", package=name, version=version)
+
+
+class VersionGone(DomainError):
+    code = "version_unpublished"
+    status = 410
+    title = "Gone"
+
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(
+            f"{name}@{version} was unpublished; its artifact is no longer served",
+            package=name,
+            version=version,
+        )
+
+
+class VersionQuarantined(DomainError):
+    code = "version_quarantined"
+    status = 403
+    title = "Quarantined"
+
+    def __init__(self, name: str, version: str, reason: str | None = None) -> None:
+        super().__init__(
+            f"{name}@{version} is quarantined by the security team"
+            + (f": {reason}" if reason else ""),
+            package=name,
+            version=version,
+        )
+
+
+# 409 -----------------------------------------------------------------------------------------
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    title = "Conflict"
+
+
+class VersionExists(Conflict):
+    code = "version_exists"
+
+    def __init__(self, name: str, version: str) -> None:
+        # "File already exists" is what twine looks for; keep the wording.
+        super().__init__(
+            f"File already exists: {name}@{version} is published and versions are immutable",
+            package=name,
+            version=version,
+        )
+
+
+class VersionBurned(Conflict):
+    code = "version_burned"
+
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(
+            f"File already exists: {name}@{version} was unpublished and its number is burned "
+            "forever; publish a new version",
+            package=name,
+            version=version,
+        )
+
+
+class UnpublishWindowClosed(Conflict):
+    code = "unpublish_window_closed"
+
+    def __init__(self, name: str, version: str, published_at: datetime, grace: timedelta) -> None:
+        super().__init__(
+            f"{name}@{version} was published at {published_at.isoformat()}, more than "
+            f"{_human(grace)} ago; it can no longer be unpublished. Deprecate it instead "
+            f"(vouch deprecate {name}@{version} --message ...)",
+            package=name,
+            version=version,
+            published_at=published_at.isoformat(),
+            grace_seconds=int(grace.total_seconds()),
+        )
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+
+# 413 / 422 / 503 -----------------------------------------------------------------------------
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    title = "Payload too large"
+
+
+class UnmetDependencies(DomainError):
+    code = "unmet_dependencies"
+    status = 422
+    title = "Unmet dependencies"
+
+    def __init__(self, unmet: list[dict[str, str]]) -> None:
+        listing = "; ".join(f"{u['name']} {u['range']}: {u['reason']}" for u in unmet)
+        super().__init__(f"dependencies not satisfiable in this registry: {listing}", unmet=unmet)
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+    status = 503
+    title = "Service unavailable"
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

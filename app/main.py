@@ -1,0 +1,56 @@
+"""The HTTP application factory.
+
+    app = create_app(Settings())            # what `vouch serve` runs
+    app = create_app(settings, clock=ManualClock())   # tests
+
+Builds the registry (engine, migrations, storage, services) once, installs the problem+json
+handlers and the routers. OpenAPI is at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.clock import Clock
+from app.config import Settings
+from app.limits import BodySizeLimit
+from app.problems import install_problem_handlers
+from app.registry import Registry
+from app.routers import accounts, audit, packages
+
+log = logging.getLogger("vouch")
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               registry: Registry | None = None) -> FastAPI:
+    registry = registry or Registry.build(settings, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        registry.start()
+        try:
+            yield
+        finally:
+            registry.close()
+
+    app = FastAPI(title="Vouch", version="0.1.0", lifespan=lifespan,
+                  description="A package registry built for supply-chain security.")
+    app.state.registry = registry
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(accounts.router)
+    app.include_router(audit.router)
+    app.include_router(packages.router)
+    # Body cap: the artifact limit plus room for metadata and signatures.
+    app.add_middleware(BodySizeLimit,
+                       max_bytes=settings.max_upload_bytes + 4 * settings.max_metadata_bytes
+                       + 2 * 1024 * 1024)
+    return app

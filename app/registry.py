@@ -1,0 +1,69 @@
+"""The composition root: every backend and service of one registry, built once.
+
+    registry = Registry.build(settings, clock=SystemClock())
+    registry.publish.publish(request, principal)
+    registry.close()
+
+Nothing here is created at import time; ``create_app`` builds one ``Registry`` per app.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from app.clock import Clock, SystemClock
+from app.config import Settings
+from app.db import make_engine, upgrade
+from app.services.downloads import DownloadCounter
+from app.services.lifecycle import LifecycleService
+from app.services.publish import PublishService
+from app.services.signatures import EvidenceVerifier, PolicySignatureChecker
+from app.storage import BlobStore, FilesystemBlobStore
+
+log = logging.getLogger("vouch")
+
+
+@dataclass
+class Registry:
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    blobs: BlobStore
+    publish: PublishService
+    lifecycle: LifecycleService
+    downloads: DownloadCounter
+    extras: dict[str, Any]
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Clock | None = None,
+              engine: Engine | None = None, migrate: bool = True,
+              verifier: EvidenceVerifier | None = None) -> Registry:
+        clock = clock or SystemClock()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = engine or make_engine(settings.resolved_database_url)
+        if migrate:
+            upgrade(engine)
+        blobs = FilesystemBlobStore(settings.blob_dir)
+        checker = PolicySignatureChecker(settings.default_signature_policy, verifier)
+        publish = PublishService(
+            engine=engine, blobs=blobs, clock=clock,
+            staging_dir=settings.data_dir / "staging",
+            max_upload_bytes=settings.max_upload_bytes,
+            max_metadata_bytes=settings.max_metadata_bytes, signatures=checker,
+        )
+        lifecycle = LifecycleService(engine=engine, blobs=blobs, clock=clock,
+                                     grace=settings.unpublish_grace)
+        downloads = DownloadCounter(engine, clock, settings.download_flush_interval)
+        return cls(settings=settings, clock=clock, engine=engine, blobs=blobs, publish=publish,
+                   lifecycle=lifecycle, downloads=downloads, extras={})
+
+    def start(self) -> None:
+        self.downloads.start()
+
+    def close(self) -> None:
+        self.downloads.stop()
+        self.engine.dispose()

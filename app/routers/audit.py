@@ -1,0 +1,33 @@
+"""The append-only audit log (administrators only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from sqlmodel import col, select
+
+from app.clock import as_utc
+from app.deps import AdminDep, SessionDep
+from app.models import AuditEvent
+from app.schemas import AuditEventPublic
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+@router.get("/audit-events", response_model=list[AuditEventPublic])
+def audit_events(
+    _: AdminDep, session: SessionDep,
+    package: str | None = None, action: str | None = None, actor: str | None = None,
+    after: int = Query(default=0, ge=0, description="return events with a larger id"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[AuditEventPublic]:
+    query = select(AuditEvent).where(col(AuditEvent.id) > after)
+    if package:
+        query = query.where(AuditEvent.package == package)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    rows = session.exec(query.order_by(col(AuditEvent.id)).limit(limit)).all()
+    return [AuditEventPublic(id=r.id or 0, at=as_utc(r.at), actor=r.actor, action=r.action,
+                             package=r.package, version=r.version, details=r.details)
+            for r in rows]

@@ -1,0 +1,160 @@
+"""Native package API under ``/api/v1/packages``; ``{package}`` may be ``@scope/name``.
+
+Routes with longer paths are registered first: ``{package:path}`` is greedy.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, StreamingResponse
+from sqlmodel import select
+from starlette.datastructures import UploadFile
+
+from app.db import session_scope
+from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep, SessionDep
+from app.errors import MalformedInput, VersionGone, VersionQuarantined
+from app.models import PackageBlob, PackageFile
+from app.schemas import DeprecationRequest, PackagePublic, VersionPublic
+from app.services import packages as pkgs
+from app.services.documents import package_document, version_document
+from app.services.evidence import Evidence
+from app.services.publish import PublishRequest
+
+router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
+
+_IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+async def _read_small(form: Any, field: str, limit: int) -> bytes | None:
+    value = form.get(field)
+    if value is None:
+        return None
+    data = await value.read() if isinstance(value, UploadFile) else str(value).encode()
+    if len(data) > limit:
+        raise MalformedInput(f"{field} is larger than {limit} bytes")
+    return data
+
+
+@router.put("/{package:path}/versions/{version}", status_code=201,
+            response_model=VersionPublic,
+            summary="Publish a version (multipart: metadata, artifact, sha256, signatures)")
+async def publish_version(package: str, version: str, request: Request,
+                          registry: RegistryDep, principal: PrincipalDep) -> VersionPublic:
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise MalformedInput("publish with multipart/form-data (fields metadata and artifact)")
+    limit = registry.settings.max_metadata_bytes
+    async with request.form(max_files=3, max_fields=8, max_part_size=limit) as form:
+        artifact = form.get("artifact")
+        if not isinstance(artifact, UploadFile):
+            raise MalformedInput("the artifact part (a file) is missing")
+        metadata = await _read_small(form, "metadata", limit) or b"{}"
+        sha256 = await _read_small(form, "sha256", 200)
+        evidence = Evidence(
+            sigstore_bundle=await _read_small(form, "sigstore_bundle", 1024 * 1024),
+            gpg_signature=await _read_small(form, "gpg_signature", 64 * 1024),
+        )
+        publish_request = PublishRequest(
+            name=package, version=version, metadata=metadata, artifact=artifact.file,
+            filename=artifact.filename or "", evidence=evidence,
+            declared_sha256=sha256.decode(errors="replace") if sha256 else None,
+        )
+        published = await run_in_threadpool(registry.publish.publish, publish_request,
+                                            principal)
+
+    def document() -> VersionPublic:
+        with session_scope(registry.engine) as session:
+            return version_document(session, published.package, published.version)
+
+    return await run_in_threadpool(document)
+
+
+def _served_file(session: Any, name: str, version: str) -> tuple[Any, PackageFile, PackageBlob]:
+    package = pkgs.get_package(session, name)
+    row = pkgs.get_version(session, package, version)
+    if row.unpublished_at is not None:
+        raise VersionGone(name, version)
+    if row.quarantined_at is not None or package.status == "quarantined":
+        raise VersionQuarantined(name, version, row.quarantine_reason)
+    found = session.exec(select(PackageFile, PackageBlob).where(
+        PackageFile.version_id == row.id, PackageFile.blob_id == PackageBlob.id)).first()
+    if found is None:
+        raise VersionGone(name, version)
+    return row, found[0], found[1]
+
+
+@router.api_route("/{package:path}/versions/{version}/artifact", methods=["GET", "HEAD"],
+                  summary="Download the artifact (immutable; Repr-Digest and ETag)",
+                  response_class=Response)
+def download_artifact(package: str, version: str, request: Request, registry: RegistryDep,
+                      session: SessionDep) -> Response:
+    row, file, blob = _served_file(session, package, version)
+    digest_b64 = base64.b64encode(bytes.fromhex(blob.sha256)).decode()
+    headers = {
+        "ETag": f'"{blob.sha256}"',
+        "Repr-Digest": f"sha-256=:{digest_b64}:",
+        "Cache-Control": _IMMUTABLE,
+        "X-Checksum-Sha512": blob.sha512,
+        "Content-Disposition": f'attachment; filename="{file.filename}"',
+    }
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    if request.method == "GET":
+        assert row.id is not None
+        registry.downloads.hit(row.id, package)
+    path = registry.blobs.local_path(blob.sha256)
+    if path is not None:
+        return FileResponse(path, media_type="application/octet-stream", headers=headers,
+                            stat_result=None, content_disposition_type="attachment",
+                            filename=file.filename)
+    stream = registry.blobs.open(blob.sha256)
+    return StreamingResponse(iter(lambda: stream.read(1024 * 1024), b""),
+                             media_type="application/octet-stream", headers=headers)
+
+
+@router.put("/{package:path}/versions/{version}/deprecation", response_model=VersionPublic,
+            summary="Deprecate a version (any time; the artifact stays available)")
+def deprecate(package: str, version: str, body: DeprecationRequest, registry: RegistryDep,
+              principal: PrincipalDep) -> VersionPublic:
+    registry.lifecycle.set_deprecation(principal, package, version, body.message)
+    return _version_doc(registry, package, version)
+
+
+@router.delete("/{package:path}/versions/{version}/deprecation",
+               response_model=VersionPublic, summary="Undeprecate a version")
+def undeprecate(package: str, version: str, registry: RegistryDep,
+                principal: PrincipalDep) -> VersionPublic:
+    registry.lifecycle.set_deprecation(principal, package, version, None)
+    return _version_doc(registry, package, version)
+
+
+def _version_doc(registry: Any, package: str, version: str) -> VersionPublic:
+    with session_scope(registry.engine) as session:
+        pkg = pkgs.get_package(session, package)
+        return version_document(session, pkg, pkgs.get_version(session, pkg, version))
+
+
+@router.delete("/{package:path}/versions/{version}", status_code=204,
+               summary="Unpublish (only within the grace period; deprecate after it)")
+def unpublish(package: str, version: str, registry: RegistryDep,
+              principal: PrincipalDep) -> Response:
+    registry.lifecycle.unpublish(principal, package, version)
+    return Response(status_code=204)
+
+
+@router.get("/{package:path}/versions/{version}", response_model=VersionPublic,
+            summary="One version's document: metadata, digests, signer, markers")
+def get_version(package: str, version: str, session: SessionDep,
+                _: OptionalPrincipalDep) -> VersionPublic:
+    pkg = pkgs.get_package(session, package)
+    return version_document(session, pkg, pkgs.get_version(session, pkg, version))
+
+
+@router.get("/{package:path}", response_model=PackagePublic,
+            summary="A package: every version with its markers, and the latest")
+def get_package(package: str, session: SessionDep, _: OptionalPrincipalDep) -> PackagePublic:
+    return package_document(session, pkgs.get_package(session, package))
+

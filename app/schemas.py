@@ -1,0 +1,141 @@
+"""Wire models: what requests carry in and what responses carry out (never table models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_MAX_DEPS = 500
+
+
+class PublishMetadata(BaseModel):
+    """The ``metadata`` part of a publish: strict, bounded, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    description: str = Field(default="", max_length=20_000)
+    license: str | None = Field(default=None, max_length=256)
+    keywords: list[str] = Field(default_factory=list, max_length=50)
+    repository: str | None = Field(default=None, max_length=512)
+    dependencies: dict[str, str] = Field(default_factory=dict)
+    dev_dependencies: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        for keyword in value:
+            if not keyword or len(keyword) > 64:
+                raise ValueError("keywords are 1 to 64 characters")
+        return value
+
+    @field_validator("dependencies", "dev_dependencies")
+    @classmethod
+    def _deps(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > _MAX_DEPS:
+            raise ValueError(f"at most {_MAX_DEPS} dependencies")
+        for name, spec in value.items():
+            if len(name) > 214 or len(spec) > 256:
+                raise ValueError("dependency names are at most 214 and ranges 256 characters")
+        return value
+
+
+class DeprecationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=2_000)
+
+
+class SignerPublic(BaseModel):
+    method: str
+    identity: dict[str, Any]
+    log_index: int | None = None
+    integrated_time: datetime | None = None
+    verified_at: datetime
+
+
+class VersionPublic(BaseModel):
+    name: str
+    version: str
+    description: str
+    license: str | None
+    keywords: list[str]
+    repository: str | None
+    dependencies: dict[str, str]
+    dev_dependencies: dict[str, str]
+    filename: str | None
+    sha256: str | None
+    sha512: str | None
+    size: int | None
+    published_at: datetime
+    published_by: str
+    deprecated: str | None
+    unpublished: bool
+    unpublished_at: datetime | None
+    quarantined: bool
+    downloads: int
+    artifact_url: str | None
+    signer: SignerPublic | None = None
+    advisories: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class VersionSummary(BaseModel):
+    version: str
+    published_at: datetime
+    deprecated: str | None
+    unpublished: bool
+    quarantined: bool
+
+
+class PackagePublic(BaseModel):
+    name: str
+    ecosystem: str
+    status: str
+    created_at: datetime
+    latest: str | None
+    downloads: int
+    versions: list[VersionSummary]
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="", max_length=128)
+    actions: list[str] = Field(default_factory=list)
+    packages: list[str] = Field(default_factory=list)
+    expires_in: str | None = None
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    actions: list[str]
+    packages: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    package: str | None
+    version: str | None
+    details: dict[str, Any]
+
+
+class OrgCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+
+
+class MemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user: str
+    role: str = Field(default="member", pattern="^(owner|member)$")

@@ -1,0 +1,1 @@
+"""Services: the registry's behaviour, free of HTTP. Each raises ``app.errors`` on failure."""

@@ -1,0 +1,239 @@
+"""Users, organizations, memberships and API tokens.
+
+    user = create_user(session, "alice", now=clock.now(), actor="admin")
+    token, secret = create_token(session, user, now=clock.now())   # secret shown once
+    principal = authenticate(session, secret, now=clock.now())
+
+Failures: ``AlreadyExists`` (duplicate user/org/member), ``NotFound``, ``InvalidToken``
+(unknown, expired or revoked token), ``InvalidName``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app import tokens
+from app.clock import as_utc
+from app.errors import AlreadyExists, Forbidden, InvalidName, InvalidToken, MalformedInput, NotFound
+from app.models import ApiToken, Membership, Org, TrustedPublisher, User
+from app.services.records import audit
+
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and what their credential allows."""
+
+    name: str
+    user_id: int | None
+    is_admin: bool = False
+    is_security: bool = False
+    actions: list[str] = field(default_factory=list)
+    package_patterns: list[str] = field(default_factory=list)
+    trusted_publisher_id: int | None = None
+    token_id: int | None = None
+
+    def can(self, action: str) -> bool:
+        return tokens.allows_action(self.actions, action)
+
+    def covers(self, package: str) -> bool:
+        return tokens.allows_package(self.package_patterns, package)
+
+
+def _check_account_name(name: str) -> None:
+    if not _ACCOUNT_NAME.match(name):
+        raise InvalidName(
+            "account and organization names are 1-64 characters of a-z, 0-9, '_' and '-'",
+            name=name[:64],
+        )
+
+
+def create_user(
+    session: Session, name: str, *, now: datetime, actor: str | None,
+    admin: bool = False, security: bool = False,
+) -> User:
+    _check_account_name(name)
+    user = User(name=name, is_admin=admin, is_security=security, created_at=now)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as err:
+        raise AlreadyExists(f"user {name} already exists", user=name) from err
+    audit(session, at=now, actor=actor, action="user:create", user=name,
+          admin=admin, security=security)
+    return user
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.exec(select(User).where(User.name == name)).first()
+    if user is None:
+        raise NotFound(f"user {name} does not exist", user=name)
+    return user
+
+
+def create_token(
+    session: Session, user: User, *, now: datetime, name: str = "",
+    actions: list[str] | None = None, packages: list[str] | None = None,
+    expires_in: timedelta | None = None, actor: str | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns the row and the secret (never stored)."""
+    for action in actions or []:
+        if action not in tokens.ACTIONS:
+            raise MalformedInput(f"unknown token action {action!r}; one of {tokens.ACTIONS}")
+    secret = tokens.new_secret()
+    row = ApiToken(
+        user_id=user.id, token_hash=tokens.hash_secret(secret),
+        prefix=tokens.display_prefix(secret), name=name, actions=list(actions or []),
+        package_patterns=list(packages or []), created_at=now,
+        expires_at=now + expires_in if expires_in else None,
+    )
+    session.add(row)
+    session.flush()
+    audit(session, at=now, actor=actor or user.name, action="token:create", user=user.name,
+          token_id=row.id, token_prefix=row.prefix, actions=row.actions,
+          packages=row.package_patterns,
+          expires_at=row.expires_at.isoformat() if row.expires_at else None)
+    return row, secret
+
+
+def mint_publisher_token(
+    session: Session, publisher: TrustedPublisher, packages: list[str], *,
+    now: datetime, lifetime: timedelta, claims: dict[str, str],
+) -> tuple[ApiToken, str]:
+    """A short-lived publish-only token bound to a trusted publisher (OIDC exchange)."""
+    secret = tokens.new_secret()
+    row = ApiToken(
+        user_id=None, trusted_publisher_id=publisher.id,
+        token_hash=tokens.hash_secret(secret), prefix=tokens.display_prefix(secret),
+        name=f"oidc:{publisher.repository}", actions=["publish"], package_patterns=packages,
+        created_at=now, expires_at=now + lifetime,
+    )
+    session.add(row)
+    session.flush()
+    audit(session, at=now, actor=f"github:{publisher.repository}", action="token:mint-oidc",
+          token_id=row.id, publisher_id=publisher.id, packages=packages,
+          workflow_ref=claims.get("job_workflow_ref", ""), ref=claims.get("ref", ""),
+          sha=claims.get("sha", ""), expires_at=(now + lifetime).isoformat())
+    return row, secret
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).where(ApiToken.user_id == user.id)
+                             .order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, principal: Principal, token_id: int, *, now: datetime) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or (row.user_id != principal.user_id and not principal.is_admin):
+        raise NotFound(f"token {token_id} does not exist", token_id=token_id)
+    if row.revoked_at is None:
+        row.revoked_at = now
+        session.add(row)
+        audit(session, at=now, actor=principal.name, action="token:revoke", token_id=token_id,
+              token_prefix=row.prefix)
+
+
+def authenticate(session: Session, secret: str, *, now: datetime) -> Principal:
+    """Resolve a bearer secret to a ``Principal``; raises ``InvalidToken``.
+
+    The lookup is by SHA-256 of the secret, then the stored digest is compared again in
+    constant time, so timing never reveals how much of a guessed digest matched.
+    """
+    if not secret.startswith(tokens.PREFIX) or len(secret) > 200:
+        raise InvalidToken("the token is not a Vouch API token")
+    digest = tokens.hash_secret(secret)
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
+        raise InvalidToken("the token is unknown")
+    if row.revoked_at is not None:
+        raise InvalidToken("the token was revoked")
+    if row.expires_at is not None and as_utc(row.expires_at) <= now:
+        raise InvalidToken("the token has expired")
+    if row.user_id is None:
+        return Principal(name=row.name, user_id=None, actions=row.actions,
+                         package_patterns=row.package_patterns,
+                         trusted_publisher_id=row.trusted_publisher_id, token_id=row.id)
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled_at is not None:
+        raise InvalidToken("the token's account is disabled")
+    return Principal(name=user.name, user_id=user.id, is_admin=user.is_admin,
+                     is_security=user.is_security, actions=row.actions,
+                     package_patterns=row.package_patterns, token_id=row.id)
+
+
+def create_org(session: Session, name: str, owner: Principal, *, now: datetime) -> Org:
+    _check_account_name(name)
+    if owner.user_id is None:
+        raise Forbidden("only user accounts can create organizations")
+    org = Org(name=name, created_at=now)
+    session.add(org)
+    try:
+        session.flush()
+    except IntegrityError as err:
+        raise AlreadyExists(f"organization {name} already exists", org=name) from err
+    assert org.id is not None
+    session.add(Membership(org_id=org.id, user_id=owner.user_id, role="owner", created_at=now))
+    audit(session, at=now, actor=owner.name, action="org:create", org=name)
+    audit(session, at=now, actor=owner.name, action="membership:add", org=name,
+          user=owner.name, role="owner")
+    return org
+
+
+def get_org(session: Session, name: str) -> Org:
+    org = session.exec(select(Org).where(Org.name == name)).first()
+    if org is None:
+        raise NotFound(f"organization {name} does not exist", org=name)
+    return org
+
+
+def membership(session: Session, org: Org, user_id: int | None) -> Membership | None:
+    if user_id is None:
+        return None
+    return session.exec(select(Membership).where(Membership.org_id == org.id,
+                                                 Membership.user_id == user_id)).first()
+
+
+def require_org_owner(session: Session, org: Org, principal: Principal) -> None:
+    member = membership(session, org, principal.user_id)
+    if not principal.is_admin and (member is None or member.role != "owner"):
+        raise Forbidden(f"only owners of {org.name} can change it", org=org.name)
+
+
+def add_member(
+    session: Session, org: Org, user: User, role: str, principal: Principal, *, now: datetime
+) -> Membership:
+    require_org_owner(session, org, principal)
+    assert org.id is not None and user.id is not None
+    row = Membership(org_id=org.id, user_id=user.id, role=role, created_at=now)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as err:
+        raise AlreadyExists(f"{user.name} is already a member of {org.name}") from err
+    audit(session, at=now, actor=principal.name, action="membership:add", org=org.name,
+          user=user.name, role=role)
+    return row
+
+
+def remove_member(
+    session: Session, org: Org, user: User, principal: Principal, *, now: datetime
+) -> None:
+    require_org_owner(session, org, principal)
+    row = membership(session, org, user.id)
+    if row is None:
+        raise NotFound(f"{user.name} is not a member of {org.name}")
+    session.delete(row)
+    audit(session, at=now, actor=principal.name, action="membership:remove", org=org.name,
+          user=user.name)
+
+
+def is_scope_member(session: Session, scope: str, user_id: int | None) -> bool:
+    org = session.exec(select(Org).where(Org.name == scope)).first()
+    return org is not None and membership(session, org, user_id) is not None

@@ -1,0 +1,78 @@
+"""Build the public documents (version and package) from database rows."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.clock import as_utc
+from app.models import Package, PackageBlob, PackageFile, PackageVersion, Provenance
+from app.schemas import PackagePublic, SignerPublic, VersionPublic, VersionSummary
+from app.services import packages as pkgs
+from app.versioning import parse_version
+
+
+def artifact_path(name: str, version: str) -> str:
+    return f"/api/v1/packages/{name}/versions/{version}/artifact"
+
+
+def version_document(session: Session, package: Package, row: PackageVersion) -> VersionPublic:
+    found = session.exec(
+        select(PackageFile, PackageBlob)
+        .where(PackageFile.version_id == row.id, PackageFile.blob_id == PackageBlob.id)
+    ).first()
+    file, blob = found if found else (None, None)
+    signer = None
+    if file is not None:
+        prov = session.exec(select(Provenance).where(Provenance.file_id == file.id)).first()
+        if prov is not None:
+            signer = SignerPublic(
+                method=prov.method, identity=prov.identity, log_index=prov.log_index,
+                integrated_time=as_utc(prov.integrated_time) if prov.integrated_time else None,
+                verified_at=as_utc(prov.verified_at),
+            )
+    served = row.unpublished_at is None and blob is not None
+    return VersionPublic(
+        name=package.name, version=row.version, description=row.description,
+        license=row.license, keywords=row.keywords, repository=row.repository,
+        dependencies=row.dependencies, dev_dependencies=row.dev_dependencies,
+        filename=file.filename if file else None,
+        sha256=blob.sha256 if blob else None, sha512=blob.sha512 if blob else None,
+        size=blob.size if blob else None, published_at=as_utc(row.published_at),
+        published_by=row.published_by, deprecated=row.deprecated,
+        unpublished=row.unpublished_at is not None,
+        unpublished_at=as_utc(row.unpublished_at) if row.unpublished_at else None,
+        quarantined=row.quarantined_at is not None or package.status == "quarantined",
+        downloads=row.downloads,
+        artifact_url=artifact_path(package.name, row.version) if served else None,
+        signer=signer,
+    )
+
+
+def latest_version(rows: list[PackageVersion]) -> PackageVersion | None:
+    """Highest available release; pre-releases and deprecated versions only as a fallback."""
+    live = [r for r in rows if r.unpublished_at is None and r.quarantined_at is None]
+    for pick in (
+        lambda r: not parse_version(r.version).is_prerelease and not r.deprecated,
+        lambda r: not parse_version(r.version).is_prerelease,
+        lambda r: True,
+    ):
+        chosen = [r for r in live if pick(r)]
+        if chosen:
+            return chosen[-1]  # rows are in ascending precedence
+    return None
+
+
+def package_document(session: Session, package: Package) -> PackagePublic:
+    rows = pkgs.list_versions(session, package)
+    latest = latest_version(rows)
+    return PackagePublic(
+        name=package.name, ecosystem=package.ecosystem, status=package.status,
+        created_at=as_utc(package.created_at), latest=latest.version if latest else None,
+        downloads=sum(r.downloads for r in rows),
+        versions=[
+            VersionSummary(version=r.version, published_at=as_utc(r.published_at),
+                           deprecated=r.deprecated, unpublished=r.unpublished_at is not None,
+                           quarantined=r.quarantined_at is not None)
+            for r in rows
+        ],
+    )

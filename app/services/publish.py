@@ -1,0 +1,279 @@
+"""Publish one version: a service of named steps.
+
+    version = PublishService(ctx...).publish(request)
+
+Steps (DESIGN.md, "Publish"): authorize, stage, validate, verify the signature, store the blob,
+record everything in one transaction. The database's unique constraint on (package, version)
+decides races: the loser gets ``VersionExists`` (or ``VersionBurned`` after an unpublish). A
+blob that this request created is deleted again when the transaction fails, unless a committed
+row references it. A rejected publish leaves no blob, no row and no audit event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.clock import Clock
+from app.db import session_scope
+from app.errors import DomainError, Forbidden, InvalidMetadata, UnmetDependencies, VersionBurned, VersionExists
+from app.models import Package, PackageBlob, PackageFile, PackageOwner, PackageVersion, Provenance
+from app.names import PackageName, parse_package_name
+from app.schemas import PublishMetadata
+from app.services import packages as pkgs
+from app.services.accounts import Principal
+from app.services.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence
+from app.services.records import audit, enqueue
+from app.services.staging import Staged, check_declared_digest, stage
+from app.storage import BlobStore
+from app.versioning import parse_range, parse_version
+
+log = logging.getLogger("vouch.publish")
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    name: str
+    version: str
+    metadata: str | bytes
+    artifact: BinaryIO
+    filename: str
+    declared_sha256: str | None = None
+    evidence: Evidence = Evidence()
+
+
+@dataclass(frozen=True)
+class Published:
+    package: Package
+    version: PackageVersion
+    blob: PackageBlob
+    filename: str
+
+
+class PublishService:
+    """Publishes versions; constructed once per app with its collaborators."""
+
+    def __init__(
+        self, *, engine: Engine, blobs: BlobStore, clock: Clock, staging_dir: Path,
+        max_upload_bytes: int, max_metadata_bytes: int, signatures: SignatureChecker,
+        on_published: Callable[[Published], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.blobs = blobs
+        self.clock = clock
+        self.staging_dir = staging_dir
+        self.max_upload_bytes = max_upload_bytes
+        self.max_metadata_bytes = max_metadata_bytes
+        self.signatures = signatures
+        self.on_published = on_published
+
+    def publish(self, request: PublishRequest, principal: Principal) -> Published:
+        name = parse_package_name(request.name)
+        pkgs.require_action(principal, "publish", name.full)
+        version_text = str(parse_version(request.version))
+        metadata = self._parse_metadata(request.metadata)
+        with stage(request.artifact, limit=self.max_upload_bytes,
+                   directory=self.staging_dir) as staged:
+            check_declared_digest(staged, request.declared_sha256)
+            filename = _artifact_filename(name, version_text, request.filename)
+            with session_scope(self.engine) as session:
+                package = self._authorize(session, name, principal)
+                self._check_not_taken(session, package, name, version_text)
+                self._check_dependencies(session, metadata)
+                ctx = PublishContext(name=name, package=package, version=version_text,
+                                     filename=filename, staged=staged,
+                                     evidence=request.evidence, principal=principal,
+                                     now=self.clock.now())
+                verified = self.signatures.check(session, ctx)
+            created = self.blobs.put_file(staged.sha256, staged.path)
+            try:
+                published = self._record(name, version_text, metadata, staged, filename,
+                                         verified, principal)
+            except BaseException:
+                if created:
+                    self._discard_blob(staged.sha256)
+                raise
+        if self.on_published is not None:
+            self.on_published(published)
+        return published
+
+    # -- steps ------------------------------------------------------------------------------
+    def _parse_metadata(self, raw: str | bytes) -> PublishMetadata:
+        if len(raw) > self.max_metadata_bytes:
+            raise InvalidMetadata(f"metadata is larger than {self.max_metadata_bytes} bytes")
+        try:
+            data = json.loads(raw or "{}")
+        except (ValueError, UnicodeDecodeError) as err:
+            raise InvalidMetadata(f"metadata is not valid JSON: {err}") from err
+        if not isinstance(data, dict):
+            raise InvalidMetadata("metadata must be a JSON object")
+        try:
+            return PublishMetadata.model_validate(data)
+        except ValidationError as err:
+            problems = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
+                        for e in err.errors()]
+            raise InvalidMetadata("metadata does not match the schema", errors=problems) from err
+
+    def _authorize(self, session: Session, name: PackageName,
+                   principal: Principal) -> Package | None:
+        package = pkgs.find_package(session, name.full)
+        if package is None:
+            pkgs.require_may_create(session, name, principal)
+            return None
+        pkgs.require_owner(session, package, principal, "publish")
+        if package.status == "quarantined":
+            raise Forbidden(f"{name.full} is quarantined; new versions are refused",
+                            package=name.full)
+        return package
+
+    def _check_not_taken(self, session: Session, package: Package | None, name: PackageName,
+                         version: str) -> None:
+        """Fail early and cheaply; the unique constraint stays the real guard against races."""
+        if package is None:
+            return
+        existing = session.exec(select(PackageVersion).where(
+            PackageVersion.package_id == package.id, PackageVersion.version == version)).first()
+        if existing is not None:
+            raise _taken(name.full, version, existing)
+
+    def _check_dependencies(self, session: Session, metadata: PublishMetadata) -> None:
+        unmet: list[dict[str, str]] = []
+        for kind, deps in (("dependencies", metadata.dependencies),
+                           ("dev_dependencies", metadata.dev_dependencies)):
+            for dep_name, spec in sorted(deps.items()):
+                reason = self._unmet_reason(session, dep_name, spec)
+                if reason:
+                    unmet.append({"name": dep_name, "range": spec, "kind": kind,
+                                  "reason": reason})
+        if unmet:
+            raise UnmetDependencies(unmet)
+
+    def _unmet_reason(self, session: Session, dep_name: str, spec: str) -> str | None:
+        wanted = parse_range(spec)
+        if wanted is None:
+            return "not a valid version range"
+        package = pkgs.find_package(session, dep_name)
+        if package is None:
+            return "no such package in this registry"
+        candidates = session.exec(select(PackageVersion.version).where(
+            PackageVersion.package_id == package.id,
+            col(PackageVersion.unpublished_at).is_(None),
+            col(PackageVersion.quarantined_at).is_(None),
+        )).all()
+        if not any(wanted.satisfies(parse_version(v)) for v in candidates):
+            return "no published version satisfies the range"
+        return None
+
+    def _record(self, name: PackageName, version: str, metadata: PublishMetadata,
+                staged: Staged, filename: str, verified: VerifiedEvidence | None,
+                principal: Principal) -> Published:
+        now = self.clock.now()
+        with session_scope(self.engine, write=True) as session:
+            package = self._get_or_create_package(session, name, principal, now)
+            row = PackageVersion(
+                package_id=package.id, version=version,
+                sort_key=parse_version(version).sort_key(),
+                description=metadata.description, license=metadata.license,
+                keywords=metadata.keywords, repository=metadata.repository,
+                dependencies=metadata.dependencies, dev_dependencies=metadata.dev_dependencies,
+                published_at=now, published_by_id=principal.user_id,
+                published_by=principal.name,
+            )
+            try:
+                with session.begin_nested():
+                    session.add(row)
+                    session.flush()
+            except IntegrityError as err:
+                existing = session.exec(select(PackageVersion).where(
+                    PackageVersion.package_id == package.id,
+                    PackageVersion.version == version)).first()
+                raise _taken(name.full, version, existing) from err
+            blob = self._get_or_create_blob(session, staged, now)
+            file = PackageFile(version_id=row.id, blob_id=blob.id, filename=filename)
+            session.add(file)
+            session.flush()
+            if verified is not None:
+                session.add(Provenance(
+                    file_id=file.id, method=verified.method, raw=verified.raw,
+                    identity=verified.identity, log_index=verified.log_index,
+                    log_id=verified.log_id, integrated_time=verified.integrated_time,
+                    verified_at=now,
+                ))
+            audit(session, at=now, actor=principal.name, action="version:publish",
+                  package=name.full, version=version, sha256=staged.sha256, size=staged.size,
+                  signature=verified.method if verified else None,
+                  signer=verified.identity if verified else None)
+            enqueue(session, at=now, kind="search.reindex", package=name.full)
+            return Published(package=package, version=row, blob=blob, filename=filename)
+
+    def _get_or_create_package(self, session: Session, name: PackageName,
+                               principal: Principal, now: object) -> Package:
+        package = pkgs.find_package(session, name.full)
+        if package is not None:
+            return package
+        package = Package(name=name.full, scope=name.scope, created_at=now)
+        try:
+            with session.begin_nested():
+                session.add(package)
+                session.flush()
+        except IntegrityError:
+            # Another first publish of this package won the race; use its row.
+            return pkgs.get_package(session, name.full)
+        if name.scope is None and principal.user_id is not None:
+            session.add(PackageOwner(package_id=package.id, user_id=principal.user_id))
+        audit(session, at=now, actor=principal.name, action="package:create",  # type: ignore[arg-type]
+              package=name.full)
+        return package
+
+    def _get_or_create_blob(self, session: Session, staged: Staged, now: object) -> PackageBlob:
+        blob = session.exec(select(PackageBlob).where(PackageBlob.sha256 == staged.sha256)).first()
+        if blob is not None:
+            return blob
+        blob = PackageBlob(sha256=staged.sha256, sha512=staged.sha512, size=staged.size,
+                           created_at=now)
+        try:
+            with session.begin_nested():
+                session.add(blob)
+                session.flush()
+        except IntegrityError:
+            blob = session.exec(
+                select(PackageBlob).where(PackageBlob.sha256 == staged.sha256)).one()
+        return blob
+
+    def _discard_blob(self, sha256: str) -> None:
+        """Compensating delete: remove a blob we created unless a committed row uses it."""
+        try:
+            with session_scope(self.engine) as session:
+                referenced = session.exec(
+                    select(PackageBlob.id).where(PackageBlob.sha256 == sha256)).first()
+            if referenced is None:
+                self.blobs.delete(sha256)
+        except Exception:  # the orphan sweep will find it; never mask the original error
+            log.exception("could not discard blob %s after a failed publish", sha256)
+
+
+def _taken(name: str, version: str, existing: PackageVersion | None) -> DomainError:
+    if existing is not None and existing.unpublished_at is not None:
+        return VersionBurned(name, version)
+    return VersionExists(name, version)
+
+
+def _artifact_filename(name: PackageName, version: str, uploaded: str) -> str:
+    """Files are stored under a name the registry chooses; the client's name is only a hint
+    for the extension, so no path trick in a filename can reach storage or headers."""
+    base = name.base
+    suffix = ""
+    for candidate in (".tar.gz", ".tgz", ".zip", ".whl", ".tar", ".jar", ".gem", ".crate"):
+        if uploaded.lower().endswith(candidate):
+            suffix = candidate
+            break
+    return f"{base}-{version}{suffix or '.bin'}"

@@ -1,0 +1,69 @@
+"""The signature policy on publish: which evidence a package demands, and who checks it.
+
+Policy, most specific first: the package's own, its scope org's, the registry default
+(``VOUCH_DEFAULT_SIGNATURE_POLICY``). ``none`` accepts unsigned uploads (development only,
+refused by settings elsewhere); ``any`` demands a verified Sigstore bundle or GPG signature.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlmodel import Session, select
+
+from app.errors import SignatureRejected
+from app.models import Org
+from app.services.evidence import PublishContext, VerifiedEvidence
+
+POLICIES = ("sigstore", "gpg", "any", "none")
+
+
+class EvidenceVerifier(Protocol):
+    def verify_sigstore(self, session: Session, ctx: PublishContext) -> VerifiedEvidence: ...
+
+    def verify_gpg(self, session: Session, ctx: PublishContext) -> VerifiedEvidence: ...
+
+
+def effective_policy(session: Session, ctx: PublishContext, default: str) -> str:
+    if ctx.package is not None and ctx.package.signature_policy:
+        return ctx.package.signature_policy
+    if ctx.name.scope is not None:
+        org = session.exec(select(Org).where(Org.name == ctx.name.scope)).first()
+        if org is not None and org.signature_policy:
+            return org.signature_policy
+    return default
+
+
+class PolicySignatureChecker:
+    """Applies the policy; delegates the cryptography to an ``EvidenceVerifier``."""
+
+    def __init__(self, default_policy: str, verifier: EvidenceVerifier | None) -> None:
+        self.default_policy = default_policy
+        self.verifier = verifier
+
+    def check(self, session: Session, ctx: PublishContext) -> VerifiedEvidence | None:
+        policy = effective_policy(session, ctx, self.default_policy)
+        evidence = ctx.evidence
+        if evidence.sigstore_bundle is not None and evidence.gpg_signature is not None:
+            raise SignatureRejected("signature_ambiguous",
+                                    "send either a Sigstore bundle or a GPG signature, not both")
+        if evidence.empty:
+            if policy == "none":
+                return None
+            raise SignatureRejected(
+                "signature_required",
+                f"{ctx.name.full} requires a signature (policy {policy!r}): send a Sigstore "
+                "bundle (sigstore_bundle) or a detached GPG signature (gpg_signature)",
+            )
+        if self.verifier is None:
+            raise SignatureRejected("signature_unsupported",
+                                    "signature verification is not configured on this registry")
+        if evidence.sigstore_bundle is not None:
+            if policy == "gpg":
+                raise SignatureRejected("signature_method_not_allowed",
+                                        f"{ctx.name.full} accepts only GPG signatures")
+            return self.verifier.verify_sigstore(session, ctx)
+        if policy == "sigstore":
+            raise SignatureRejected("signature_method_not_allowed",
+                                    f"{ctx.name.full} accepts only Sigstore bundles")
+        return self.verifier.verify_gpg(session, ctx)

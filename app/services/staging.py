@@ -1,0 +1,67 @@
+"""Stage an upload: stream it to a temporary file under a size cap, hashing as it goes.
+
+    with stage(stream, limit=100 * 2**20, directory=tmp) as staged:
+        staged.sha256, staged.sha512, staged.size, staged.path
+
+Raises ``PayloadTooLarge`` as soon as the cap is crossed; the temporary file is always removed
+when the ``with`` block ends (the blob store copies what it keeps).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from app.errors import DigestMismatch, MalformedInput, PayloadTooLarge
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Staged:
+    path: Path
+    sha256: str
+    sha512: str
+    size: int
+
+
+@contextmanager
+def stage(stream: BinaryIO, *, limit: int, directory: Path) -> Iterator[Staged]:
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=directory, prefix="upload-")
+    path = Path(name)
+    try:
+        sha256, sha512, size = hashlib.sha256(), hashlib.sha512(), 0
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(
+                        f"the artifact is larger than the limit of {limit} bytes", limit=limit
+                    )
+                sha256.update(chunk)
+                sha512.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise MalformedInput("the artifact is empty")
+        yield Staged(path=path, sha256=sha256.hexdigest(), sha512=sha512.hexdigest(), size=size)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def check_declared_digest(staged: Staged, declared: str | None) -> None:
+    """Compare the client's sha256 with the computed one in constant time."""
+    if declared is None:
+        return
+    normalized = declared.strip().lower()
+    if len(normalized) != 64 or any(c not in "0123456789abcdef" for c in normalized):
+        raise MalformedInput("sha256 must be 64 hexadecimal characters")
+    if not hmac.compare_digest(normalized.encode(), staged.sha256.encode()):
+        raise DigestMismatch(expected=normalized, actual=staged.sha256)

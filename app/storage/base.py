@@ -1,0 +1,61 @@
+"""The ``BlobStore`` protocol every storage backend implements.
+
+    created = store.put_file(sha256, staged_path)   # True if this call created the blob
+    with store.open(sha256) as stream: ...
+    store.delete(sha256)
+
+Keys are lowercase hex sha256 digests. A blob is written once: ``put_file`` never replaces an
+existing blob (it reports ``False`` and leaves it alone). ``open`` raises ``BlobNotFound``.
+The contract suite in ``tests/unit/app/storage/contract.py`` is what a backend must pass.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobNotFound(KeyError):
+    """No blob is stored under that key."""
+
+
+class BlobExists(Exception):
+    """Raised by backends that must refuse to overwrite (never silently replace)."""
+
+
+def blob_key(sha256: str) -> str:
+    """The storage key for a digest, ``ab/cd/abcd...``; raises ``ValueError`` on non-hex."""
+    if not _HEX64.match(sha256):
+        raise ValueError(f"not a lowercase sha256 hex digest: {sha256!r}")
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class BlobStore(Protocol):
+    def put_file(self, sha256: str, source: Path) -> bool:
+        """Store ``source`` under ``sha256``; return True if created, False if it existed."""
+        ...
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open the blob for reading; raises ``BlobNotFound``."""
+        ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def size(self, sha256: str) -> int:
+        """Size in bytes; raises ``BlobNotFound``."""
+        ...
+
+    def delete(self, sha256: str) -> None:
+        """Remove the blob if present (idempotent)."""
+        ...
+
+    def local_path(self, sha256: str) -> Path | None:
+        """A filesystem path to serve from directly, or None for remote backends."""
+        ...
+
+    def keys(self) -> list[str]:
+        """Every stored digest (for orphan sweeps and tests)."""
+        ...

@@ -1,0 +1,104 @@
+"""`vouch serve` and `vouch admin ...`: run against the configured database, no server needed.
+
+Both apply pending migrations first, so they work on an empty data directory.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import typer
+
+from app.config import Settings
+from app.db import make_engine, session_scope, upgrade
+from app.durations import parse_duration
+from app.errors import DomainError
+from app.services import accounts
+from client.errors import ClientError, UsageError
+
+admin_app = typer.Typer(help="Administer the registry database directly (no server needed).",
+                        no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as err:  # pydantic.ValidationError: show it as a usage error
+        raise UsageError(f"invalid configuration: {err}") from err
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    return engine
+
+
+@admin_app.command("migrate")
+def migrate() -> None:
+    """Apply pending database migrations."""
+    _engine().dispose()
+    typer.echo("database is up to date", err=True)
+
+
+@admin_app.command("create-user")
+def create_user(name: str, admin: bool = typer.Option(False, "--admin"),
+                security: bool = typer.Option(False, "--security")) -> None:
+    """Create a user (roles: --admin, --security)."""
+    from app.clock import SystemClock
+
+    engine = _engine()
+    try:
+        with session_scope(engine, write=True) as session:
+            accounts.create_user(session, name, now=SystemClock().now(), actor="cli:admin",
+                                 admin=admin, security=security)
+    except DomainError as err:
+        raise ClientError(err.detail, code=err.code) from err
+    finally:
+        engine.dispose()
+    typer.echo(f"created user {name}", err=True)
+
+
+@admin_app.command("create-token")
+def create_token(
+    name: str,
+    token_name: str = typer.Option("cli", "--name", help="a label for the token"),
+    action: list[str] = typer.Option([], "--action", help="restrict to these actions"),
+    package: list[str] = typer.Option([], "--package", help="restrict to these name patterns"),
+    expires_in: str | None = typer.Option(None, "--expires-in", help="e.g. 90d, 24h"),
+) -> None:
+    """Create an API token for user NAME and print only the token on stdout."""
+    from app.clock import SystemClock
+
+    expires: timedelta | None = None
+    if expires_in:
+        try:
+            expires = parse_duration(expires_in)
+        except ValueError as err:
+            raise UsageError(str(err)) from err
+    engine = _engine()
+    try:
+        with session_scope(engine, write=True) as session:
+            user = accounts.get_user(session, name)
+            _, secret = accounts.create_token(session, user, now=SystemClock().now(),
+                                              name=token_name, actions=action, packages=package,
+                                              expires_in=expires, actor="cli:admin")
+    except DomainError as err:
+        raise ClientError(err.detail, code=err.code) from err
+    finally:
+        engine.dispose()
+    typer.echo(secret)
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the registry with uvicorn (migrations are applied at start-up)."""
+    import uvicorn
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    engine.dispose()
+    uvicorn.run("app.asgi:build", host=host, port=port, workers=workers, factory=True,
+                log_level="info", access_log=False, proxy_headers=True)

@@ -1,0 +1,228 @@
+"""The `vouch` command line.
+
+    vouch serve                                  # run the registry (embedded defaults)
+    vouch admin create-user alice --admin
+    vouch publish left-pad@1.0.0 ./left-pad.tgz --description "pads"
+    vouch info left-pad@1.0.0 --json
+    vouch download left-pad@1.0.0 -o ./left-pad.tgz
+
+Registry URL and token come from VOUCH_REGISTRY / VOUCH_TOKEN or the config file. Exit codes
+are documented in ``client.errors``: 0 ok, 1 refused/failed check, 2 usage, 3 unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from client import output
+from client.admin import admin_app, serve as run_server
+from client.api import RegistryClient
+from client.config import load_config
+from client.errors import EXIT_USAGE, ClientError, UsageError
+from client.specs import parse_dependency, split_spec
+
+app = typer.Typer(help="Vouch: a package registry built for supply-chain security.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(admin_app, name="admin")
+
+JsonFlag = typer.Option(False, "--json", help="machine-readable output on stdout")
+
+
+def _client() -> RegistryClient:
+    return RegistryClient(load_config())
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", "--host"),
+          port: int = typer.Option(8000, "--port"),
+          workers: int = typer.Option(1, "--workers", min=1)) -> None:
+    """Start the registry (applies pending migrations first)."""
+    run_server(host, port, workers)
+
+
+@app.command()
+def publish(
+    spec: str = typer.Argument(..., help="NAME@VERSION"),
+    artifact: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    metadata: Path | None = typer.Option(None, "--metadata", help="JSON file of metadata"),
+    description: str | None = typer.Option(None, "--description"),
+    license_: str | None = typer.Option(None, "--license"),
+    repository: str | None = typer.Option(None, "--repository"),
+    keyword: list[str] = typer.Option([], "--keyword"),
+    dependency: list[str] = typer.Option([], "--dependency", "-d", help="name@range"),
+    bundle: Path | None = typer.Option(None, "--bundle", help="Sigstore bundle"),
+    gpg_signature: Path | None = typer.Option(None, "--gpg-signature",
+                                              help="detached GPG signature"),
+    as_json: bool = JsonFlag,
+) -> None:
+    """Publish ARTIFACT as NAME@VERSION (signed with --bundle or --gpg-signature)."""
+    from client.cache import file_digests
+
+    name, version = split_spec(spec)
+    meta: dict[str, Any] = {}
+    if metadata:
+        try:
+            meta = json.loads(metadata.read_text())
+        except (OSError, ValueError) as err:
+            raise UsageError(f"cannot read metadata {metadata}: {err}") from err
+    for key, value in (("description", description), ("license", license_),
+                       ("repository", repository)):
+        if value is not None:
+            meta[key] = value
+    if keyword:
+        meta["keywords"] = keyword
+    if dependency:
+        meta.setdefault("dependencies", {}).update(parse_dependency(d) for d in dependency)
+    sha256, _ = file_digests(artifact)
+    with _client() as api:
+        doc = api.publish(name, version, artifact, meta, sha256=sha256,
+                          bundle=bundle.read_bytes() if bundle else None,
+                          gpg_signature=gpg_signature.read_bytes() if gpg_signature else None)
+    if as_json:
+        output.emit_json(doc)
+    else:
+        output.out.print(f"published [bold]{doc['name']}@{doc['version']}[/] "
+                         f"sha256 {doc['sha256']}")
+
+
+@app.command()
+def info(spec: str = typer.Argument(..., help="NAME or NAME@VERSION"),
+         as_json: bool = JsonFlag) -> None:
+    """Show a package, or one version (signer, digests, deprecation)."""
+    with _client() as api:
+        if "@" in spec[1:]:
+            name, version = split_spec(spec)
+            doc = api.version(name, version)
+        else:
+            doc = api.package(spec)
+    if as_json:
+        output.emit_json(doc)
+        return
+    if "versions" in doc:
+        _print_package(doc)
+    else:
+        _print_version(doc)
+
+
+def _print_package(doc: dict[str, Any]) -> None:
+    output.out.print(f"[bold]{doc['name']}[/] latest {doc['latest']}  "
+                     f"downloads {doc['downloads']}  status {doc['status']}")
+    for v in doc["versions"]:
+        marks = [m for m, on in (("unpublished", v["unpublished"]),
+                                 ("quarantined", v["quarantined"])) if on]
+        if v["deprecated"]:
+            marks.append(f"deprecated: {v['deprecated']}")
+        output.out.print(f"  {v['version']:<20} {v['published_at']}  {'; '.join(marks)}")
+
+
+def _print_version(doc: dict[str, Any]) -> None:
+    output.out.print(f"[bold]{doc['name']}@{doc['version']}[/]  {doc['description']}")
+    for label in ("license", "repository", "published_at", "published_by", "sha256", "sha512",
+                  "size", "downloads"):
+        output.out.print(f"  {label:<13} {doc.get(label)}")
+    if doc.get("dependencies"):
+        deps = ", ".join(f"{k} {v}" for k, v in sorted(doc["dependencies"].items()))
+        output.out.print(f"  {'dependencies':<13} {deps}")
+    signer = doc.get("signer")
+    if signer:
+        ident = signer["identity"]
+        who = ident.get("identity") or ident.get("fingerprint") or ident
+        output.out.print(f"  {'signed':<13} {signer['method']} by {who}")
+    else:
+        output.out.print(f"  {'signed':<13} [yellow]unsigned[/]")
+    if doc.get("deprecated"):
+        output.out.print(f"  [yellow]DEPRECATED[/]: {doc['deprecated']}")
+    if doc.get("unpublished"):
+        output.out.print("  [red]UNPUBLISHED[/]")
+    if doc.get("quarantined"):
+        output.out.print("  [red]QUARANTINED[/]")
+
+
+@app.command()
+def download(spec: str = typer.Argument(..., help="NAME@VERSION"),
+             output_path: Path | None = typer.Option(None, "-o", "--output"),
+             as_json: bool = JsonFlag) -> None:
+    """Download an artifact through the local cache; its sha256 is checked before writing."""
+    name, version = split_spec(spec)
+    with _client() as api:
+        doc = api.version(name, version)
+        if not doc.get("artifact_url"):
+            raise ClientError(f"{name}@{version} has no artifact to download")
+        with output.transfer_bar(f"{name}@{version}", doc.get("size")) as progress:
+            cached = api.fetch_artifact(doc["artifact_url"], doc["sha256"], doc["sha512"],
+                                        progress=progress)
+    target = output_path or Path(doc["filename"])
+    tmp = target.with_name(f".{target.name}.part")
+    shutil.copyfile(cached, tmp)
+    os.replace(tmp, target)
+    if as_json:
+        output.emit_json({"path": str(target), "sha256": doc["sha256"], "size": doc["size"]})
+    else:
+        output.out.print(f"saved {target} (sha256 {doc['sha256']} verified)")
+
+
+@app.command()
+def unpublish(spec: str = typer.Argument(..., help="NAME@VERSION")) -> None:
+    """Unpublish within the grace period (the number stays burned forever)."""
+    name, version = split_spec(spec)
+    with _client() as api:
+        api.unpublish(name, version)
+    output.out.print(f"unpublished {name}@{version}")
+
+
+@app.command()
+def deprecate(spec: str = typer.Argument(..., help="NAME@VERSION"),
+              message: str | None = typer.Option(None, "--message", "-m"),
+              undo: bool = typer.Option(False, "--undo", help="remove the deprecation")) -> None:
+    """Deprecate a version with a message (or --undo)."""
+    name, version = split_spec(spec)
+    if not undo and not message:
+        raise UsageError("give --message, or --undo to undeprecate")
+    with _client() as api:
+        api.deprecate(name, version, None if undo else message)
+    output.out.print(f"{'undeprecated' if undo else 'deprecated'} {name}@{version}")
+
+
+@app.command("audit-log")
+def audit_log(package: str | None = typer.Option(None, "--package"),
+              action: str | None = typer.Option(None, "--action"),
+              limit: int = typer.Option(100, "--limit"),
+              as_json: bool = JsonFlag) -> None:
+    """Show the registry's audit log (administrators)."""
+    with _client() as api:
+        events = api.audit_events(package=package, action=action, limit=limit)
+    if as_json:
+        output.emit_json(events)
+        return
+    for e in events:
+        target = f"{e['package']}@{e['version']}" if e.get("version") else (e.get("package") or "")
+        output.out.print(f"{e['at']}  {e['actor'] or '-':<16} {e['action']:<22} {target}")
+
+
+def main() -> None:
+    """Entry point: map client errors to documented exit codes."""
+    try:
+        app(standalone_mode=False)
+    except ClientError as err:
+        output.err.print(f"[red]error[/]: {err.message}", highlight=False)
+        sys.exit(err.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as err:
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(EXIT_USAGE)
+        raise
+
+
+if __name__ == "__main__":
+    main()
