@@ -27,6 +27,8 @@ from packaging.version import InvalidVersion as Pep440Invalid
 from packaging.version import Version as Pep440Version
 
 from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM, base_ecosystem
+from versions.semver import InvalidVersion as InvalidSemVer
+from versions.semver import Version as SemVer
 
 Scheme = Literal["semver", "pep440"]
 SortKey = tuple[Any, ...]
@@ -83,14 +85,6 @@ def _parse(scheme: Scheme, text: str) -> Any:
 
 def _parse_semver(text: str) -> Any:
     try:
-        from versions.semver import Version
-
-        from versions import InvalidVersion
-    except ImportError:  # versions/ not landed yet: see advisories/_semver_fallback.py
-        from advisories._semver_fallback import precedence_key
-
-        return precedence_key(text)
-    try:
-        return Version.parse(text)
-    except InvalidVersion:
+        return SemVer.parse(text)
+    except InvalidSemVer:
         return None
