@@ -87,3 +87,14 @@ class AdvisoryAlreadyPublished(AdvisoryError):
     def __init__(self, advisory_id: str) -> None:
         self.advisory_id = advisory_id
         super().__init__(f"{advisory_id} is already published")
+
+
+class InvalidPurl(AdvisoryError):
+    """A package URL that is malformed or names a type Vouch does not serve."""
+
+    code = "invalid_purl"
+
+    def __init__(self, purl: str, reason: str) -> None:
+        self.purl = purl
+        self.reason = reason
+        super().__init__(f"{purl!r}: {reason}")
