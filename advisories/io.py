@@ -13,7 +13,8 @@ Example::
     dumps_array(records)                         # one JSON array
 
 A file holds one record (a JSON object) or several (a JSON array, as :func:`dumps_array`
-writes). Directories are walked recursively for ``*.json`` in sorted order. Every record gets an
+writes). Directories are walked recursively for ``*.json`` in sorted order, skipping hidden
+files and folders. Every record gets an
 :class:`ImportOutcome`: ``created`` (id not stored), ``updated`` (its ``modified`` is later than
 the stored one), ``unchanged`` (same or older ``modified``: importing twice is a no-op), or
 ``invalid`` with the reasons (bad JSON, schema violations, oversized file). An invalid record
@@ -60,7 +61,10 @@ def import_path(
     """
     if not path.exists():
         raise FileNotFoundError(path)
-    files = sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path]
+    if path.is_dir():  # hidden files (e.g. an interrupted export's .tmp-*) are not records
+        files = sorted(p for p in path.rglob("*.json") if p.is_file() and _visible(p, path))
+    else:
+        files = [path]
     seen: dict[str, str] = {}
     for file in files:
         for source, data in _read(file, max_bytes):
@@ -144,6 +148,10 @@ def _read(file: Path, max_bytes: int) -> Iterator[tuple[str, object | ImportOutc
             yield f"{source}#{index}", item
     else:
         yield source, data
+
+
+def _visible(file: Path, root: Path) -> bool:
+    return not any(part.startswith(".") for part in file.relative_to(root).parts)
 
 
 def _is_later(candidate: str, previous: str) -> bool:

@@ -19,6 +19,7 @@ def _tree(tmp_path):
         shutil.copy(path, root / "npm" / path.name)
     shutil.copy(DATA / "invalid" / "pypi" / "PYSEC-2017-27.json", root / "PYSEC-2017-27.json")
     (root / "broken.json").write_text("{not json", "utf-8")
+    (root / ".tmp-leftover.json").write_text("{half", "utf-8")  # hidden: skipped
     return root
 
 
