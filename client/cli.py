@@ -216,9 +216,8 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
     except Exception as err:
-        import click
-
-        if isinstance(err, click.ClickException):
+        # Click's usage errors (missing argument, bad option) carry show() and exit_code.
+        if hasattr(err, "show") and hasattr(err, "exit_code"):
             err.show()
             sys.exit(EXIT_USAGE)
         raise

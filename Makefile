@@ -1,0 +1,48 @@
+# Two commands: `make serve` runs the registry on embedded defaults, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+PYTEST_ARGS ?=
+# The parts of the suite that touch the database run a second time on PostgreSQL.
+DB_TESTS := tests/functional tests/unit/app
+
+.PHONY: serve test test-sqlite test-postgres lint typecheck bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+serve: $(STAMP)
+	$(BIN)/vouch serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(BIN)/python scripts/test_browser_deps.py
+	$(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+	@status=0; $(BIN)/python scripts/postgres_available.py || status=$$?; \
+	if [ $$status -eq 0 ]; then \
+		echo "== the database tests again, on PostgreSQL =="; \
+		VOUCH_TEST_DB=postgres $(BIN)/pytest -n 2 -p no:cacheprovider $(DB_TESTS) $(PYTEST_ARGS); \
+	elif [ $$status -eq 1 ]; then \
+		echo "PostgreSQL is not reachable: skipping the PostgreSQL run"; \
+	else \
+		exit $$status; \
+	fi
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	VOUCH_TEST_DB=postgres $(BIN)/pytest -n 2 -p no:cacheprovider $(DB_TESTS) $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
