@@ -26,7 +26,7 @@ from typing import Any
 from search.documents import PackageDocument
 from search.protocol import SearchFilters, normalize_scope
 from search.ranking import EXACT, NAME, PREFIX, SEARCH_BANDS, SUGGEST_BANDS, TEXT, WORD, Band
-from search.text import MAX_GRAM, gram, name_variants, query_tokens
+from search.text import MAX_GRAM, gram, name_query, name_variants, query_tokens
 
 BAND_STEP = 10_000.0  # inner scores stay far below this (float32 keeps ~3 decimals at 5e4)
 Body = dict[str, Any]
@@ -115,9 +115,10 @@ def _term(field: str, value: object) -> Body:
 def _tier_clauses(normalized: str, tiers: tuple[str, ...]) -> dict[str, Body]:
     tokens = query_tokens(normalized)
     words = " ".join(gram(t) for t in tokens)
-    clauses: dict[str, Body] = {EXACT: _term("name_lc", normalized)}
-    if PREFIX in tiers:
-        clauses[PREFIX] = {"prefix": {"name_variants": normalized}}
+    whole = name_query(normalized)
+    clauses: dict[str, Body] = {EXACT: _term("name_lc", whole)}
+    if PREFIX in tiers and whole:
+        clauses[PREFIX] = {"prefix": {"name_variants": whole}}
     if WORD in tiers or NAME in tiers:
         name = {"match": {"name": {"query": words, "operator": "and"}}}
         clauses[WORD if WORD in tiers else NAME] = name

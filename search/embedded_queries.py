@@ -18,7 +18,7 @@ from tantivy import Occur, Query
 from search.embedded_schema import SCHEMA
 from search.protocol import SearchFilters, normalize_scope
 from search.ranking import EXACT, NAME, PREFIX, SEARCH_BANDS, SUGGEST_BANDS, TEXT, WORD, Band
-from search.text import MAX_NAME_PREFIX, gram, query_tokens
+from search.text import MAX_NAME_PREFIX, gram, name_query, query_tokens
 
 Plan = list[tuple[Band, Query]]
 
@@ -119,12 +119,13 @@ def suggest_plan(normalized: str) -> Plan:
     if not normalized:
         return []
     tokens = query_tokens(normalized)
+    whole = name_query(normalized)
     prefix = (
-        _term("name_prefix", normalized)
-        if len(normalized) <= MAX_NAME_PREFIX
+        _term("name_prefix", whole)
+        if whole and len(whole) <= MAX_NAME_PREFIX
         else Query.empty_query()
     )
-    tiers = {EXACT: _term("key", normalized), PREFIX: prefix, WORD: _word_match(tokens)}
+    tiers = {EXACT: _term("key", whole), PREFIX: prefix, WORD: _word_match(tokens)}
     return _plan(SUGGEST_BANDS, tiers, [])
 
 
@@ -133,5 +134,5 @@ def search_plan(normalized: str, filters: SearchFilters | None) -> Plan:
     if not normalized:
         return []
     tokens = query_tokens(normalized)
-    tiers = {EXACT: _term("key", normalized), NAME: _word_match(tokens), TEXT: _text_match(tokens)}
+    tiers = {EXACT: _term("key", name_query(normalized)), NAME: _word_match(tokens), TEXT: _text_match(tokens)}
     return _plan(SEARCH_BANDS, tiers, _relevance(tokens) + _filters(filters))

@@ -30,6 +30,15 @@ def normalize_query(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw)[:MAX_QUERY_CHARS].strip().lower()
 
 
+def name_query(normalized: str) -> str:
+    """The input as compared with whole names: drop characters no name contains.
+
+    Letters, digits, whitespace and ``-_.@/`` stay, so ``req*`` or ``"requests"`` still
+    start or equal a name, while a space keeps "foo bar" from equalling ``foobar``.
+    """
+    return "".join(ch for ch in normalized if ch.isalnum() or ch.isspace() or ch in "-_.@/")
+
+
 def words(text: str) -> list[str]:
     """Lower-case alphanumeric words of any text (names, descriptions, keywords)."""
     return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
