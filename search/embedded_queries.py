@@ -134,5 +134,9 @@ def search_plan(normalized: str, filters: SearchFilters | None) -> Plan:
     if not normalized:
         return []
     tokens = query_tokens(normalized)
-    tiers = {EXACT: _term("key", name_query(normalized)), NAME: _word_match(tokens), TEXT: _text_match(tokens)}
+    tiers = {
+        EXACT: _term("key", name_query(normalized)),
+        NAME: _word_match(tokens),
+        TEXT: _text_match(tokens),
+    }
     return _plan(SEARCH_BANDS, tiers, _relevance(tokens) + _filters(filters))
