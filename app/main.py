@@ -19,8 +19,9 @@ from app.clock import Clock
 from app.config import Settings
 from app.limits import BodySizeLimit
 from app.problems import install_problem_handlers
+from app.read_cache import CachedReads
 from app.registry import Registry
-from app.routers import accounts, audit, packages
+from app.routers import accounts, advisories, audit, osv, packages
 
 log = logging.getLogger("vouch")
 
@@ -49,8 +50,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.include_router(accounts.router)
     app.include_router(audit.router)
     app.include_router(packages.router)
+    app.include_router(advisories.router)
+    app.include_router(osv.router)
     # Body cap: the artifact limit plus room for metadata and signatures.
     app.add_middleware(BodySizeLimit,
                        max_bytes=settings.max_upload_bytes + 4 * settings.max_metadata_bytes
                        + 2 * 1024 * 1024)
+    app.add_middleware(CachedReads, cache=registry.read_cache)
     return app

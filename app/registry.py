@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import make_engine, upgrade
+from app.read_cache import DocumentCache
 from app.services.downloads import DownloadCounter
 from app.services.lifecycle import LifecycleService
 from app.services.publish import PublishService
@@ -36,6 +37,7 @@ class Registry:
     publish: PublishService
     lifecycle: LifecycleService
     downloads: DownloadCounter
+    read_cache: DocumentCache
     extras: dict[str, Any]
 
     @classmethod
@@ -55,11 +57,15 @@ class Registry:
             max_upload_bytes=settings.max_upload_bytes,
             max_metadata_bytes=settings.max_metadata_bytes, signatures=checker,
         )
+        read_cache = DocumentCache(ttl=settings.metadata_cache_ttl.total_seconds())
+        publish.on_published = lambda published: read_cache.invalidate(published.package.name)
         lifecycle = LifecycleService(engine=engine, blobs=blobs, clock=clock,
-                                     grace=settings.unpublish_grace)
+                                     grace=settings.unpublish_grace,
+                                     on_change=read_cache.invalidate)
         downloads = DownloadCounter(engine, clock, settings.download_flush_interval)
         return cls(settings=settings, clock=clock, engine=engine, blobs=blobs, publish=publish,
-                   lifecycle=lifecycle, downloads=downloads, extras={})
+                   lifecycle=lifecycle, downloads=downloads, read_cache=read_cache,
+                   extras={})
 
     def start(self) -> None:
         self.downloads.start()

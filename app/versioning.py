@@ -5,9 +5,8 @@ Raises ``InvalidVersionError`` / ``InvalidMetadata`` (domain errors) instead of 
 
 from __future__ import annotations
 
-from versions import InvalidRange, InvalidVersion, Range, Version
-
 from app.errors import InvalidVersionError
+from versions import InvalidRange, InvalidVersion, Range, Version
 
 
 def parse_version(text: str) -> Version:

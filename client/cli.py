@@ -22,7 +22,8 @@ from typing import Any
 import typer
 
 from client import output
-from client.admin import admin_app, serve as run_server
+from client.admin import admin_app
+from client.admin import serve as run_server
 from client.api import RegistryClient
 from client.config import load_config
 from client.errors import EXIT_USAGE, ClientError, UsageError

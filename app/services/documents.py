@@ -8,6 +8,7 @@ from app.clock import as_utc
 from app.models import Package, PackageBlob, PackageFile, PackageVersion, Provenance
 from app.schemas import PackagePublic, SignerPublic, VersionPublic, VersionSummary
 from app.services import packages as pkgs
+from app.services.advisories import advisories_for_version
 from app.versioning import parse_version
 
 
@@ -45,6 +46,8 @@ def version_document(session: Session, package: Package, row: PackageVersion) ->
         downloads=row.downloads,
         artifact_url=artifact_path(package.name, row.version) if served else None,
         signer=signer,
+        advisories=advisories_for_version(session, package.ecosystem, package.name,
+                                          row.version),
     )
 
 

@@ -10,6 +10,7 @@ raises ``UnpublishWindowClosed``, telling the caller to deprecate instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -29,8 +30,9 @@ log = logging.getLogger("vouch.lifecycle")
 
 
 class LifecycleService:
-    def __init__(self, *, engine: Engine, blobs: BlobStore, clock: Clock,
-                 grace: timedelta) -> None:
+    def __init__(self, *, engine: Engine, blobs: BlobStore, clock: Clock, grace: timedelta,
+                 on_change: Callable[[str], None] | None = None) -> None:
+        self.on_change = on_change or (lambda _: None)
         self.engine = engine
         self.blobs = blobs
         self.clock = clock
@@ -56,6 +58,7 @@ class LifecycleService:
             audit(session, at=now, actor=principal.name, action="version:unpublish",
                   package=name, version=version, sha256=digests, blobs_deleted=orphaned)
             enqueue(session, at=now, kind="search.reindex", package=name)
+        self.on_change(name)
         for digest in orphaned:  # after commit: a failed transaction must not lose bytes
             self.blobs.delete(digest)
 
@@ -102,4 +105,5 @@ class LifecycleService:
                   action="version:deprecate" if message else "version:undeprecate",
                   package=name, version=version, message=message)
             enqueue(session, at=now, kind="search.reindex", package=name)
-            return row
+        self.on_change(name)
+        return row

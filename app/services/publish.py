@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,7 +25,14 @@ from sqlmodel import Session, col, select
 
 from app.clock import Clock
 from app.db import session_scope
-from app.errors import DomainError, Forbidden, InvalidMetadata, UnmetDependencies, VersionBurned, VersionExists
+from app.errors import (
+    DomainError,
+    Forbidden,
+    InvalidMetadata,
+    UnmetDependencies,
+    VersionBurned,
+    VersionExists,
+)
 from app.models import Package, PackageBlob, PackageFile, PackageOwner, PackageVersion, Provenance
 from app.names import PackageName, parse_package_name
 from app.schemas import PublishMetadata
@@ -48,7 +55,7 @@ class PublishRequest:
     artifact: BinaryIO
     filename: str
     declared_sha256: str | None = None
-    evidence: Evidence = Evidence()
+    evidence: Evidence = field(default_factory=Evidence)
 
 
 @dataclass(frozen=True)

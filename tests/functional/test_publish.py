@@ -105,3 +105,24 @@ def test_download_is_counted_without_blocking(actors: Actors) -> None:
     actors.server.registry.downloads.flush()
     doc = alice.get("/api/v1/packages/counted/versions/1.0.0").json()
     assert doc["downloads"] == 3
+
+
+def test_downloads_can_be_handed_to_the_proxy(settings, clock) -> None:  # type: ignore[no-untyped-def]
+    """Behind nginx the app authorizes the download and nginx sends the blob file."""
+    from tests.conftest import Actors
+    from tests.support.server import running_registry
+
+    settings.accel_redirect_prefix = "/_blobs"
+    with running_registry(settings, clock) as server:
+        actors = Actors(server)
+        alice = actors.client(actors.user("alice"))
+        data = b"proxied bytes"
+        assert publish(alice, "proxied", "1.0.0", data).status_code == 201
+        response = alice.get("/api/v1/packages/proxied/versions/1.0.0/artifact")
+        digest = sha256(data)
+        assert response.status_code == 200 and response.content == b""
+        expected = f"/_blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+        assert response.headers["x-accel-redirect"] == expected
+        assert response.headers["etag"] == f'"{digest}"'
+        stored = settings.blob_dir / digest[:2] / digest[2:4] / digest
+        assert stored.read_bytes() == data

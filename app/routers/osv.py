@@ -1,0 +1,70 @@
+"""The OSV-compatible API (``POST /v1/query``, ``POST /v1/querybatch``, ``GET /v1/vulns/{id}``),
+so ``pip-audit --osv-url`` and osv-scanner-style clients work against Vouch unchanged.
+
+Shapes follow api.osv.dev (see ``app.services.advisory_osv``): a query answers full records
+or ``{}``; a batch answers only ids and ``modified``, in input order; withdrawn records are
+returned by id but never match a query; drafts do not exist here. Errors are problem+json
+with a ``message`` field too (the gRPC-gateway field OSV clients print).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from app.advisory_errors import AdvisoryNotFound
+from app.deps import RegistryDep
+from app.errors import DomainError
+from app.routers.advisories import advisory_service
+from app.services.advisory_osv import (
+    batch_response,
+    decode_body,
+    parse_batch,
+    parse_query,
+    query_response,
+)
+
+router = APIRouter(prefix="/v1", tags=["osv"])
+
+
+def _with_message(err: DomainError) -> None:
+    err.extra.setdefault("message", err.detail)
+
+
+@router.post("/query", summary="Advisories affecting one package version (OSV API)")
+async def query(request: Request, registry: RegistryDep) -> dict[str, Any]:
+    try:
+        parsed = parse_query(decode_body(await request.body()))
+    except DomainError as err:
+        _with_message(err)
+        raise
+    if parsed is None:
+        return {}
+    service = advisory_service(registry)
+    results = await run_in_threadpool(service.query_batch, [parsed])
+    return query_response(results[0])
+
+
+@router.post("/querybatch", summary="Many queries at once; ids and modified only (OSV API)")
+async def querybatch(request: Request, registry: RegistryDep) -> dict[str, Any]:
+    try:
+        parsed = parse_batch(decode_body(await request.body()))
+    except DomainError as err:
+        _with_message(err)
+        raise
+    real = [q for q in parsed if q is not None]
+    service = advisory_service(registry)
+    answers = iter(await run_in_threadpool(service.query_batch, real))
+    return batch_response([[] if q is None else next(answers) for q in parsed])
+
+
+@router.get("/vulns/{advisory_id}", summary="One record by id, withdrawn ones too (OSV API)")
+def vuln(advisory_id: str, registry: RegistryDep) -> dict[str, Any]:
+    try:
+        record = advisory_service(registry).get_public(advisory_id)
+    except AdvisoryNotFound as err:
+        _with_message(err)
+        raise
+    return record.to_json()
