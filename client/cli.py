@@ -24,6 +24,7 @@ import typer
 from client import output
 from client.admin import admin_app
 from client.admin import serve as run_server
+from client.advisory_cli import advisory_app
 from client.api import RegistryClient
 from client.config import load_config
 from client.errors import EXIT_USAGE, ClientError, UsageError
@@ -32,6 +33,7 @@ from client.specs import parse_dependency, split_spec
 app = typer.Typer(help="Vouch: a package registry built for supply-chain security.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(admin_app, name="admin")
+app.add_typer(advisory_app, name="advisory")
 
 JsonFlag = typer.Option(False, "--json", help="machine-readable output on stdout")
 

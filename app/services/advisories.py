@@ -39,7 +39,7 @@ from advisories.ranges import is_affected
 from app.advisory_errors import AdvisoryNotFound, AdvisoryNotPublished, from_library
 from app.clock import Clock
 from app.db import session_scope
-from app.errors import Forbidden, MalformedInput
+from app.errors import Forbidden, MalformedInput, NotAuthenticated
 from app.models import Advisory as AdvisoryRow
 from app.models import AdvisoryPackage
 from app.services import advisory_store as store
@@ -54,7 +54,9 @@ def is_security(principal: Principal | None) -> bool:
             and principal.can("advisory"))
 
 
-def require_security(principal: Principal) -> None:
+def require_security(principal: Principal | None) -> None:
+    if principal is None:
+        raise NotAuthenticated("this needs a security team token (Authorization: Bearer ...)")
     if not is_security(principal):
         raise Forbidden("advisories are managed by the security team (role security, or an "
                         "administrator, with a token allowing the advisory action)")
@@ -200,7 +202,7 @@ class AdvisoryService:
         """Every public record (drafts too for the security team, on request) as one JSON
         array sorted by id, as ``advisories.io.dumps_array`` writes it."""
         if include_drafts:
-            require_security(principal)  # type: ignore[arg-type]
+            require_security(principal)
         states = store.STATES if include_drafts else store.PUBLIC_STATES
         with session_scope(self.engine) as session:
             rows = session.exec(select(AdvisoryRow).where(col(AdvisoryRow.state).in_(states)))
