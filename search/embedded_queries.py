@@ -61,9 +61,14 @@ def _text_match(tokens: list[str]) -> Query:
 
 
 def _relevance(tokens: list[str]) -> list[tuple[Occur, Query]]:
-    """Optional clauses that add description and keyword relevance to any band."""
+    """The scoring clauses of every search band: name words (x3), description, keywords.
+
+    The same shape as the Elasticsearch backend's ``should`` clauses; band membership itself
+    is decided by non-scoring clauses.
+    """
     out: list[tuple[Occur, Query]] = []
     for t in tokens:
+        out.append((Occur.Should, Query.boost_query(_term("name_words", gram(t), "freq"), 3.0)))
         out.append((Occur.Should, _term("description", t, "freq")))
         out.append((Occur.Should, _term("keywords", t, "freq")))
     return out
@@ -102,7 +107,7 @@ def _plan(
     earlier: list[Query] = []
     for band in bands:
         tier = tiers[band.tier]
-        clauses: list[tuple[Occur, Query]] = [(Occur.Must, tier)]
+        clauses: list[tuple[Occur, Query]] = [(Occur.Must, _filter(tier))]  # membership only
         clauses += [(Occur.MustNot, q) for q in earlier]
         if band.demoted is True:
             clauses.append((Occur.Must, _filter(_term("demoted", True))))
