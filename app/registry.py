@@ -24,6 +24,8 @@ from app.services.lifecycle import LifecycleService
 from app.services.publish import PublishService
 from app.services.signatures import EvidenceVerifier, PolicySignatureChecker
 from app.storage import BlobStore, FilesystemBlobStore
+from app.worker import OutboxWorker
+from search import SearchIndex, open_index
 
 log = logging.getLogger("vouch")
 
@@ -38,6 +40,8 @@ class Registry:
     lifecycle: LifecycleService
     downloads: DownloadCounter
     read_cache: DocumentCache
+    search: SearchIndex
+    worker: OutboxWorker
     extras: dict[str, Any]
 
     @classmethod
@@ -63,13 +67,28 @@ class Registry:
                                      grace=settings.unpublish_grace,
                                      on_change=read_cache.invalidate)
         downloads = DownloadCounter(engine, clock, settings.download_flush_interval)
+        search = open_search(settings)
+        from app.services.search_sync import search_handlers
+
+        worker = OutboxWorker(engine, clock, search_handlers(engine, search))
         return cls(settings=settings, clock=clock, engine=engine, blobs=blobs, publish=publish,
                    lifecycle=lifecycle, downloads=downloads, read_cache=read_cache,
-                   extras={})
+                   search=search, worker=worker, extras={})
 
     def start(self) -> None:
         self.downloads.start()
+        if self.settings.run_worker:
+            self.worker.start()
 
     def close(self) -> None:
         self.downloads.stop()
+        self.worker.stop()
+        self.search.close()
         self.engine.dispose()
+
+
+def open_search(settings: Settings) -> SearchIndex:
+    """The configured search backend (built once; Elasticsearch connects lazily)."""
+    if settings.search_backend == "elasticsearch":
+        return open_index("elasticsearch", url=settings.elasticsearch_url)
+    return open_index("embedded", path=settings.search_dir)

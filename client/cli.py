@@ -28,11 +28,14 @@ from client.advisory_cli import advisory_app
 from client.api import RegistryClient
 from client.config import load_config
 from client.errors import EXIT_USAGE, ClientError, UsageError
+from client.ops import search_app
+from client.ops import worker as run_worker
 from client.specs import parse_dependency, split_spec
 
 app = typer.Typer(help="Vouch: a package registry built for supply-chain security.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(admin_app, name="admin")
+app.add_typer(search_app, name="search")
 app.add_typer(advisory_app, name="advisory")
 
 JsonFlag = typer.Option(False, "--json", help="machine-readable output on stdout")
@@ -48,6 +51,12 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"),
           workers: int = typer.Option(1, "--workers", min=1)) -> None:
     """Start the registry (applies pending migrations first)."""
     run_server(host, port, workers)
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox worker (search updates) for a scale-out deployment."""
+    run_worker()
 
 
 @app.command()

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel import func, select
 
 from app.clock import ManualClock
 from app.config import Settings
 from app.db import session_scope
 from app.models import AuditEvent, PackageBlob, PackageVersion
 from app.services import accounts
-from sqlmodel import func, select
 from tests.support.databases import DatabaseFactory
 from tests.support.server import RunningServer, running_registry
 

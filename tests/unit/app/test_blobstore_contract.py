@@ -1,0 +1,75 @@
+"""The BlobStore contract: every backend (filesystem now, S3 later) must pass these."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from app.storage import BlobNotFound, BlobStore, FilesystemBlobStore, blob_key
+
+BACKENDS: dict[str, Callable[[Path], BlobStore]] = {
+    "filesystem": lambda root: FilesystemBlobStore(root / "blobs"),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    return BACKENDS[request.param](tmp_path)
+
+
+def _staged(tmp_path: Path, data: bytes, name: str = "staged") -> tuple[str, Path]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest(), path
+
+
+def test_put_then_read_back(store: BlobStore, tmp_path: Path) -> None:
+    digest, path = _staged(tmp_path, b"hello")
+    assert store.put_file(digest, path) is True
+    assert store.exists(digest) and store.size(digest) == 5
+    with store.open(digest) as stream:
+        assert stream.read() == b"hello"
+    assert store.keys() == [digest]
+
+
+def test_never_overwrites(store: BlobStore, tmp_path: Path) -> None:
+    digest, path = _staged(tmp_path, b"original")
+    assert store.put_file(digest, path) is True
+    _, other = _staged(tmp_path, b"imposter", "other")
+    assert store.put_file(digest, other) is False
+    with store.open(digest) as stream:
+        assert stream.read() == b"original"
+
+
+def test_concurrent_writers_of_one_digest_create_it_once(store: BlobStore,
+                                                         tmp_path: Path) -> None:
+    digest, path = _staged(tmp_path, b"x" * 100_000)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(lambda _: store.put_file(digest, path), range(16)))
+    assert created.count(True) == 1
+    assert store.size(digest) == 100_000
+
+
+def test_missing_and_delete(store: BlobStore, tmp_path: Path) -> None:
+    digest, path = _staged(tmp_path, b"gone soon")
+    with pytest.raises(BlobNotFound):
+        store.open(digest)
+    with pytest.raises(BlobNotFound):
+        store.size(digest)
+    store.put_file(digest, path)
+    store.delete(digest)
+    store.delete(digest)  # idempotent
+    assert not store.exists(digest) and store.keys() == []
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "ABC", "a" * 63, "g" * 64, ""])
+def test_keys_must_be_sha256_hex(store: BlobStore, tmp_path: Path, bad: str) -> None:
+    _, path = _staged(tmp_path, b"x")
+    with pytest.raises(ValueError):
+        store.put_file(bad, path)
+    with pytest.raises(ValueError):
+        blob_key(bad)
