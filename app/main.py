@@ -21,7 +21,7 @@ from app.limits import BodySizeLimit
 from app.problems import install_problem_handlers
 from app.read_cache import CachedReads
 from app.registry import Registry
-from app.routers import accounts, advisories, audit, osv, packages, search
+from app.routers import accounts, advisories, audit, osv, packages, resolve, search
 
 log = logging.getLogger("vouch")
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.include_router(accounts.router)
     app.include_router(audit.router)
     app.include_router(search.router)
+    app.include_router(resolve.router)
     app.include_router(packages.router)
     app.include_router(advisories.router)
     app.include_router(osv.router)

@@ -1,0 +1,86 @@
+"""Resolution metadata: versions, dependencies and digests of many packages in one go.
+
+    batch_metadata(session, ["left-pad", "@acme/x"])   # {"packages": {...}, "missing": [...]}
+    resolve_range(session, "left-pad", "^1.2.0")        # the highest satisfying version
+
+Three queries serve any number of packages, so a client resolves a large graph in a few round
+trips. ``resolve_range`` raises ``InvalidRangeError`` (422) or ``NoMatchingVersion`` (404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.clock import as_utc
+from app.errors import DomainError, NotFound
+from app.models import Package, PackageBlob, PackageFile, PackageVersion
+from app.services import packages as pkgs
+from app.services.documents import artifact_path
+from app.versioning import parse_version
+from versions import InvalidRange, Range
+
+MAX_BATCH = 1000
+
+
+class InvalidRangeError(DomainError):
+    code = "invalid_range"
+    status = 422
+    title = "Invalid range"
+
+
+class NoMatchingVersion(NotFound):
+    code = "no_matching_version"
+
+
+def batch_metadata(session: Session, names: list[str]) -> dict[str, Any]:
+    wanted = sorted(set(names))[:MAX_BATCH]
+    packages = list(session.exec(select(Package).where(col(Package.name).in_(wanted))))
+    by_id = {p.id: p for p in packages}
+    rows = list(session.exec(select(PackageVersion)
+                             .where(col(PackageVersion.package_id).in_(list(by_id)))
+                             .order_by(col(PackageVersion.package_id),
+                                       col(PackageVersion.sort_key))))
+    files = {f.version_id: (f, b) for f, b in session.exec(
+        select(PackageFile, PackageBlob)
+        .where(col(PackageFile.version_id).in_([r.id for r in rows]),
+               PackageFile.blob_id == PackageBlob.id))}
+    result: dict[str, Any] = {p.name: {"name": p.name, "status": p.status, "versions": []}
+                              for p in packages}
+    for row in rows:
+        package = by_id[row.package_id]
+        file_blob = files.get(row.id)
+        blob = file_blob[1] if file_blob else None
+        served = blob is not None and row.unpublished_at is None
+        result[package.name]["versions"].append({
+            "version": row.version, "dependencies": row.dependencies,
+            "published_at": as_utc(row.published_at).isoformat(),
+            "deprecated": row.deprecated, "unpublished": row.unpublished_at is not None,
+            "quarantined": row.quarantined_at is not None or package.status == "quarantined",
+            "sha256": blob.sha256 if blob else None, "sha512": blob.sha512 if blob else None,
+            "size": blob.size if blob else None,
+            "artifact_url": artifact_path(package.name, row.version) if served else None,
+        })
+    return {"packages": result, "missing": [n for n in wanted if n not in result]}
+
+
+def resolve_range(session: Session, name: str, range_text: str) -> dict[str, Any]:
+    try:
+        wanted = Range.parse(range_text)
+    except InvalidRange as err:
+        raise InvalidRangeError(str(err), range=range_text) from err
+    package = pkgs.get_package(session, name)
+    live = [r for r in pkgs.list_versions(session, package)
+            if r.unpublished_at is None and r.quarantined_at is None]
+    matching = [r for r in live if wanted.satisfies(parse_version(r.version))]
+    if not matching or package.status == "quarantined":
+        raise NoMatchingVersion(f"no available version of {name} satisfies {range_text!r}",
+                                package=name, range=range_text,
+                                available=[r.version for r in live])
+    # Rows are ascending: prefer the highest non-deprecated version, as the resolver does.
+    healthy = [r for r in matching if not r.deprecated]
+    chosen = (healthy or matching)[-1]
+    return {"name": name, "range": range_text, "version": chosen.version,
+            "deprecated": chosen.deprecated,
+            "artifact_url": artifact_path(name, chosen.version)}
