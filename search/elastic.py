@@ -247,17 +247,21 @@ class ElasticsearchIndex:
             if self._ready:
                 return
             if not self._call(lambda: bool(self._client.indices.exists_alias(name=self._alias))):
+                initial = f"{self._alias}-initial"
                 try:
                     self._call(
                         lambda: self._client.indices.create(
-                            index=f"{self._alias}-initial",
-                            aliases={self._alias: {}},
-                            **index_body(self._shards),
+                            index=initial, aliases={self._alias: {}}, **index_body(self._shards)
                         )
                     )
                 except SearchError as err:
                     if "resource_already_exists" not in str(err):
-                        raise  # another process created it first: that is fine
+                        raise
+                    # another process created it first, or an earlier run died before the
+                    # alias was added: (re)attach it, which is idempotent
+                    self._call(
+                        lambda: self._client.indices.put_alias(index=initial, name=self._alias)
+                    )
             self._ready = True
 
     def _call(self, fn: Callable[[], _T]) -> _T:

@@ -9,7 +9,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from search.documents import PackageDocument as Doc
-from search.elastic import ElasticsearchIndex
+from search.elastic import ElasticsearchIndex, index_body
 from search.errors import SearchError, SearchUnavailable
 from tests.unit.search.noida import free_port
 
@@ -100,3 +100,11 @@ def test_refused_requests_raise_search_error(es_index, client, alias):
         es_index.upsert([Doc("y")])
     assert not isinstance(caught.value, SearchUnavailable)
     client.indices.delete(index=alias)
+
+
+def test_an_orphaned_initial_index_gets_its_alias_back(noida_url, client, alias, es_index):
+    # a run that died after creating its index but before adding the alias
+    client.indices.create(index=f"{alias}-initial", **index_body())
+    es_index.upsert([Doc("revived")])
+    assert list(client.indices.get_alias(name=alias).body) == [f"{alias}-initial"]
+    assert [h.name for h in es_index.suggest("rev")] == ["revived"]
