@@ -140,3 +140,10 @@ class TimestampInvalid(TransparencyLogError):
     """No trustworthy signing time: missing, unverifiable or out-of-window RFC 3161 timestamps."""
 
     code = "timestamp_invalid"
+
+
+class AttachedSignature(MalformedSignature):
+    """An inline (attached) or clear-signed OpenPGP message where a detached signature was
+    expected: the registry stores the artifact and the signature separately."""
+
+    code = "signature_not_detached"
