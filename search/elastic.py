@@ -47,6 +47,7 @@ from search.protocol import (
     Progress,
     SearchFilters,
     SearchPage,
+    check_counts,
     check_limit,
     check_paging,
 )
@@ -157,6 +158,7 @@ class ElasticsearchIndex:
         self._call(run)
 
     def update_downloads(self, counts: Mapping[str, tuple[int, int]]) -> None:
+        check_counts(counts)
         actions = [
             {
                 "_op_type": "update",
@@ -191,7 +193,8 @@ class ElasticsearchIndex:
             self._call(lambda: self._client.indices.refresh(index=fresh))
             self._swap_alias(fresh)
         except BaseException:
-            self._drop(fresh)
+            with contextlib.suppress(SearchError):  # keep the original error
+                self._drop(fresh)
             raise
         if progress is not None and count == 0:
             progress(0)

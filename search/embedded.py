@@ -55,6 +55,7 @@ from search.protocol import (
     Progress,
     SearchFilters,
     SearchPage,
+    check_counts,
     check_limit,
     check_paging,
 )
@@ -155,6 +156,8 @@ class EmbeddedIndex:
         self._write(apply)
 
     def update_downloads(self, counts: Mapping[str, tuple[int, int]]) -> None:
+        check_counts(counts)
+
         def apply(writer: tantivy.IndexWriter, index: tantivy.Index) -> None:
             searcher = index.searcher()
             for name, (total, recent) in counts.items():

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
 from search.documents import PackageDocument
-from search.errors import InvalidSearchRequest
+from search.errors import InvalidDocument, InvalidSearchRequest
 
 MAX_PAGE_SIZE = 100
 MAX_SUGGEST = 50
@@ -124,6 +124,17 @@ def check_paging(page: int, size: int) -> int:
 def normalize_scope(scope: str | None) -> str | None:
     """A scope filter as indexed: lower-case, without a leading ``@`` or trailing ``/``."""
     return None if scope is None else scope.strip().lstrip("@").rstrip("/").lower()
+
+
+def check_counts(counts: Mapping[str, tuple[int, int]]) -> None:
+    """Refuse download counts that are not pairs of non-negative integers."""
+    for name, pair in counts.items():
+        if not (
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in pair)
+        ):
+            raise InvalidDocument("downloads_total", f"bad download counts for {name!r}: {pair!r}")
 
 
 def check_limit(limit: int) -> None:

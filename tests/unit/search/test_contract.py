@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from search.documents import PackageDocument as Doc
-from search.errors import InvalidSearchRequest
+from search.errors import InvalidDocument, InvalidSearchRequest
 from search.protocol import SearchFilters, SearchIndex
 
 
@@ -286,6 +286,14 @@ def test_update_downloads_reorders_and_ignores_unknown_names(index: SearchIndex)
     assert (reqx.downloads_total, reqx.downloads_recent) == (10**7, 123)
     assert reqx.description == "" and reqx.name == "reqx"
     assert "ghost" not in names(index.suggest("gh"))
+
+
+@pytest.mark.parametrize("pair", [(-1, 0), (1,), (1.5, 2), (True, 1), "10"])
+def test_bad_download_counts_are_refused(index: SearchIndex, pair: object):
+    index.upsert([Doc("reqx", downloads_total=3)])
+    with pytest.raises(InvalidDocument):
+        index.update_downloads({"reqx": pair})  # type: ignore[dict-item]
+    assert index.suggest("reqx")[0].downloads_total == 3
 
 
 def test_rebuild_swaps_in_a_fresh_index(index: SearchIndex):
