@@ -178,14 +178,14 @@ class AdvisoryService:
             # Another import may have committed meanwhile: decide again under the lock.
             fresh = store.stored_modified(session, [o.record.id for o in outcomes
                                                     if o.record is not None])
+            writes: dict[str, tuple[Advisory, str]] = {}
             for outcome in outcomes:
                 status, record = outcome.status, outcome.record
                 if record is not None and status != "unchanged":
                     if record.id in fresh and not _later(record.modified, fresh[record.id]):
                         status = "unchanged"
                     else:
-                        store.save(session, record, state=store.state_of(record),
-                                   revision=revision, actor=f"import:{principal.name}")
+                        writes[record.id] = (record, store.state_of(record))
                         fresh[record.id] = record.modified
                         touched |= local_packages(record)
                         audit(session, at=now, actor=principal.name, action="advisory:import",
@@ -195,6 +195,8 @@ class AdvisoryService:
                 report.results.append(ImportResult(
                     source=outcome.source, status=status, id=outcome.advisory_id,
                     reasons=list(outcome.reasons)))
+            store.save_many(session, list(writes.values()), revision=revision,
+                            actor=f"import:{principal.name}")
         self._changed(touched)
         return report
 

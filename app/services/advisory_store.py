@@ -97,10 +97,41 @@ def state_of(record: Advisory, *, draft: bool = False) -> str:
 def save(session: Session, record: Advisory, *, state: str, revision: int,
          actor: str | None = None) -> AdvisoryRow:
     """Insert or replace the row for ``record``, its package rows and its revision stamp."""
+    return save_many(session, [(record, state)], revision=revision, actor=actor)[0]
+
+
+def save_many(session: Session, items: list[tuple[Advisory, str]], *, revision: int,
+              actor: str | None = None) -> list[AdvisoryRow]:
+    """:func:`save` for many records (ids must be distinct), with one flush and a few
+    statements per 500 records rather than several per record (bulk imports)."""
+    ids = [record.id for record, _ in items]
+    existing: dict[str, AdvisoryRow] = {}
+    for chunk in _chunks(ids):
+        existing.update((row.id, row) for row in session.exec(
+            select(AdvisoryRow).where(col(AdvisoryRow.id).in_(chunk))))
+        session.execute(delete(AdvisoryPackage).where(col(AdvisoryPackage.advisory_id).in_(chunk)))
+    rows = []
+    for record, state in items:
+        row = existing.get(record.id) or AdvisoryRow(id=record.id, created_by=actor or "",
+                                                     modified=record.modified_at)
+        _fill(row, record, state)
+        session.add(row)
+        rows.append(row)
+        session.add_all(AdvisoryPackage(advisory_id=record.id, ecosystem=ecosystem, name=name)
+                        for ecosystem, name in _package_keys(record))
+    session.flush()
+    for chunk in _chunks(ids):
+        session.execute(sa.update(_advisories).where(_advisories.c.id.in_(chunk))
+                        .values(revision=revision))
+    return rows
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
+
+
+def _fill(row: AdvisoryRow, record: Advisory, state: str) -> None:
     assessment = assess(record)
-    row = session.get(AdvisoryRow, record.id)
-    if row is None:
-        row = AdvisoryRow(id=record.id, created_by=actor or "", modified=record.modified_at)
     row.state = state
     row.record = record.to_json()
     row.summary = record.summary or ""
@@ -110,12 +141,6 @@ def save(session: Session, record: Advisory, *, state: str, revision: int,
     row.published = record.published_at
     row.withdrawn = record.withdrawn_at
     row.withdrawn_reason = _withdrawn_reason(record)
-    session.add(row)
-    session.flush()
-    _save_packages(session, record)
-    session.execute(sa.update(_advisories).where(_advisories.c.id == record.id)
-                    .values(revision=revision))
-    return row
 
 
 def _withdrawn_reason(record: Advisory) -> str | None:
@@ -125,14 +150,10 @@ def _withdrawn_reason(record: Advisory) -> str | None:
     return reason if isinstance(reason, str) else None
 
 
-def _save_packages(session: Session, record: Advisory) -> None:
-    session.execute(delete(AdvisoryPackage).where(
-        col(AdvisoryPackage.advisory_id) == record.id))
+def _package_keys(record: Advisory) -> list[tuple[str, str]]:
     keys: set[tuple[str, str]] = set()
     for entry in record.affected or []:
-        if entry.package is None:
-            continue
-        ecosystem = entry.package.ecosystem
-        keys.add((ecosystem[:32], normalize_name(ecosystem, entry.package.name)[:214]))
-    for ecosystem, name in sorted(keys):
-        session.add(AdvisoryPackage(advisory_id=record.id, ecosystem=ecosystem, name=name))
+        if entry.package is not None:
+            ecosystem = entry.package.ecosystem
+            keys.add((ecosystem[:32], normalize_name(ecosystem, entry.package.name)[:214]))
+    return sorted(keys)
