@@ -22,6 +22,7 @@ from app.problems import install_problem_handlers
 from app.read_cache import CachedReads
 from app.registry import Registry
 from app.routers import accounts, advisories, audit, osv, packages, resolve, search
+from app.web import install_web
 
 log = logging.getLogger("vouch")
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.include_router(packages.router)
     app.include_router(advisories.router)
     app.include_router(osv.router)
+    install_web(app)  # server-rendered pages and /static
     # Body cap: the artifact limit plus room for metadata and signatures.
     app.add_middleware(BodySizeLimit,
                        max_bytes=settings.max_upload_bytes + 4 * settings.max_metadata_bytes

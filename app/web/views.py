@@ -1,0 +1,137 @@
+"""What the package and advisory pages show, built from the same documents the API serves.
+
+    with session_scope(engine) as session:
+        page = package_page(session, "@acme/widgets")   # PackageNotFound if unknown
+    view = advisory_view(service.detail(None, "GHSA-xxxx"))   # AdvisoryNotFound upstream
+
+``package_page`` reads the package document and every version document (signer, advisories,
+downloads), newest version first, and gathers the advisories that affect any version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM
+from app.schemas import PackagePublic, VersionPublic
+from app.services import packages as pkgs
+from app.services.advisory_schemas import AdvisoryPublic
+from app.services.documents import package_document, version_document
+from app.web.signers import SignerView, describe_signer
+
+_SEVERITY_ORDER = {"critical": 0, "high": 1, "moderate": 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    doc: VersionPublic
+    signer: SignerView | None
+
+    @property
+    def anchor(self) -> str:
+        return "v-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in self.doc.version)
+
+
+@dataclass
+class AffectingAdvisory:
+    id: str
+    summary: str
+    severity: str | None
+    malicious: bool
+    versions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PackagePage:
+    package: PackagePublic
+    current: VersionPublic | None  # the latest version, or the newest one when none is live
+    versions: list[VersionRow]  # newest first
+    advisories: list[AffectingAdvisory]
+
+    @property
+    def description(self) -> str:
+        return self.current.description if self.current else ""
+
+    @property
+    def scope(self) -> str | None:
+        name = self.package.name
+        return name[1:].split("/", 1)[0] if name.startswith("@") and "/" in name else None
+
+
+def _advisories(rows: list[VersionRow]) -> list[AffectingAdvisory]:
+    found: dict[str, AffectingAdvisory] = {}
+    for row in rows:
+        for adv in row.doc.advisories:
+            entry = found.setdefault(adv["id"], AffectingAdvisory(
+                id=adv["id"], summary=adv.get("summary") or "", severity=adv.get("severity"),
+                malicious=bool(adv.get("malicious"))))
+            entry.versions.append(row.doc.version)
+    return sorted(found.values(),
+                  key=lambda a: (not a.malicious, _SEVERITY_ORDER.get(a.severity or "", 9), a.id))
+
+
+def package_page(session: Session, name: str) -> PackagePage:
+    """Everything the package page shows. Raises ``PackageNotFound`` for an unknown name."""
+    package = pkgs.get_package(session, name)
+    document = package_document(session, package)
+    rows = [VersionRow(doc, describe_signer(doc.signer))
+            for doc in (version_document(session, package, row)
+                        for row in reversed(pkgs.list_versions(session, package)))]
+    current = next((r.doc for r in rows if r.doc.version == document.latest), None)
+    if current is None and rows:
+        current = rows[0].doc
+    return PackagePage(package=document, current=current, versions=rows,
+                       advisories=_advisories(rows))
+
+
+@dataclass(frozen=True)
+class AffectedPackage:
+    ecosystem: str
+    name: str
+    local: bool  # a package of this registry (OSV ecosystem "Vouch"): linked to its page
+    ranges: list[str]
+    versions: list[str]
+
+
+@dataclass(frozen=True)
+class AdvisoryView:
+    advisory: AdvisoryPublic
+    details: str
+    affected: list[AffectedPackage]
+    references: list[tuple[str, str]]  # (type, url)
+
+
+def _range_text(events: list[dict[str, Any]]) -> str:
+    parts = []
+    for event in events:
+        for key in ("introduced", "fixed", "last_affected", "limit"):
+            if key in event:
+                value = str(event[key])
+                parts.append("from the start" if key == "introduced" and value == "0"
+                             else f"{key.replace('_', ' ')} {value}")
+    return ", ".join(parts)
+
+
+def _affected(record: dict[str, Any]) -> list[AffectedPackage]:
+    result = []
+    for entry in record.get("affected") or []:
+        package = entry.get("package") or {}
+        ecosystem, name = str(package.get("ecosystem", "")), str(package.get("name", ""))
+        ranges = [f"{r.get('type', '')}: {_range_text(r.get('events') or [])}"
+                  for r in entry.get("ranges") or []]
+        result.append(AffectedPackage(
+            ecosystem=ecosystem, name=name, local=ecosystem == LOCAL_OSV_ECOSYSTEM,
+            ranges=ranges, versions=[str(v) for v in entry.get("versions") or []]))
+    return result
+
+
+def advisory_view(advisory: AdvisoryPublic) -> AdvisoryView:
+    """The advisory page's content from the API's public model (with its OSV record)."""
+    record = advisory.record or {}
+    references = [(str(ref.get("type", "WEB")), str(ref.get("url", "")))
+                  for ref in record.get("references") or [] if isinstance(ref, dict)]
+    return AdvisoryView(advisory=advisory, details=str(record.get("details") or ""),
+                        affected=_affected(record), references=references)
