@@ -49,6 +49,17 @@ class Cache:
             raise IntegrityError(f"not a sha256 digest: {sha256!r}")
         return self.artifacts / sha256[:2] / sha256
 
+    def check(self, sha256: str) -> str:
+        """``missing``, ``ok`` or ``corrupt`` (a corrupt entry is removed)."""
+        path = self._artifact(sha256)
+        if not path.is_file():
+            return "missing"
+        actual, _ = file_digests(path)
+        if same_digest(actual, sha256):
+            return "ok"
+        path.unlink(missing_ok=True)
+        return "corrupt"
+
     def artifact_path(self, sha256: str) -> Path | None:
         """The cached file if present and intact; a corrupted entry is deleted."""
         path = self._artifact(sha256)

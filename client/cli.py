@@ -29,6 +29,8 @@ from client.api import RegistryClient
 from client.config import load_config
 from client.errors import EXIT_USAGE, ClientError, UsageError
 from client.ops import search_app
+from client.project_cli import install_command, lock_command
+from client.verify_cli import verify_command
 from client.ops import worker as run_worker
 from client.specs import parse_dependency, split_spec
 
@@ -36,6 +38,9 @@ app = typer.Typer(help="Vouch: a package registry built for supply-chain securit
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(admin_app, name="admin")
 app.add_typer(search_app, name="search")
+app.command("lock")(lock_command)
+app.command("install")(install_command)
+app.command("verify")(verify_command)
 app.add_typer(advisory_app, name="advisory")
 
 JsonFlag = typer.Option(False, "--json", help="machine-readable output on stdout")

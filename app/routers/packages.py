@@ -20,7 +20,7 @@ from app.errors import MalformedInput, VersionGone, VersionQuarantined
 from app.models import PackageBlob, PackageFile
 from app.schemas import DeprecationRequest, PackagePublic, VersionPublic
 from app.services import packages as pkgs
-from app.services.documents import package_document, version_document
+from app.services.documents import package_document, provenance_document, version_document
 from app.services.evidence import Evidence
 from app.services.publish import PublishRequest
 from app.storage import blob_key
@@ -125,6 +125,13 @@ def download_artifact(package: str, version: str, request: Request, registry: Re
     stream = registry.blobs.open(blob.sha256)
     return StreamingResponse(iter(lambda: stream.read(1024 * 1024), b""),
                              media_type="application/octet-stream", headers=headers)
+
+
+@router.get("/{package:path}/versions/{version}/provenance",
+            summary="The signature evidence and what was verified at publish time")
+def provenance(package: str, version: str, session: SessionDep) -> dict[str, Any]:
+    pkg = pkgs.get_package(session, package)
+    return provenance_document(session, pkg, pkgs.get_version(session, pkg, version))
 
 
 @router.put("/{package:path}/versions/{version}/deprecation", response_model=VersionPublic,

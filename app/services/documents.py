@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+import json
+from typing import Any
+
+from sqlmodel import Session, col, select
 
 from app.clock import as_utc
-from app.models import Package, PackageBlob, PackageFile, PackageVersion, Provenance
+from app.errors import NotFound
+from app.models import GpgKey, Package, PackageBlob, PackageFile, PackageVersion, Provenance
 from app.schemas import PackagePublic, SignerPublic, VersionPublic, VersionSummary
 from app.services import packages as pkgs
 from app.services.advisories import advisories_for_version
@@ -79,3 +83,38 @@ def package_document(session: Session, package: Package) -> PackagePublic:
             for r in rows
         ],
     )
+
+
+class ProvenanceNotFound(NotFound):
+    code = "provenance_not_found"
+
+
+def provenance_document(session: Session, package: Package, row: PackageVersion) -> dict[str, Any]:
+    """The evidence stored at publish time and what the registry verified from it.
+
+    ``bundle`` is the Sigstore bundle (JSON object) or ``signature`` the armored GPG signature,
+    with ``public_key`` the signer's registered key, so consumers can verify it themselves.
+    Raises ``ProvenanceNotFound`` for an unsigned (or unpublished) version.
+    """
+    found = session.exec(
+        select(Provenance).join(PackageFile, col(PackageFile.id) == Provenance.file_id)
+        .where(PackageFile.version_id == row.id)).first()
+    if found is None:
+        raise ProvenanceNotFound(f"{package.name}@{row.version} has no signature provenance",
+                                 package=package.name, version=row.version)
+    doc: dict[str, Any] = {
+        "name": package.name, "version": row.version, "method": found.method,
+        "identity": found.identity, "log_index": found.log_index, "log_id": found.log_id,
+        "integrated_time": as_utc(found.integrated_time).isoformat()
+        if found.integrated_time else None,
+        "verified_at": as_utc(found.verified_at).isoformat(),
+        "bundle": None, "signature": None, "public_key": None,
+    }
+    if found.method == "sigstore":
+        doc["bundle"] = json.loads(found.raw)
+    else:
+        doc["signature"] = found.raw
+        fingerprint = found.identity.get("fingerprint")
+        key = session.exec(select(GpgKey).where(GpgKey.fingerprint == fingerprint)).first()
+        doc["public_key"] = key.armored if key else None
+    return doc

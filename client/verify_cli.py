@@ -1,0 +1,74 @@
+"""`vouch verify NAME@VERSION ... | --lockfile vouch.lock` (exit 0 ok, 1 failed, 2 usage,
+3 could not check)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from client import output
+from client.api import RegistryClient
+from client.config import load_config
+from client.errors import UsageError
+from client.specs import split_spec
+from client.verify import Target, verify_targets
+from client.verify_policy import IdentityPins, VerifyOptions, parse_ignores
+from versions.lockfile import InvalidLockfile, Lockfile
+
+
+def verify_command(
+    specs: list[str] = typer.Argument(None, help="NAME@VERSION entries"),
+    lockfile: Path | None = typer.Option(None, "--lockfile", help="verify every locked entry"),
+    as_json: bool = typer.Option(False, "--json"),
+    identity: str | None = typer.Option(None, "--identity", help="pin the Sigstore SAN"),
+    issuer: str | None = typer.Option(None, "--issuer", help="pin the OIDC issuer"),
+    repository: str | None = typer.Option(None, "--repository", help="pin GitHub OWNER/REPO"),
+    workflow: str | None = typer.Option(None, "--workflow", help="pin the workflow file"),
+    gpg_fingerprint: str | None = typer.Option(None, "--gpg-fingerprint"),
+    trust: str = typer.Option(os.environ.get("VOUCH_SIGSTORE_TRUST", "public-good"), "--trust",
+                              help="public-good, staging, or a trusted_root.json path"),
+    fail_on: str = typer.Option("low", "--fail-on",
+                                help="lowest advisory severity that fails: low, moderate, high, "
+                                     "critical"),
+    ignore: list[str] = typer.Option([], "--ignore",
+                                     help="ADVISORY-ID[:YYYY-MM-DD[:reason]] to accept"),
+    allow_unsigned: bool = typer.Option(False, "--allow-unsigned",
+                                        help="report unsigned entries as warnings"),
+) -> None:
+    """Check artifacts before installing: checksums, signatures, transparency log,
+    advisories, deprecation and quarantine. Installs and runs nothing."""
+    targets = _targets(specs or [], lockfile)
+    options = VerifyOptions(
+        pins=IdentityPins(identity=identity, issuer=issuer, repository=repository,
+                          workflow=workflow, gpg_fingerprint=gpg_fingerprint),
+        trust=trust, fail_on=fail_on, allow_unsigned=allow_unsigned)
+    options = VerifyOptions(pins=options.pins, trust=trust, fail_on=fail_on,
+                            allow_unsigned=allow_unsigned,
+                            ignores=parse_ignores(ignore, options.today))
+    options.pins.policies()  # malformed pins are usage errors before any request
+    with RegistryClient(load_config()) as api, Progress(
+            TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), console=output.err,
+            disable=len(targets) < 20 or not output.err.is_terminal) as bar:
+        task = bar.add_task("verify", total=len(targets))
+        report = verify_targets(api, targets, options, progress=lambda: bar.advance(task))
+    if as_json:
+        output.emit_json(report.to_json())
+    else:
+        output.out.print(report.render_text(), markup=False)
+    sys.exit(report.exit_code)
+
+
+def _targets(specs: list[str], lockfile: Path | None) -> list[Target]:
+    if bool(specs) == bool(lockfile):
+        raise UsageError("give NAME@VERSION entries or --lockfile, not both or neither")
+    if lockfile is not None:
+        try:
+            locked = Lockfile.loads(lockfile.read_text())
+        except (OSError, InvalidLockfile) as err:
+            raise UsageError(f"cannot read {lockfile}: {err}") from err
+        return [Target(p.name, p.version, p.sha256, p.sha512) for p in locked.packages]
+    return [Target(*split_spec(spec)) for spec in specs]

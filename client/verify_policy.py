@@ -1,0 +1,95 @@
+"""What `vouch verify` checks against: identity pins, trust root, advisory thresholds, ignores.
+
+    pins = IdentityPins(repository="acme/widgets", workflow="release.yml")
+    ignores = parse_ignores(["GHSA-xxxx:2026-12-31:not reachable"], today)
+
+Raises ``UsageError`` for malformed flags.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from client.errors import UsageError
+from signing.policy import GenericIdentity, GitHubPublisher, IdentityPolicy
+
+LEVELS = ("low", "moderate", "high", "critical")
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+_WORKFLOW_IN_URI = re.compile(r"/\.github/workflows/([^@/]+)@")
+
+
+@dataclass(frozen=True)
+class IdentityPins:
+    """What the consumer insists on, beyond the identity the registry recorded."""
+
+    identity: str | None = None
+    issuer: str | None = None
+    repository: str | None = None
+    workflow: str | None = None
+    gpg_fingerprint: str | None = None
+
+    def policies(self) -> list[IdentityPolicy]:
+        result: list[IdentityPolicy] = []
+        if self.identity or self.issuer:
+            if not (self.identity and self.issuer):
+                raise UsageError("--identity and --issuer go together")
+            result.append(GenericIdentity(san=self.identity, issuer=self.issuer))
+        if self.repository or self.workflow:
+            if not (self.repository and self.workflow):
+                raise UsageError("--repository and --workflow go together")
+            result.append(GitHubPublisher(self.repository, self.workflow))
+        return result
+
+
+def recorded_policy(identity: dict[str, Any]) -> IdentityPolicy:
+    """The identity the registry verified at publish time, as a policy to check again."""
+    github = identity.get("github") or {}
+    repository = github.get("repository")
+    config_uri = github.get("workflow_ref") or ""
+    workflow = _WORKFLOW_IN_URI.search(config_uri)
+    if identity.get("issuer") == GITHUB_ISSUER and repository and workflow:
+        return GitHubPublisher(repository, workflow.group(1))
+    return GenericIdentity(san=identity.get("identity") or "", issuer=identity.get("issuer") or "")
+
+
+@dataclass(frozen=True)
+class Ignore:
+    advisory_id: str
+    until: date | None
+    reason: str
+
+    def active(self, today: date) -> bool:
+        return self.until is None or today <= self.until
+
+
+def parse_ignores(values: list[str], today: date) -> list[Ignore]:
+    """``ID``, ``ID:YYYY-MM-DD`` or ``ID:YYYY-MM-DD:reason``."""
+    result = []
+    for value in values:
+        advisory_id, _, rest = value.partition(":")
+        until_text, _, reason = rest.partition(":")
+        until = None
+        if until_text:
+            try:
+                until = date.fromisoformat(until_text)
+            except ValueError as err:
+                raise UsageError(f"--ignore {value!r}: the expiry must be YYYY-MM-DD") from err
+        result.append(Ignore(advisory_id, until, reason))
+    return result
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    pins: IdentityPins = field(default_factory=IdentityPins)
+    trust: str = "public-good"
+    fail_on: str = "low"
+    ignores: list[Ignore] = field(default_factory=list)
+    allow_unsigned: bool = False
+    today: date = field(default_factory=date.today)
+
+    def __post_init__(self) -> None:
+        if self.fail_on not in LEVELS:
+            raise UsageError(f"--fail-on is one of {', '.join(LEVELS)}")

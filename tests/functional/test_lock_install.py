@@ -1,0 +1,119 @@
+"""`vouch lock` and `vouch install` against the real server."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Actors
+from tests.functional.clihelp import cli_env, vouch
+from tests.functional.helpers import publish
+
+
+def tarball(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def registry_with_graph(actors: Actors) -> str:
+    token = actors.user("alice")
+    alice = actors.client(token)
+    graph = {
+        ("base", "1.0.0"): {}, ("base", "1.5.0"): {}, ("base", "2.0.0"): {},
+        ("util", "1.0.0"): {"base": "^1.0.0"},
+        ("web", "3.1.0"): {"util": "^1.0.0", "base": ">=1.2.0 <2"},
+    }
+    for (name, version), deps in graph.items():
+        data = tarball({f"package/{name}.txt": f"{name} {version}".encode()})
+        response = publish(alice, name, version, data, metadata={"dependencies": deps})
+        assert response.status_code == 201, response.text
+    return token
+
+
+def test_lock_then_install_places_verified_packages(actors: Actors, registry_with_graph: str,
+                                                    tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "vouch.toml").write_text('[dependencies]\nweb = "^3.0.0"\n')
+    env = cli_env(actors.server.url, None, tmp_path)
+    locked = vouch("lock", env=env, cwd=project)
+    assert locked.returncode == 0, locked.stderr
+    text = (project / "vouch.lock").read_text()
+    again = vouch("lock", env=env, cwd=project)
+    assert again.returncode == 0 and (project / "vouch.lock").read_text() == text
+    assert 'name = "base"\nversion = "1.5.0"' in text
+    assert text.index('name = "base"') < text.index('name = "util"') < text.index('name = "web"')
+
+    installed = vouch("install", "--no-verify", env=env, cwd=project)
+    assert installed.returncode == 0, installed.stderr
+    placed = project / "vouch_modules"
+    assert (placed / "base" / "package" / "base.txt").read_bytes() == b"base 1.5.0"
+    assert json.loads((placed / "web" / ".vouch.json").read_text())["version"] == "3.1.0"
+    assert not list(placed.glob(".installing-*"))
+
+
+def test_install_without_lockfile_resolves_and_writes_it(actors: Actors,
+                                                         registry_with_graph: str,
+                                                         tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "vouch.toml").write_text('[dependencies]\nutil = "1.x"\n')
+    env = cli_env(actors.server.url, None, tmp_path)
+    done = vouch("install", "--no-verify", env=env, cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert (project / "vouch.lock").is_file()
+    assert (project / "vouch_modules" / "util").is_dir()
+
+
+def test_lockfile_integrity_mismatch_aborts_and_writes_nothing(
+        actors: Actors, registry_with_graph: str, tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "vouch.toml").write_text('[dependencies]\nutil = "1.x"\n')
+    env = cli_env(actors.server.url, None, tmp_path)
+    assert vouch("lock", env=env, cwd=project).returncode == 0
+    lock = project / "vouch.lock"
+    text = lock.read_text()
+    start = text.index('sha256 = "') + len('sha256 = "')
+    lock.write_text(text[:start] + "0" * 64 + text[start + 64:])
+    done = vouch("install", "--no-verify", env=env, cwd=project)
+    assert done.returncode == 1
+    assert "integrity" in done.stderr
+    assert not (project / "vouch_modules").exists()
+
+
+def test_unsatisfiable_requirements_explain_the_conflict(actors: Actors,
+                                                         registry_with_graph: str,
+                                                         tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "vouch.toml").write_text('[dependencies]\nweb = "^3.0.0"\nbase = "^2.0.0"\n')
+    env = cli_env(actors.server.url, None, tmp_path)
+    done = vouch("lock", env=env, cwd=project)
+    assert done.returncode == 1
+    assert "base" in done.stderr and "web" in done.stderr
+    assert not (project / "vouch.lock").exists()
+
+
+def test_unsafe_archive_is_refused(actors: Actors, tmp_path: Path) -> None:
+    alice = actors.client(actors.user("alice"))
+    evil = tarball({"../../escape.txt": b"pwned"})
+    assert publish(alice, "evil", "1.0.0", evil).status_code == 201
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "vouch.toml").write_text('[dependencies]\nevil = "1.0.0"\n')
+    done = vouch("install", "--no-verify", env=cli_env(actors.server.url, None, tmp_path),
+                 cwd=project)
+    assert done.returncode == 1 and "unsafe" in done.stderr
+    assert not (tmp_path / "escape.txt").exists() and not (project / "escape.txt").exists()
+    assert not (project / "vouch_modules" / "evil").exists()
