@@ -27,7 +27,7 @@ from advisories.ecosystems import to_osv_name
 from client import output
 from client.api import RegistryClient
 from client.config import load_config
-from client.errors import UsageError
+from client.errors import ClientError, UsageError
 
 advisory_app = typer.Typer(help="Advisories: draft, publish, withdraw, import, export, list.",
                            no_args_is_help=True)
@@ -234,8 +234,8 @@ def import_(paths: list[Path] = typer.Argument(..., help="OSV JSON files or dire
         for result in invalid:
             output.err.print(f"[red]invalid[/] {result['source']}: "
                              + "; ".join(result["reasons"]), highlight=False)
-    if invalid:
-        raise typer.Exit(1)
+    if invalid:  # exit code 1; the valid records were imported all the same
+        raise ClientError(f"{len(invalid)} invalid record(s) were not imported")
 
 
 @advisory_app.command("export")

@@ -66,7 +66,7 @@ def list_advisories(
 ) -> list[AdvisoryPublic]:
     filters = ListFilters(package=package, ecosystem=ecosystem, severity=severity, state=state,
                           withdrawn=withdrawn, limit=limit, offset=offset)
-    return service.list(principal, filters)
+    return service.list_advisories(principal, filters)
 
 
 @router.post("", status_code=201, response_model=AdvisoryPublic,

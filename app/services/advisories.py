@@ -218,7 +218,8 @@ class AdvisoryService:
                 raise AdvisoryNotFound(advisory_id)
             return AdvisoryPublic.from_row(row)
 
-    def list(self, principal: Principal | None, filters: ListFilters) -> list[AdvisoryPublic]:
+    def list_advisories(self, principal: Principal | None,
+                        filters: ListFilters) -> list[AdvisoryPublic]:
         """Advisories newest first; drafts only for the security team."""
         query = select(AdvisoryRow)
         if not is_security(principal):

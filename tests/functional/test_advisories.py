@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem, publish
-from tests.functional.test_advisories_fixtures import (DJANGO_GHSA, WITHDRAWN_GHSA,
-                                                       generic_advisory, import_folders,
-                                                       security_client)
+from tests.functional.test_advisories_fixtures import (
+    DJANGO_GHSA,
+    WITHDRAWN_GHSA,
+    generic_advisory,
+    import_folders,
+    security_client,
+)
 
 
 def test_ordinary_users_and_anonymous_callers_cannot_change_advisories(actors: Actors) -> None:
@@ -103,8 +109,8 @@ def test_list_filters(actors: Actors) -> None:
     sec.post("/api/v1/advisories", json=generic_advisory("pkg"))  # a draft
     anon = actors.client()
 
-    def ids(client: object = anon, **params: object) -> set[str]:
-        response = client.get("/api/v1/advisories", params={"limit": 1000, **params})  # type: ignore[attr-defined]
+    def ids(client: httpx.Client = anon, **params: str) -> set[str]:
+        response = client.get("/api/v1/advisories", params={"limit": "1000", **params})
         assert response.status_code == 200, response.text
         return {doc["id"] for doc in response.json()}
 

@@ -6,8 +6,13 @@ import json
 
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem
-from tests.functional.test_advisories_fixtures import (FASTAPI_GHSA, OSV_DATA, osv_folder,
-                                                       osv_record, security_client)
+from tests.functional.test_advisories_fixtures import (
+    FASTAPI_GHSA,
+    OSV_DATA,
+    osv_folder,
+    osv_record,
+    security_client,
+)
 
 
 def test_import_reports_invalid_records_and_imports_the_rest(actors: Actors) -> None:

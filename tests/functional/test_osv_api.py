@@ -14,10 +14,15 @@ from app.config import Settings
 from app.registry import Registry
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem
-from tests.functional.test_advisories_fixtures import (DJANGO_GHSA, FASTAPI_GHSA,
-                                                       WITHDRAWN_GHSA, import_folders,
-                                                       osv_folder, osv_record,
-                                                       security_client)
+from tests.functional.test_advisories_fixtures import (
+    DJANGO_GHSA,
+    FASTAPI_GHSA,
+    WITHDRAWN_GHSA,
+    import_folders,
+    osv_folder,
+    osv_record,
+    security_client,
+)
 from tests.support.server import running_registry
 
 FOLDERS = ("pypi", "ghsa-pypi", "npm", "ghsa-extra")
@@ -32,7 +37,7 @@ def loaded(actors: Actors) -> httpx.Client:
 
 def boundary_queries() -> list[dict[str, Any]]:
     """A query at every event version and listed version of every real record."""
-    queries = []
+    queries: list[dict[str, Any]] = []
     for folder in FOLDERS:
         for record in osv_folder(folder):
             for entry in record.get("affected", []):

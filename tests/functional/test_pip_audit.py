@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Actors
-from tests.functional.test_advisories_fixtures import (FASTAPI_GHSA, import_folders,
-                                                       security_client)
+from tests.functional.test_advisories_fixtures import FASTAPI_GHSA, import_folders, security_client
 
 PIP_AUDIT = Path(sys.executable).with_name("pip-audit")
 
