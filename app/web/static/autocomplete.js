@@ -87,7 +87,8 @@
       if (item.quarantined) { meta.push("quarantined"); }
       if (item.has_advisories) { meta.push("advisories"); }
       if (typeof item.downloads === "number") {
-        meta.push(item.downloads.toLocaleString("en") + " downloads");
+        meta.push(item.downloads.toLocaleString("en") +
+                  (item.downloads === 1 ? " download" : " downloads"));
       }
       li.appendChild(span("option-meta", meta.join(" · ")));
       if (item.description) {
