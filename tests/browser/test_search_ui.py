@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import chromium_path
 from tests.conftest import Actors
 from tests.functional.helpers import publish
+from tests.functional.test_advisories_fixtures import generic_advisory, security_client
 from tests.functional.test_web_pages import FINGERPRINT, SIGSTORE_IDENTITY
 
 pytestmark = pytest.mark.browser
@@ -181,3 +182,31 @@ def test_phone_viewport(actors: Actors, browser: Browser, screenshot_dir: Path) 
         page.screenshot(path=str(screenshot_dir / "phone-home-dropdown.png"))
     finally:
         context.close()
+
+
+def test_results_and_advisory_pages_render_without_errors(
+        actors: Actors, browser_page: Page, console_errors: list[str],
+        screenshot_dir: Path) -> None:
+    _seed(actors)
+    sec = security_client(actors)
+    fields = generic_advisory("react-dom", fixed="1.1.0", summary="XSS in dangerouslySetHTML")
+    fields["details"] = "Rendering untrusted <b>markup</b> runs scripts.\n\nUpgrade to 1.1.0."
+    fields["references"] = [{"type": "ADVISORY", "url": "https://example.com/advisory"}]
+    advisory_id = sec.post("/api/v1/advisories", json=fields).json()["id"]
+    assert sec.post(f"/api/v1/advisories/{advisory_id}/publish").status_code == 200
+    _index(actors)
+    page = browser_page
+
+    page.goto(actors.server.url + "/search?q=react")
+    expect(page.locator(".result")).to_have_count(4)
+    page.screenshot(path=str(screenshot_dir / "search-results.png"), full_page=True)
+
+    page.goto(actors.server.url + "/packages/react-dom")
+    page.get_by_role("link", name=advisory_id).first.click()
+    page.wait_for_url(re.compile(re.escape(f"/advisories/{advisory_id}") + "$"))
+    expect(page.locator("h1")).to_have_text("XSS in dangerouslySetHTML")
+    expect(page.get_by_text("Rendering untrusted <b>markup</b> runs scripts.")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "advisory-page.png"), full_page=True)
+    page.get_by_role("link", name="react-dom").click()
+    page.wait_for_url(re.compile(r"/packages/react-dom$"))
+    assert console_errors == []
