@@ -205,15 +205,24 @@ def _parse_status(out: str) -> tuple[list[_Sig], set[str]]:
 
 
 def _import_keys(home: _Home, keys: Sequence[str]) -> set[str]:
-    """Import the registered public keys; returns their primary fingerprints."""
+    """Import the registered public keys in one gpg run; returns their primary fingerprints
+    (from the IMPORT_OK status lines, which name the primary key)."""
+    paths: list[str] = []
     for index, key in enumerate(keys):
         raw = key.encode() if isinstance(key, str) else bytes(key)
         if len(raw) > MAX_KEY_BYTES or _armor_kind(raw) not in ("key", None):
             continue
-        path = home.write(f"k{index}.asc", raw)
-        home.run(["--import-options", "import-minimal", "--import", str(path)])
-    _rc, out = home.run(["--list-keys"])
-    return {ln.split(":")[9] for ln in _primary_fpr_lines(out)}
+        paths.append(str(home.write(f"k{index}.asc", raw)))
+    if not paths:
+        return set()
+    _rc, out = home.run(["--import-options", "import-minimal", "--import", *paths])
+    fingerprints: set[str] = set()
+    for line in out.splitlines():
+        if line.startswith("[GNUPG:] IMPORT_OK "):
+            parts = line.split(" ")
+            if len(parts) >= 4:
+                fingerprints.add(parts[3].upper())
+    return fingerprints
 
 
 def _primary_fpr_lines(colons: str) -> list[str]:
