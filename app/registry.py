@@ -54,6 +54,10 @@ class Registry:
         if migrate:
             upgrade(engine)
         blobs = FilesystemBlobStore(settings.blob_dir)
+        if verifier is None:
+            from app.services.signature_verifier import RegistryEvidenceVerifier, load_trust
+
+            verifier = RegistryEvidenceVerifier(load_trust(settings.sigstore_trust))
         checker = PolicySignatureChecker(settings.default_signature_policy, verifier)
         publish = PublishService(
             engine=engine, blobs=blobs, clock=clock,

@@ -49,7 +49,8 @@ class PublishContext:
     name: PackageName
     package: Package | None
     version: str
-    filename: str
+    filename: str  # the name the registry stores the file under
+    upload_filename: str  # the client's name for it (a DSSE subject names this)
     staged: Staged
     evidence: Evidence
     principal: Principal

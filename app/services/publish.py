@@ -98,6 +98,7 @@ class PublishService:
                 self._check_dependencies(session, metadata)
                 ctx = PublishContext(name=name, package=package, version=version_text,
                                      filename=filename, staged=staged,
+                                     upload_filename=request.filename or filename,
                                      evidence=request.evidence, principal=principal,
                                      now=self.clock.now())
                 verified = self.signatures.check(session, ctx)

@@ -1,0 +1,102 @@
+"""Trust configuration API: trusted publishers, GPG keys, signature policies.
+
+Registered before the packages router (its ``/{package:path}`` would swallow these paths).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.db import session_scope
+from app.deps import PrincipalDep, RegistryDep, SessionDep
+from app.errors import Forbidden
+from app.services import trust_config
+
+router = APIRouter(prefix="/api/v1", tags=["trust"])
+
+
+class PublisherCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: str = Field(description="a package name, or @scope for every package of an org",
+                        max_length=214)
+    provider: str = Field(default="github", pattern="^github$")
+    repository: str = Field(max_length=256)
+    workflow: str = Field(max_length=256)
+    environment: str | None = Field(default=None, max_length=256)
+    ref_pattern: str | None = Field(default=None, max_length=256)
+
+
+class GpgKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    armored: str = Field(max_length=200_000)
+
+
+class PolicyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: str = Field(max_length=214)
+    policy: str | None
+
+
+@router.post("/trusted-publishers", status_code=201,
+             summary="Trust a GitHub Actions workflow to publish a package or a scope")
+def add_publisher(body: PublisherCreate, principal: PrincipalDep,
+                  registry: RegistryDep) -> dict[str, Any]:
+    with session_scope(registry.engine, write=True) as session:
+        row = trust_config.add_publisher(
+            session, principal, target=body.target, repository=body.repository,
+            workflow=body.workflow, environment=body.environment, ref_pattern=body.ref_pattern,
+            now=registry.clock.now())
+        return trust_config.publisher_public(row, session)
+
+
+@router.get("/trusted-publishers", summary="Publishers trusted for a package or @scope")
+def list_publishers(target: str, session: SessionDep) -> list[dict[str, Any]]:
+    return [trust_config.publisher_public(r, session)
+            for r in trust_config.list_publishers(session, target)]
+
+
+@router.delete("/trusted-publishers/{publisher_id}", status_code=204)
+def remove_publisher(publisher_id: int, principal: PrincipalDep,
+                     registry: RegistryDep) -> Response:
+    with session_scope(registry.engine, write=True) as session:
+        trust_config.remove_publisher(session, principal, publisher_id,
+                                      now=registry.clock.now())
+    return Response(status_code=204)
+
+
+@router.post("/gpg-keys", status_code=201, summary="Register your public GPG key")
+def add_gpg_key(body: GpgKeyCreate, principal: PrincipalDep,
+                registry: RegistryDep) -> dict[str, Any]:
+    with session_scope(registry.engine, write=True) as session:
+        row = trust_config.add_gpg_key(session, principal, body.armored,
+                                       now=registry.clock.now())
+        return trust_config.gpg_key_public(row)
+
+
+@router.get("/gpg-keys", summary="Your registered GPG keys")
+def list_gpg_keys(principal: PrincipalDep, session: SessionDep) -> list[dict[str, Any]]:
+    return [trust_config.gpg_key_public(r) for r in trust_config.list_gpg_keys(session,
+                                                                                 principal)]
+
+
+@router.delete("/gpg-keys/{fingerprint}", summary="Revoke one of your GPG keys")
+def revoke_gpg_key(fingerprint: str, principal: PrincipalDep,
+                   registry: RegistryDep) -> dict[str, Any]:
+    with session_scope(registry.engine, write=True) as session:
+        row = trust_config.revoke_gpg_key(session, principal, fingerprint,
+                                          now=registry.clock.now())
+        return trust_config.gpg_key_public(row)
+
+
+@router.put("/signature-policies", summary="Set the signature policy of a package or @scope")
+def set_policy(body: PolicyUpdate, principal: PrincipalDep,
+               registry: RegistryDep) -> dict[str, Any]:
+    if body.policy == "none" and registry.settings.environment != "development":
+        raise Forbidden("policy 'none' (unsigned publishes) is refused outside development")
+    with session_scope(registry.engine, write=True) as session:
+        trust_config.set_policy(session, principal, body.target, body.policy,
+                                now=registry.clock.now())
+    return {"target": body.target, "policy": body.policy}

@@ -1,0 +1,161 @@
+"""Cryptographic checks on publish, with ``signing``: Sigstore against trusted publishers,
+GPG against the owners' registered keys.
+
+    verifier = RegistryEvidenceVerifier(trust=TrustRoot.public_good())
+
+Every ``signing.VerificationError`` becomes ``SignatureRejected`` carrying the library's
+stable code (``identity_mismatch``, ``signature_invalid``, ``key_revoked`` ...). Nothing is
+stored by this step; the publish service stores the verified value afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.errors import SignatureRejected
+from app.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
+from app.services.evidence import PublishContext, VerifiedEvidence
+from app.services.trust_config import publishers_for
+from signing.errors import KeyUnknown, VerificationError
+from signing.gpg import VerifiedGpg, verify_detached
+from signing.policy import AnyOf, GitHubPublisher, IdentityPolicy
+from signing.sigstore import VerifiedSigstore, verify_bundle
+from signing.trust import TrustRoot
+
+log = logging.getLogger("vouch.signing")
+
+#: Optional online transparency-log confirmation: called with the bundle and the verified
+#: value; raises ``VerificationError`` when the entry is not in the log.
+LogCheck = Callable[[bytes, VerifiedSigstore], None]
+
+
+class RegistryEvidenceVerifier:
+    def __init__(self, trust: TrustRoot, log_check: LogCheck | None = None) -> None:
+        self.trust = trust
+        self.log_check = log_check
+
+    # -- Sigstore ---------------------------------------------------------------------------
+    def verify_sigstore(self, session: Session, ctx: PublishContext) -> VerifiedEvidence:
+        assert ctx.evidence.sigstore_bundle is not None
+        publishers = self._publishers(session, ctx)
+        if not publishers:
+            raise SignatureRejected(
+                "no_trusted_publisher",
+                f"{ctx.name.full} has no trusted publisher, so no Sigstore identity is trusted "
+                "for it: register one with `vouch trusted-publisher add`")
+        policy: IdentityPolicy = AnyOf([
+            GitHubPublisher(p.repository, p.workflow, None, p.ref_pattern) for p in publishers])
+        try:
+            verified = verify_bundle(ctx.evidence.sigstore_bundle, ctx.staged.sha256,
+                                     ctx.upload_filename, policy, self.trust,
+                                     artifact_sha512=ctx.staged.sha512, now=ctx.now)
+            if self.log_check is not None:
+                self.log_check(ctx.evidence.sigstore_bundle, verified)
+        except VerificationError as err:
+            raise SignatureRejected(err.code, f"Sigstore verification failed: {err}") from err
+        return VerifiedEvidence(
+            method="sigstore", raw=ctx.evidence.sigstore_bundle.decode(),
+            identity=_sigstore_identity(verified), log_index=verified.log_index,
+            log_id=verified.log_id, integrated_time=verified.integrated_time)
+
+    def _publishers(self, session: Session, ctx: PublishContext) -> list[TrustedPublisher]:
+        publishers = publishers_for(session, ctx.name.full)
+        if ctx.principal.trusted_publisher_id is not None:
+            # A token minted for one publisher only vouches for bundles from that publisher.
+            publishers = [p for p in publishers if p.id == ctx.principal.trusted_publisher_id]
+        return publishers
+
+    # -- GPG --------------------------------------------------------------------------------
+    def verify_gpg(self, session: Session, ctx: PublishContext) -> VerifiedEvidence:
+        assert ctx.evidence.gpg_signature is not None
+        active, revoked = self._keys(session, ctx)
+        try:
+            try:
+                verified = self._gpg(ctx, active)
+            except KeyUnknown:
+                # Signed by a key the registry revoked? Say so precisely.
+                if revoked and self._signed_by_any(ctx, revoked):
+                    raise SignatureRejected("key_revoked", "the signing key was revoked in "
+                                            "this registry") from None
+                raise
+        except VerificationError as err:
+            raise SignatureRejected(err.code, f"GPG verification failed: {err}") from err
+        owner = session.exec(select(GpgKey).where(
+            GpgKey.fingerprint == verified.fingerprint,
+            col(GpgKey.revoked_at).is_(None))).first()
+        return VerifiedEvidence(
+            method="gpg", raw=_armored_text(ctx.evidence.gpg_signature),
+            identity={"fingerprint": verified.fingerprint,
+                      "signing_key": verified.signing_key_fingerprint,
+                      "user_id": verified.signer,
+                      "key_owner_id": owner.user_id if owner else None},
+            integrated_time=verified.signed_at)
+
+    def _gpg(self, ctx: PublishContext, keys: list[str]) -> VerifiedGpg:
+        if not keys:
+            raise KeyUnknown("no active GPG key is registered for the owners of this package")
+        assert ctx.evidence.gpg_signature is not None
+        return verify_detached(ctx.staged.path, ctx.evidence.gpg_signature, keys, now=ctx.now)
+
+    def _signed_by_any(self, ctx: PublishContext, keys: list[str]) -> bool:
+        try:
+            self._gpg(ctx, keys)
+        except VerificationError:
+            return False
+        return True
+
+    def _keys(self, session: Session, ctx: PublishContext) -> tuple[list[str], list[str]]:
+        """Armored keys of the people who may publish the package: (active, revoked)."""
+        user_ids = set(_maintainer_ids(session, ctx))
+        if ctx.principal.user_id is not None:
+            user_ids &= {ctx.principal.user_id}  # the publisher signs with their own key
+        rows = session.exec(select(GpgKey).where(col(GpgKey.user_id).in_(user_ids))).all()
+        active = [r.armored for r in rows if r.revoked_at is None]
+        revoked = [r.armored for r in rows if r.revoked_at is not None]
+        return active, revoked
+
+
+def _maintainer_ids(session: Session, ctx: PublishContext) -> list[int]:
+    if ctx.name.scope is not None:
+        org = session.exec(select(Org).where(Org.name == ctx.name.scope)).first()
+        if org is None:
+            return []
+        return list(session.exec(select(Membership.user_id).where(Membership.org_id == org.id)))
+    if ctx.package is None:  # first publish: the publisher becomes the owner
+        return [ctx.principal.user_id] if ctx.principal.user_id is not None else []
+    return list(session.exec(select(PackageOwner.user_id)
+                             .where(PackageOwner.package_id == ctx.package.id)))
+
+
+def _sigstore_identity(verified: VerifiedSigstore) -> dict[str, Any]:
+    github = None
+    if verified.github is not None:
+        g = verified.github
+        github = {"repository": g.repository, "workflow_ref": g.workflow_ref,
+                  "job_workflow_ref": g.job_workflow_ref, "ref": g.ref, "sha": g.sha,
+                  "trigger": g.trigger, "run_invocation_uri": g.run_invocation_uri}
+    return {"identity": verified.identity, "issuer": verified.issuer, "github": github,
+            "entry_kind": verified.entry_kind, "predicate_type": verified.predicate_type}
+
+
+def _armored_text(signature: bytes) -> str:
+    """Store binary signatures armored-equivalent (base64) so the column stays text."""
+    try:
+        return signature.decode("ascii")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(signature).decode()
+
+
+def load_trust(setting: str) -> TrustRoot:
+    """``public-good``, ``staging`` or a path to a trusted_root.json."""
+    if setting == "public-good":
+        return TrustRoot.public_good()
+    if setting == "staging":
+        return TrustRoot.staging()
+    return TrustRoot.from_file(setting)
+

@@ -1,0 +1,189 @@
+"""Trust configuration: trusted publishers, users' GPG keys and signature policies.
+
+    add_publisher(session, principal, target="@acme", repository="acme/app", workflow="r.yml")
+    add_gpg_key(session, principal, armored)          # validated with signing.gpg.inspect_key
+
+A trusted publisher may be registered before the package's first version exists (by someone
+allowed to create that name). Failures: ``Forbidden``, ``NotFound``, ``AlreadyExists``,
+``InvalidKey`` (400, ``invalid_gpg_key``), ``MalformedInput`` (bad policy or pattern).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.clock import as_utc
+from app.errors import AlreadyExists, DomainError, Forbidden, MalformedInput, NotFound
+from app.models import GpgKey, Org, TrustedPublisher
+from app.names import parse_package_name
+from app.services import accounts
+from app.services import packages as pkgs
+from app.services.accounts import Principal
+from app.services.records import audit
+from app.services.signatures import POLICIES
+from signing.errors import PolicyError, VerificationError
+from signing.gpg import inspect_key
+from signing.policy import GitHubPublisher
+
+
+class InvalidKey(DomainError):
+    code = "invalid_gpg_key"
+    title = "Invalid GPG key"
+
+
+def _require_control(session: Session, principal: Principal, target: str) -> tuple[str | None,
+                                                                                    Org | None]:
+    """``target`` is a package name or ``@scope``; returns (package_name, org)."""
+    if principal.user_id is None:
+        raise Forbidden("trusted publishers are managed by users, not by CI tokens")
+    if target.startswith("@") and "/" not in target:
+        org = accounts.get_org(session, target[1:])
+        accounts.require_org_owner(session, org, principal)
+        return None, org
+    name = parse_package_name(target)
+    package = pkgs.find_package(session, name.full)
+    if package is None:
+        pkgs.require_may_create(session, name, principal)
+    else:
+        pkgs.require_owner(session, package, principal, "publish")
+    return name.full, None
+
+
+def add_publisher(session: Session, principal: Principal, *, target: str, repository: str,
+                  workflow: str, environment: str | None, ref_pattern: str | None,
+                  now: datetime) -> TrustedPublisher:
+    package_name, org = _require_control(session, principal, target)
+    try:
+        GitHubPublisher(repository, workflow, environment, ref_pattern)  # validates the shape
+    except PolicyError as err:
+        raise MalformedInput(str(err)) from err
+    row = TrustedPublisher(package_name=package_name, org_id=org.id if org else None,
+                           repository=repository, workflow=workflow.removeprefix(
+                               ".github/workflows/"), environment=environment,
+                           ref_pattern=ref_pattern, created_at=now, created_by=principal.name)
+    session.add(row)
+    session.flush()
+    audit(session, at=now, actor=principal.name, action="trusted-publisher:add",
+          package=package_name, org=org.name if org else None, publisher_id=row.id,
+          repository=repository, workflow=row.workflow, environment=environment,
+          ref_pattern=ref_pattern)
+    return row
+
+
+def publishers_for(session: Session, package_name: str) -> list[TrustedPublisher]:
+    """Publishers registered for the package itself and for its scope's org."""
+    name = parse_package_name(package_name)
+    query = select(TrustedPublisher).where(TrustedPublisher.package_name == name.full)
+    rows = list(session.exec(query))
+    if name.scope:
+        org = session.exec(select(Org).where(Org.name == name.scope)).first()
+        if org is not None:
+            rows += list(session.exec(select(TrustedPublisher)
+                                      .where(TrustedPublisher.org_id == org.id)))
+    return rows
+
+
+def list_publishers(session: Session, target: str) -> list[TrustedPublisher]:
+    if target.startswith("@") and "/" not in target:
+        org = accounts.get_org(session, target[1:])
+        return list(session.exec(select(TrustedPublisher).where(
+            TrustedPublisher.org_id == org.id)))
+    return publishers_for(session, target)
+
+
+def remove_publisher(session: Session, principal: Principal, publisher_id: int, *,
+                     now: datetime) -> None:
+    row = session.get(TrustedPublisher, publisher_id)
+    if row is None:
+        raise NotFound(f"trusted publisher {publisher_id} does not exist")
+    if row.org_id is not None:
+        org = session.get(Org, row.org_id)
+        assert org is not None
+        _require_control(session, principal, f"@{org.name}")
+    else:
+        assert row.package_name is not None
+        _require_control(session, principal, row.package_name)
+    session.delete(row)
+    audit(session, at=now, actor=principal.name, action="trusted-publisher:remove",
+          package=row.package_name, publisher_id=publisher_id, repository=row.repository)
+
+
+def publisher_public(row: TrustedPublisher, session: Session) -> dict[str, Any]:
+    org = session.get(Org, row.org_id) if row.org_id else None
+    return {"id": row.id, "package": row.package_name, "scope": f"@{org.name}" if org else None,
+            "provider": row.provider, "repository": row.repository, "workflow": row.workflow,
+            "environment": row.environment, "ref_pattern": row.ref_pattern,
+            "created_by": row.created_by, "created_at": as_utc(row.created_at).isoformat()}
+
+
+# -- GPG keys ---------------------------------------------------------------------------------
+def add_gpg_key(session: Session, principal: Principal, armored: str, *,
+                now: datetime) -> GpgKey:
+    if principal.user_id is None:
+        raise Forbidden("GPG keys belong to users")
+    try:
+        info = inspect_key(armored, now=now)
+    except VerificationError as err:
+        raise InvalidKey(f"{err.code}: {err}") from err
+    if info.revoked:
+        raise InvalidKey("the key is revoked")
+    if info.expired:
+        raise InvalidKey("the key has expired")
+    row = GpgKey(user_id=principal.user_id, fingerprint=info.fingerprint, armored=armored,
+                 expires_at=info.expires_at, created_at=now)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as err:
+        raise AlreadyExists(f"key {info.fingerprint} is already registered") from err
+    audit(session, at=now, actor=principal.name, action="gpg-key:add",
+          fingerprint=info.fingerprint, uids=list(info.uids))
+    return row
+
+
+def list_gpg_keys(session: Session, principal: Principal) -> list[GpgKey]:
+    return list(session.exec(select(GpgKey).where(GpgKey.user_id == principal.user_id)
+                             .order_by(col(GpgKey.id))))
+
+
+def revoke_gpg_key(session: Session, principal: Principal, fingerprint: str, *,
+                   now: datetime) -> GpgKey:
+    row = session.exec(select(GpgKey).where(GpgKey.user_id == principal.user_id,
+                                            GpgKey.fingerprint == fingerprint.upper())).first()
+    if row is None:
+        raise NotFound(f"you have no key {fingerprint}")
+    if row.revoked_at is None:
+        row.revoked_at = now
+        session.add(row)
+        audit(session, at=now, actor=principal.name, action="gpg-key:revoke",
+              fingerprint=row.fingerprint)
+    return row
+
+
+def gpg_key_public(row: GpgKey) -> dict[str, Any]:
+    return {"fingerprint": row.fingerprint,
+            "expires_at": as_utc(row.expires_at).isoformat() if row.expires_at else None,
+            "created_at": as_utc(row.created_at).isoformat(),
+            "revoked_at": as_utc(row.revoked_at).isoformat() if row.revoked_at else None}
+
+
+# -- policies ---------------------------------------------------------------------------------
+def set_policy(session: Session, principal: Principal, target: str, policy: str | None, *,
+               now: datetime) -> None:
+    if policy is not None and policy not in POLICIES:
+        raise MalformedInput(f"policy is one of {', '.join(POLICIES)}")
+    package_name, org = _require_control(session, principal, target)
+    if org is not None:
+        org.signature_policy = policy
+        session.add(org)
+    else:
+        assert package_name is not None
+        package = pkgs.get_package(session, package_name)
+        package.signature_policy = policy
+        session.add(package)
+    audit(session, at=now, actor=principal.name, action="signature-policy:set",
+          package=package_name, org=org.name if org else None, policy=policy)
