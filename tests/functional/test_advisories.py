@@ -147,6 +147,12 @@ def test_version_documents_list_the_advisories_that_affect_them(actors: Actors) 
     sec.post(f"/api/v1/advisories/{draft['id']}/publish")
     assert listed("1.0.0") == [draft["id"]] and listed("1.5.0") == [draft["id"]]
     assert listed("2.0.0") == []
+    # The same advisory over the OSV API: this registry's packages are ecosystem "Vouch".
+    osv = {"package": {"ecosystem": "Vouch", "name": "pkg"}, "version": "1.5.0"}
+    assert [v["id"] for v in alice.post("/v1/query", json=osv).json()["vulns"]] == [draft["id"]]
+    purl = {"package": {"purl": "pkg:generic/pkg@1.5.0"}}
+    assert alice.post("/v1/query", json=purl).json() == alice.post("/v1/query", json=osv).json()
+    assert alice.post("/v1/query", json={**osv, "version": "2.0.0"}).json() == {}
     entry = alice.get("/api/v1/packages/pkg/versions/1.5.0").json()["advisories"][0]
     assert entry["severity"] == "critical" and entry["summary"] == "a flaw"
     sec.post(f"/api/v1/advisories/{draft['id']}/withdraw", json={"reason": "not a flaw"})
