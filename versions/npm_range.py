@@ -67,16 +67,16 @@ class Comparator:
         target = self.version
         if target is None:
             return True
-        op = self.op
+        op, key, mine = self.op, target._key, v._key
         if op == ">=":
-            return v >= target
+            return bool(mine >= key)
         if op == "<":
-            return v < target
+            return bool(mine < key)
         if op == "<=":
-            return v <= target
+            return bool(mine <= key)
         if op == ">":
-            return v > target
-        return v == target
+            return bool(mine > key)
+        return bool(mine == key)
 
     def __str__(self) -> str:
         return "" if self.version is None else f"{self.op if self.op != '=' else ''}{self.version}"

@@ -19,6 +19,7 @@ package, against that package's candidates.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,12 +192,15 @@ class Solver:
         self._decisions: dict[str, int] = {}
         self._level = 0
         self._pending: set[str] = set()  # positive, undecided packages
+        self._queue: list[tuple[int, str]] = []  # (remaining versions, package), lazy heap
+        self._fresh: list[Incompatibility] = []  # added since the last propagation
 
     # -- incompatibilities -------------------------------------------------------------------
 
     def _add(self, incompat: Incompatibility) -> None:
         for package in incompat.terms:
             self._by_package.setdefault(package, []).append(incompat)
+        self._fresh.append(incompat)
 
     def _dependency_incompat(self, package: str, version_index: int, dep: str, rng: str
                              ) -> Incompatibility | None:
@@ -238,6 +242,7 @@ class Solver:
         self._allowed[package] = current
         if not current & info.absent and package not in self._decisions:
             self._pending.add(package)
+            heapq.heappush(self._queue, ((current & info.any_version).bit_count(), package))
 
     def _backtrack(self, level: int) -> None:
         touched: set[str] = set()
@@ -259,6 +264,7 @@ class Solver:
                 del self._allowed[package]
             if not mask & info.absent and package not in self._decisions:
                 self._pending.add(package)
+                heapq.heappush(self._queue, ((mask & info.any_version).bit_count(), package))
             else:
                 self._pending.discard(package)
 
@@ -284,20 +290,46 @@ class Solver:
         return dict(self._decisions)
 
     def _propagate(self, package: str) -> None:
+        """Unit propagation from ``package``'s change, plus the incompatibilities just added.
+
+        Only an incompatibility whose term for the changed package is now *satisfied* can
+        force anything (unit propagation is monotone: states only narrow between conflicts),
+        so the others are skipped with one bit test. New incompatibilities are checked once in
+        full, since they may be unit already. A violated incompatibility is always caught when
+        its last term becomes satisfied, which keeps the shortcut sound.
+        """
         changed = {package}
+        fresh, self._fresh = self._fresh, []
+        for incompat in fresh:
+            result = self._propagate_one(incompat)
+            if result == _CONFLICT:
+                changed = {self._learn(incompat)}
+                break
+            if result is not None:
+                changed.add(result)
+        allowed_of = self._allowed
         while changed:
             current = changed.pop()
+            allowed = allowed_of.get(current)
             for incompat in reversed(self._by_package.get(current, ())):
+                if allowed is not None and allowed & ~incompat.terms[current]:
+                    continue  # current's term is not satisfied: nothing to derive here
                 result = self._propagate_one(incompat)
-                if result is _CONFLICT:
-                    root_cause = self._resolve_conflict(incompat)
-                    changed.clear()
-                    derived = self._propagate_one(root_cause)
-                    assert derived is not None and derived != _CONFLICT, "must propagate"
-                    changed.add(derived)
+                if result == _CONFLICT:
+                    changed = {self._learn(incompat)}
                     break
                 if result is not None:
                     changed.add(result)
+                    if result == current:
+                        allowed = allowed_of.get(current)
+
+    def _learn(self, conflict: Incompatibility) -> str:
+        """Resolve a conflict, backjump, and propagate the learned incompatibility."""
+        root_cause = self._resolve_conflict(conflict)
+        self._fresh.clear()
+        derived = self._propagate_one(root_cause)
+        assert derived is not None and derived != _CONFLICT, "a learned conflict must propagate"
+        return derived
 
     def _propagate_one(self, incompat: Incompatibility) -> str | None:
         """Derive what ``incompat`` forces; the package changed, None, or ``_CONFLICT``."""
@@ -320,15 +352,18 @@ class Solver:
         return unsatisfied
 
     def _decide(self) -> str | None:
-        pending = self._pending
-        while pending:
+        pending, queue = self._pending, self._queue
+        while queue:
             # Fewest remaining versions first: conflicts surface early (pub does the same).
-            package = min(pending, key=self._choice_key)
-            pending.discard(package)
-            if package in self._decisions:
+            # Entries are pushed on every change and checked when popped (a lazy heap).
+            count, package = heapq.heappop(queue)
+            if package not in pending:
                 continue
             info = self.catalog.get(package)
             mask = self._allowed_mask(package) & info.any_version
+            if mask.bit_count() != count:
+                continue  # stale entry; a fresher one is in the heap
+            pending.discard(package)
             chosen = next(i for i in info.preference if mask >> i & 1)
             dependencies = info.dependencies[chosen]
             self._prefetch([d for d in dependencies if d not in self.catalog.packages])
@@ -346,11 +381,12 @@ class Solver:
                 self._decisions[package] = chosen
                 self._assign(package, 1 << chosen, None)
             return package
+        if pending:  # cannot happen (every change pushes an entry); recover rather than stop
+            for package in pending:
+                mask = self._allowed_mask(package) & self.catalog.get(package).any_version
+                heapq.heappush(queue, (mask.bit_count(), package))
+            return self._decide()
         return None
-
-    def _choice_key(self, package: str) -> tuple[int, str]:
-        info = self.catalog.get(package)
-        return ((self._allowed_mask(package) & info.any_version).bit_count(), package)
 
     def _is_failure(self, incompat: Incompatibility) -> bool:
         if not incompat.terms:

@@ -180,12 +180,19 @@ class _Run:
         self.scheme = scheme
         self.root_name = root_name
         self.ranges: dict[str, Any] = {}
+        self.versions: dict[str, Any] = {}  # parsed once: the same strings recur across packages
         self.range_errors: dict[str, str] = {}
         self.candidates: dict[str, list[Candidate]] = {}
         self.catalog = Catalog(self.load, self.satisfies, self.check_range)
         prefetch = getattr(source, "prefetch", None)
         self.prefetch: Callable[[Sequence[str]], None] = (
             prefetch if callable(prefetch) else (lambda names: None))
+
+    def parse_version(self, text: str) -> Any:
+        parsed = self.versions.get(text)
+        if parsed is None:
+            parsed = self.versions[text] = self.scheme.parse_version(text)
+        return parsed
 
     def parse_range(self, text: str) -> Any:
         parsed = self.ranges.get(text)
@@ -216,7 +223,7 @@ class _Run:
             version = candidate.version
             if isinstance(version, str):
                 try:
-                    version = self.scheme.parse_version(version)
+                    version = self.parse_version(version)
                 except InvalidVersion:
                     excluded.append((version, "not a valid version"))
                     continue

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import total_ordering
 from typing import Any
 
 from versions.errors import InvalidVersion
@@ -71,7 +70,6 @@ def _normalize_pre(text: str, ident: int | str) -> int | str:
     return ident
 
 
-@total_ordering
 @dataclass(frozen=True, eq=False, slots=True)
 class Version:
     """A SemVer 2.0.0 version. Construct with ``Version.parse`` or directly (validated).
@@ -189,6 +187,22 @@ class Version:
         if not isinstance(other, Version):
             return NotImplemented
         return bool(self._key < other._key)
+
+    # Defined directly (not by total_ordering) because resolution compares versions a lot.
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return bool(self._key <= other._key)
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return bool(self._key > other._key)
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return bool(self._key >= other._key)
 
     def __hash__(self) -> int:
         return hash(self._key)
