@@ -20,6 +20,14 @@ from tests.functional.test_web_pages import FINGERPRINT, SIGSTORE_IDENTITY
 
 pytestmark = pytest.mark.browser
 
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
+
+
+def _low_contrast(page: Page) -> list[str]:
+    """Text whose contrast with its background is below WCAG AA (4.5:1)."""
+    failures: list[str] = page.evaluate(CONTRAST_JS, 4.5)
+    return failures
+
 
 def _index(actors: Actors) -> None:
     registry = actors.server.registry
@@ -91,6 +99,7 @@ def test_type_a_prefix_pick_with_the_keyboard_land_on_the_package(
     expect(selected.locator(".option-name")).to_have_text("react-dom")
     expect(box).to_be_focused()  # focus stays in the input (aria-activedescendant pattern)
     page.screenshot(path=str(screenshot_dir / "autocomplete-dropdown.png"))
+    assert _low_contrast(page) == []
 
     box.press("Enter")
     page.wait_for_url(re.compile(r"/packages/react-dom$"))
@@ -100,6 +109,7 @@ def test_type_a_prefix_pick_with_the_keyboard_land_on_the_package(
     expect(page.get_by_text(FINGERPRINT)).to_be_visible()
     expect(page.get_by_text(SIGSTORE_IDENTITY)).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "package-page.png"), full_page=True)
+    assert _low_contrast(page) == []
     assert console_errors == []  # no CSP violation, no script error
 
 
@@ -200,6 +210,7 @@ def test_results_and_advisory_pages_render_without_errors(
     page.goto(actors.server.url + "/search?q=react")
     expect(page.locator(".result")).to_have_count(4)
     page.screenshot(path=str(screenshot_dir / "search-results.png"), full_page=True)
+    assert _low_contrast(page) == []
 
     page.goto(actors.server.url + "/packages/react-dom")
     page.get_by_role("link", name=advisory_id).first.click()
@@ -207,6 +218,7 @@ def test_results_and_advisory_pages_render_without_errors(
     expect(page.locator("h1")).to_have_text("XSS in dangerouslySetHTML")
     expect(page.get_by_text("Rendering untrusted <b>markup</b> runs scripts.")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "advisory-page.png"), full_page=True)
+    assert _low_contrast(page) == []
     page.get_by_role("link", name="react-dom").click()
     page.wait_for_url(re.compile(r"/packages/react-dom$"))
     assert console_errors == []

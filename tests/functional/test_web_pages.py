@@ -180,6 +180,8 @@ def test_search_results_and_paging(actors: Actors) -> None:
     assert 'start="21"' in second
     # nonsense paging falls back to the first page instead of an error
     assert "page 1 of 2" in _text(_page(client, "/search?q=pager&page=abc"))
+    beyond = _text(_page(client, "/search?q=pager&page=9"))
+    assert "There are only 2 pages of results for “pager”. Go to the first page" in beyond
     assert "No package matches “zzz-nothing”." in _text(_page(client, "/search?q=zzz-nothing"))
     assert "Type a package name" in _text(_page(client, "/search"))
 
