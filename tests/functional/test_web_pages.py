@@ -245,3 +245,28 @@ def test_unknown_package_and_advisory_are_404_pages(actors: Actors) -> None:
     assert "Advisory not found" in page
     page = _page(client, "/packages/" + "%3Cscript%3Ealert(1)%3C%2Fscript%3E", status=404)
     assert EVIL not in page and "&lt;script&gt;" in page
+
+
+def test_quarantined_and_unpublished_versions_are_marked(actors: Actors) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "trojan", "1.0.0", b"ok").status_code == 201
+    assert publish(alice, "trojan", "1.0.1", b"bad").status_code == 201
+    assert publish(alice, "trojan", "1.0.2", b"oops").status_code == 201
+    assert alice.delete("/api/v1/packages/trojan/versions/1.0.2").status_code == 204
+    sec = security_client(actors)
+    fields = generic_advisory("trojan", introduced="1.0.1", fixed="1.0.2", malicious=True,
+                              summary="Malicious code in 1.0.1")
+    advisory_id = sec.post("/api/v1/advisories", json=fields).json()["id"]
+    assert sec.post(f"/api/v1/advisories/{advisory_id}/publish").status_code == 200
+    assert sec.post(f"/api/v1/advisories/{advisory_id}/quarantine").status_code == 200
+
+    page = _page(actors.client(), "/packages/trojan")
+    cards = {m.group(1): _text(m.group(2)) for m in re.finditer(
+        r'<h3 class="version">([^<]+)</h3>(.*?)</li>\s*(?=<li|</ol>)', page, flags=re.S)}
+    assert set(cards) == {"1.0.0", "1.0.1", "1.0.2"}
+    assert "Quarantined" in cards["1.0.1"] and "1 advisory" in cards["1.0.1"]
+    assert "Quarantined" not in cards["1.0.0"] and "Latest" in cards["1.0.0"]
+    assert "Unpublished" in cards["1.0.2"]
+    text = _text(page)
+    assert f"{advisory_id} Malicious Critical Malicious code in 1.0.1 Affects 1.0.1" in text
+    assert "vouch install trojan@1.0.0" in text
