@@ -21,8 +21,7 @@ from app.limits import BodySizeLimit
 from app.problems import install_problem_handlers
 from app.read_cache import CachedReads
 from app.registry import Registry
-from app.routers import (accounts, advisories, audit, osv, packages, resolve, search,
-                         trust)
+from app.routers import accounts, advisories, audit, oidc, osv, packages, resolve, search, trust
 from app.web import install_web
 
 log = logging.getLogger("vouch")
@@ -54,6 +53,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.include_router(search.router)
     app.include_router(resolve.router)
     app.include_router(trust.router)
+    app.include_router(oidc.router)
     app.include_router(packages.router)
     app.include_router(advisories.router)
     app.include_router(osv.router)

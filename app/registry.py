@@ -21,6 +21,7 @@ from app.db import make_engine, upgrade
 from app.read_cache import DocumentCache
 from app.services.downloads import DownloadCounter
 from app.services.lifecycle import LifecycleService
+from app.services.oidc_exchange import JwksSource, OidcExchange
 from app.services.publish import PublishService
 from app.services.signatures import EvidenceVerifier, PolicySignatureChecker
 from app.storage import BlobStore, FilesystemBlobStore
@@ -43,6 +44,7 @@ class Registry:
     search: SearchIndex
     worker: OutboxWorker
     extras: dict[str, Any]
+    oidc: OidcExchange | None = None
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None,
@@ -55,9 +57,12 @@ class Registry:
             upgrade(engine)
         blobs = FilesystemBlobStore(settings.blob_dir)
         if verifier is None:
+            from app.services.rekor_check import build_log_check
             from app.services.signature_verifier import RegistryEvidenceVerifier, load_trust
 
-            verifier = RegistryEvidenceVerifier(load_trust(settings.sigstore_trust))
+            trust = load_trust(settings.sigstore_trust)
+            verifier = RegistryEvidenceVerifier(trust, log_check=build_log_check(
+                settings.rekor_url, settings.rekor_mode, trust))
         checker = PolicySignatureChecker(settings.default_signature_policy, verifier)
         publish = PublishService(
             engine=engine, blobs=blobs, clock=clock,
@@ -77,7 +82,8 @@ class Registry:
         worker = OutboxWorker(engine, clock, search_handlers(engine, search))
         return cls(settings=settings, clock=clock, engine=engine, blobs=blobs, publish=publish,
                    lifecycle=lifecycle, downloads=downloads, read_cache=read_cache,
-                   search=search, worker=worker, extras={})
+                   search=search, worker=worker, extras={},
+                   oidc=build_oidc_exchange(settings, engine, clock))
 
     def start(self) -> None:
         self.downloads.start()
@@ -88,7 +94,17 @@ class Registry:
         self.downloads.stop()
         self.worker.stop()
         self.search.close()
+        if self.oidc is not None:
+            self.oidc.jwks.close()
         self.engine.dispose()
+
+
+def build_oidc_exchange(settings: Settings, engine: Engine, clock: Clock) -> OidcExchange:
+    """Trusted publishing: keys from VOUCH_OIDC_JWKS_FILE, VOUCH_OIDC_JWKS_URL, or discovery."""
+    jwks = JwksSource(issuer=settings.oidc_issuer, clock=clock, file=settings.oidc_jwks_file,
+                      url=settings.oidc_jwks_url)
+    return OidcExchange(engine=engine, clock=clock, jwks=jwks, audience=settings.oidc_audience,
+                        issuer=settings.oidc_issuer, lifetime=settings.oidc_token_lifetime)
 
 
 def open_search(settings: Settings) -> SearchIndex:

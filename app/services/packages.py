@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from app.errors import Forbidden, PackageNotFound, VersionNotFound
-from app.models import Package, PackageOwner, PackageVersion
+from app.models import Package, PackageOwner, PackageVersion, TrustedPublisher, User
 from app.names import PackageName
 from app.services.accounts import Principal, is_scope_member
 
@@ -49,7 +49,10 @@ def list_versions(session: Session, package: Package) -> list[PackageVersion]:
 
 
 def is_owner(session: Session, package: Package, principal: Principal) -> bool:
-    """Owners are the package's listed owners, plus every member of its scope's org."""
+    """Owners are the package's listed owners, plus every member of its scope's org. A token
+    minted for a trusted publisher owns what it covers while its publisher stays registered."""
+    if principal.trusted_publisher_id is not None:
+        return publisher_token_covers(session, principal, package.name)
     if principal.user_id is None:
         return False
     if package.scope is not None:
@@ -75,7 +78,13 @@ def require_owner(session: Session, package: Package, principal: Principal, acti
 
 
 def require_may_create(session: Session, name: PackageName, principal: Principal) -> None:
-    """A new scoped name needs membership of the scope's org; unscoped names are first-come."""
+    """A new scoped name needs membership of the scope's org; unscoped names are first-come.
+    A trusted publisher's token may create the names it was registered for."""
+    if principal.trusted_publisher_id is not None:
+        if not publisher_token_covers(session, principal, name.full):
+            raise Forbidden(f"no trusted publisher of this token may create {name.full}",
+                            package=name.full)
+        return
     if name.scope is not None and not is_scope_member(session, name.scope, principal.user_id):
         raise Forbidden(
             f"the scope @{name.scope} belongs to an organization you are not a member of",
@@ -83,3 +92,32 @@ def require_may_create(session: Session, name: PackageName, principal: Principal
         )
     if name.scope is None and principal.user_id is None:
         raise Forbidden("a trusted publisher cannot create an unscoped package with no owner")
+
+
+def publisher_token_covers(session: Session, principal: Principal, name: str) -> bool:
+    """A minted token covers ``name`` if its publisher still exists, its package patterns
+    (fixed at minting from the matched publishers) cover the name, and some publisher is
+    registered for exactly that name or, for a scoped name, for its scope's org."""
+    if session.get(TrustedPublisher, principal.trusted_publisher_id) is None:
+        return False
+    return principal.covers(name) and publisher_registrant(session, name) is not None
+
+
+def publisher_registrant(session: Session, name: str) -> User | None:
+    """The user who registered the oldest trusted publisher for ``name`` (or its scope)."""
+    from app.services.trust_config import publishers_for  # trust_config imports this module
+
+    for publisher in sorted(publishers_for(session, name), key=lambda p: p.id or 0):
+        user = session.exec(select(User).where(User.name == publisher.created_by)).first()
+        if user is not None:
+            return user
+    return None
+
+
+def creator_id(session: Session, name: PackageName, principal: Principal) -> int | None:
+    """Who owns a new unscoped package: the publishing user, or for a trusted publisher's
+    token the user who registered the publisher."""
+    if principal.user_id is not None or principal.trusted_publisher_id is None:
+        return principal.user_id
+    user = publisher_registrant(session, name.full)
+    return user.id if user is not None else None

@@ -236,8 +236,9 @@ class PublishService:
         except IntegrityError:
             # Another first publish of this package won the race; use its row.
             return pkgs.get_package(session, name.full)
-        if name.scope is None and principal.user_id is not None:
-            session.add(PackageOwner(package_id=package.id, user_id=principal.user_id))
+        owner_id = pkgs.creator_id(session, name, principal)
+        if name.scope is None and owner_id is not None:
+            session.add(PackageOwner(package_id=package.id, user_id=owner_id))
         audit(session, at=now, actor=principal.name, action="package:create",  # type: ignore[arg-type]
               package=name.full)
         return package

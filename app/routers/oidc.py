@@ -1,0 +1,58 @@
+"""Trusted publishing endpoints, in PyPI's shapes (research/registries-and-protocols.md, 1b).
+
+    GET  /api/v1/oidc/audience     -> {"audience": "vouch"}
+    POST /api/v1/oidc/mint-token   {"token": "<GitHub Actions OIDC JWT>"}
+                                   -> {"success": true, "token": "vouch_...", "expires": <unix>}
+
+Errors are problem+json: ``invalid_token`` / ``invalid_reuse_token`` (401),
+``invalid_publisher`` (403), ``oidc_jwks_unavailable`` (503), ``validation_error`` (422).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.deps import RegistryDep
+from app.errors import ServiceUnavailable
+from app.services.oidc_exchange import OidcExchange
+
+router = APIRouter(prefix="/api/v1/oidc", tags=["trusted publishing"])
+
+
+class MintRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=16 * 1024,
+                       description="the CI provider's OIDC token (a JWT)")
+
+
+class MintResponse(BaseModel):
+    success: bool = True
+    token: str = Field(description="a publish-only API token; send it as a Bearer token")
+    expires: int = Field(description="expiry, in seconds since the Unix epoch")
+    packages: list[str] = Field(description="the package names or @scope/* it may publish")
+
+
+class AudienceResponse(BaseModel):
+    audience: str
+
+
+def _exchange(registry: RegistryDep) -> OidcExchange:
+    exchange = registry.oidc
+    if exchange is None:
+        raise ServiceUnavailable("trusted publishing is not configured on this registry")
+    return exchange
+
+
+@router.get("/audience", response_model=AudienceResponse,
+            summary="The audience a CI OIDC token must be requested for")
+def audience(registry: RegistryDep) -> AudienceResponse:
+    return AudienceResponse(audience=registry.settings.oidc_audience)
+
+
+@router.post("/mint-token", response_model=MintResponse,
+             summary="Exchange a GitHub Actions OIDC token for a short-lived publish token")
+def mint_token(body: MintRequest, registry: RegistryDep) -> MintResponse:
+    minted = _exchange(registry).mint(body.token)
+    return MintResponse(token=minted.secret, expires=int(minted.expires_at.timestamp()),
+                        packages=minted.packages)
