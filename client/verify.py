@@ -14,6 +14,7 @@ ones warn.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -236,7 +237,10 @@ def _check_gpg(prov: dict[str, Any], path: Path, options: VerifyOptions,
     if not prov.get("public_key"):
         result.add("signature", "fail", f"the signer's key {recorded} is no longer published")
         return
-    verified = verify_detached(path, prov["signature"], [prov["public_key"]])
+    signature: str | bytes = prov["signature"]
+    if isinstance(signature, str) and signature.startswith("base64:"):  # a binary signature
+        signature = base64.b64decode(signature.removeprefix("base64:"))
+    verified = verify_detached(path, signature, [prov["public_key"]])
     pinned = (options.pins.gpg_fingerprint or "").replace(" ", "").upper()
     if verified.fingerprint.upper() != recorded or (pinned and verified.fingerprint != pinned):
         result.add("signature", "fail", f"signed by {verified.fingerprint}, expected "

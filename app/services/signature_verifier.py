@@ -105,7 +105,8 @@ class RegistryEvidenceVerifier:
     def _signed_by_any(self, ctx: PublishContext, keys: list[str]) -> bool:
         try:
             self._gpg(ctx, keys)
-        except VerificationError:
+        except VerificationError as err:
+            log.info("not signed by a revoked key either: %s", err)
             return False
         return True
 

@@ -125,6 +125,10 @@ def add_gpg_key(session: Session, principal: Principal, armored: str, *,
                 now: datetime) -> GpgKey:
     if principal.user_id is None:
         raise Forbidden("GPG keys belong to users")
+    if "PRIVATE KEY BLOCK" in armored:
+        # Never accept (or keep) secret key material; the key should be considered exposed.
+        raise InvalidKey("this is a private key: register only the public key (and treat this "
+                         "private key as compromised)")
     try:
         info = inspect_key(armored, now=now)
     except VerificationError as err:
