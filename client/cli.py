@@ -29,10 +29,11 @@ from client.api import RegistryClient
 from client.config import load_config
 from client.errors import EXIT_USAGE, ClientError, UsageError
 from client.ops import search_app
-from client.project_cli import install_command, lock_command
-from client.verify_cli import verify_command
 from client.ops import worker as run_worker
+from client.project_cli import install_command, lock_command
 from client.specs import parse_dependency, split_spec
+from client.trust_cli import gpg_key_app, policy_app, publisher_app, trust_app
+from client.verify_cli import verify_command
 
 app = typer.Typer(help="Vouch: a package registry built for supply-chain security.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -42,6 +43,10 @@ app.command("lock")(lock_command)
 app.command("install")(install_command)
 app.command("verify")(verify_command)
 app.add_typer(advisory_app, name="advisory")
+app.add_typer(publisher_app, name="trusted-publisher")
+app.add_typer(gpg_key_app, name="gpg-key")
+app.add_typer(policy_app, name="policy")
+app.add_typer(trust_app, name="trust")
 
 JsonFlag = typer.Option(False, "--json", help="machine-readable output on stdout")
 
