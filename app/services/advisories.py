@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -46,7 +47,7 @@ from app.services import advisory_store as store
 from app.services.accounts import Principal
 from app.services.advisory_index import IndexCache
 from app.services.advisory_schemas import AdvisoryPublic, ImportReport, ImportResult
-from app.services.records import audit
+from app.services.records import audit, enqueue
 
 
 def is_security(principal: Principal | None) -> bool:
@@ -154,6 +155,7 @@ class AdvisoryService:
                              revision=revision)
             audit(session, at=now, actor=principal.name, action=action,
                   advisory_id=advisory_id, modified=record.modified, **details)
+            reindex(session, local_packages(before) | local_packages(record), now)
             result = AdvisoryPublic.from_row(row)
         self._changed(local_packages(before) | local_packages(record))
         return result
@@ -197,6 +199,7 @@ class AdvisoryService:
                     reasons=list(outcome.reasons)))
             store.save_many(session, list(writes.values()), revision=revision,
                             actor=f"import:{principal.name}")
+            reindex(session, touched, now)
         self._changed(touched)
         return report
 
@@ -296,6 +299,12 @@ def advisories_for_version(session: Session, ecosystem: str, name: str,
                           "aliases": list(record.aliases or []), "modified": record.modified,
                           "published": record.published, "withdrawn": None})
     return found
+
+
+def reindex(session: Session, names: set[str], now: datetime) -> None:
+    """Search documents carry an advisories flag: refresh them through the outbox."""
+    for name in sorted(names):
+        enqueue(session, at=now, kind="search.reindex", package=name)
 
 
 def local_packages(record: Advisory) -> set[str]:

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from sqlmodel import Session, col, func, select
 
 from app.clock import as_utc
-from app.models import (AdvisoryPackage, Package, PackageFile, PackageOwner, PackageVersion,
-                        Provenance, User)
+from app.models import Package, PackageFile, PackageOwner, Provenance, User
 from app.services import packages as pkgs
+from app.services.advisories import advisories_for_version
 from app.services.documents import latest_version
 from search import PackageDocument
 
@@ -58,9 +58,9 @@ def _document(session: Session, package: Package) -> PackageDocument | None:
         select(func.count()).select_from(Provenance)
         .join(PackageFile, col(PackageFile.id) == Provenance.file_id)
         .where(PackageFile.version_id == latest.id)).one() > 0
-    advisories = session.exec(
-        select(func.count()).select_from(AdvisoryPackage)
-        .where(AdvisoryPackage.name == package.name)).one() > 0
+    # The flag means "the version people get today is affected", not "ever had one".
+    advisories = bool(advisories_for_version(session, package.ecosystem, package.name,
+                                             latest.version))
     return PackageDocument(
         name=package.name, description=latest.description[:10_000],
         keywords=tuple(latest.keywords[:50]),

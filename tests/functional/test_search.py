@@ -90,3 +90,19 @@ def test_bad_paging_is_a_problem(actors: Actors) -> None:
     assert_problem(client.get("/api/v1/search", params={"q": "x", "size": 500}), 422,
                    "validation_error")
     assert client.get("/api/v1/search/suggest", params={"q": ""}).json() == {"suggestions": []}
+
+
+def test_advisories_mark_search_results(actors: Actors) -> None:
+    from tests.functional.test_advisories_fixtures import generic_advisory, security_client
+
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "leaky", "1.0.0").status_code == 201
+    _drain(actors)
+    assert alice.get("/api/v1/search", params={"q": "leaky"}).json()["results"][0][
+        "has_advisories"] is False
+    sec = security_client(actors)
+    draft = sec.post("/api/v1/advisories", json=generic_advisory("leaky")).json()
+    assert sec.post(f"/api/v1/advisories/{draft['id']}/publish").status_code == 200
+    _drain(actors)
+    assert alice.get("/api/v1/search", params={"q": "leaky"}).json()["results"][0][
+        "has_advisories"] is True
