@@ -3,6 +3,7 @@ exchanged at POST /api/v1/oidc/mint-token for 15-minute publish tokens."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,7 @@ def test_bad_tokens_are_refused_with_their_code(
         actors: Actors, alice: httpx.Client, github_oidc_key: OidcSigningKey,
         clock: ManualClock, case: str, status: int, code: str) -> None:
     now = clock.now()
-    tokens = {
+    tokens: dict[str, Callable[[], str]] = {
         "wrong_audience": lambda: _token(github_oidc_key, clock, audience="pypi"),
         "expired": lambda: _token(github_oidc_key, clock, issued_at=now - timedelta(hours=1)),
         "issued_in_the_future": lambda: _token(github_oidc_key, clock,
