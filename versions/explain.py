@@ -31,6 +31,7 @@ __all__ = ["Explainer"]
 _MAX_DEPTH = 300  # deeper derivations are summarized, not printed (and not recursed into)
 _MAX_LISTED = 4
 _PLACEHOLDER = re.compile("\x00([0-9]+)\x00")
+_COUNTED = re.compile(r"[0-9]+ versions of ")
 
 
 class Explainer:
@@ -98,15 +99,17 @@ class Explainer:
             terms = [t for t in terms if not (t[0] == self.root and t[1])] or terms
         if len(terms) == 1:
             _, positive, text = terms[0]
-            return f"{text} is forbidden" if positive else f"{text} is required"
+            if positive:
+                return f"{text} {_verb(text, 'is', 'are')} forbidden"
+            return f"{text} {_verb(text, 'is', 'are')} required"
         if len(terms) == 2:
             (_, pos1, t1), (_, pos2, t2) = terms
             if pos1 and pos2:
-                return f"{t1} is incompatible with {t2}"
+                return f"{t1} {_verb(t1, 'is', 'are')} incompatible with {t2}"
             if pos1 != pos2:
                 (_, _, having), (_, _, needed) = (terms[0], terms[1]) if pos1 else (terms[1],
                                                                                      terms[0])
-                return f"{having} requires {needed}"
+                return f"{having} {_verb(having, 'requires', 'require')} {needed}"
         positives = [t for _, pos, t in terms if pos]
         negatives = [t for _, pos, t in terms if not pos]
         if not negatives:
@@ -117,7 +120,8 @@ class Explainer:
 
     def _dependency(self, cause: DependencyCause, incompat: Incompatibility) -> str:
         who = self.versions(cause.package, cause.mask)
-        text = f"{who} depends on {cause.dependency} {cause.range_text or '*'}"
+        verb = _verb(who, "depends on", "depend on")
+        text = f"{who} {verb} {cause.dependency} {cause.range_text or '*'}"
         if cause.package == cause.dependency or len(incompat.terms) > 1:
             return text
         return f"{text}, which {self._why_nothing(cause.dependency, cause.range_text)}"
@@ -155,17 +159,26 @@ class Explainer:
             return None
         _, target = max(clashing, key=lambda item: (item[0], -_facts_order(facts, item[1])))
         parents = _paths(self.root, facts)
-        routes = []
-        combined = self.catalog.get(target).any_version
-        for range_text, fact in by_target[target].items():
-            combined &= self.catalog.range_mask(target, range_text)
-            route = self._route(parents, fact)
-            routes.append((route.count(" > "), route, range_text or "*"))
-        parts = [f"{text} (from {route})" for _, route, text in sorted(routes)]
-        if combined:
-            return f"conflicting requirements on {target}: {'; '.join(parts)}"
-        both = "both" if len(parts) == 2 else "all of"
-        return f"no version of {target} satisfies {both} {' and '.join(parts)}"
+        # One entry per requiring package: its ranges on the target and the route to it.
+        groups: dict[str, list[DependencyCause]] = {}
+        for fact in by_target[target].values():
+            groups.setdefault(fact.package, []).append(fact)
+        entries = []
+        for package, group in groups.items():
+            group.sort(key=lambda f: _lowest(self.catalog.range_mask(target, f.range_text)))
+            mask = 0
+            allowed = 0
+            for fact in group:
+                mask |= fact.mask
+                allowed |= self.catalog.range_mask(target, fact.range_text)
+            route = self._route(parents, DependencyCause(package, mask, target, ""))
+            entries.append((route.count(" > "), route, [f.range_text or "*" for f in group],
+                            allowed))
+        entries.sort(key=lambda e: (e[0], e[1]))
+        parts = [f"{_ranges(texts)} (from {route})" for _, route, texts, _ in entries]
+        if len(entries) == 2 and not entries[0][3] & entries[1][3]:
+            return f"no version of {target} satisfies both {parts[0]} and {parts[1]}"
+        return f"conflicting requirements on {target}: {'; '.join(parts)}"
 
     def _route(self, parents: dict[str, DependencyCause], fact: DependencyCause) -> str:
         hops = [self.versions(fact.package, fact.mask)]
@@ -178,6 +191,24 @@ class Explainer:
             seen.add(package)
             hops.append(self.name(package))
         return " > ".join(reversed(hops))
+
+
+def _lowest(mask: int) -> int:
+    return (mask & -mask).bit_length()
+
+
+def _verb(subject: str, singular: str, plural: str) -> str:
+    """"8 versions of a require", "a 1.0.0 requires"."""
+    return plural if _COUNTED.match(subject) else singular
+
+
+def _ranges(texts: list[str]) -> str:
+    """``^1.0.0``, ``^1.0.0 or ^1.1.0``, or ``one of 10 ranges (^1.0.0 ... ^1.9.0)``."""
+    if len(texts) == 1:
+        return texts[0]
+    if len(texts) <= 3:
+        return " or ".join(texts)
+    return f"one of {len(texts)} ranges ({texts[0]} ... {texts[-1]})"
 
 
 def _facts_order(facts: list[DependencyCause], target: str) -> int:
