@@ -50,7 +50,7 @@ def lock(api: RegistryClient, project: Project, *, avoid: Avoid | None = None) -
             name=name, version=version, url=api.config.registry + meta["artifact_url"],
             sha256=meta["sha256"], sha512=meta["sha512"],
             dependencies=dict(sorted(meta["dependencies"].items()))))
-    return Lockfile(requirements=dict(sorted(project.dependencies.items())), packages=packages)
+    return Lockfile(root=dict(sorted(project.dependencies.items())), packages=packages)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def install_command(
         if lockfile is None:
             avoid = _avoid_vulnerable(api, project) if avoid_vulnerable else None
             lockfile = lock(api, project, avoid=avoid)
-        elif lockfile.requirements != dict(sorted(project.dependencies.items())):
+        elif dict(lockfile.root) != dict(project.dependencies):
             raise ClientError("vouch.lock does not match vouch.toml: run `vouch lock`")
         check_against_registry(api, lockfile)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
