@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from client import output
 from client.admin import _settings
 
+if TYPE_CHECKING:
+    from app.registry import Registry
+
 search_app = typer.Typer(help="Maintain the search index.", no_args_is_help=True)
 
 
-def _registry():  # type: ignore[no-untyped-def]
+def _registry() -> Registry:
     from app.registry import Registry
 
     return Registry.build(_settings())

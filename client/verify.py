@@ -24,8 +24,14 @@ from typing import Any
 
 from client.api import RegistryClient, package_path
 from client.cache import same_digest
-from client.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, ClientError,
-                           IntegrityError, RegistryUnavailable)
+from client.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    ClientError,
+    IntegrityError,
+    RegistryUnavailable,
+)
 from client.verify_policy import LEVELS, VerifyOptions, recorded_policy
 from signing.errors import VerificationError
 from versions.lockfile import Lockfile

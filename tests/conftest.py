@@ -17,13 +17,13 @@ from app.db import session_scope
 from app.models import AuditEvent, PackageBlob, PackageVersion
 from app.services import accounts
 from tests.support.databases import DatabaseFactory
+from tests.support.server import RunningServer, running_registry
 from tests.support.sigstore_local.fixtures import (  # noqa: F401  (fixtures for every test)
     github_jwks_path,
     github_oidc_key,
     sigstore_instance,
     sigstore_trusted_root_path,
 )
-from tests.support.server import RunningServer, running_registry
 
 
 @pytest.fixture(scope="session")

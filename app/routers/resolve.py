@@ -28,5 +28,5 @@ def metadata(body: BatchRequest, session: SessionDep) -> dict[str, Any]:
 @router.get("/packages/{package:path}/resolve",
             summary="The highest available version satisfying an npm range")
 def resolve(package: str, session: SessionDep,
-            range: str = Query(default="*", max_length=1024)) -> dict[str, Any]:  # noqa: A002
+            range: str = Query(default="*", max_length=1024)) -> dict[str, Any]:
     return resolve_range(session, package, range)

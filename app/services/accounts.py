@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import tokens
 from app.clock import as_utc
@@ -126,7 +126,7 @@ def mint_publisher_token(
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:
     return list(session.exec(select(ApiToken).where(ApiToken.user_id == user.id)
-                             .order_by(ApiToken.id)))
+                             .order_by(col(ApiToken.id))))
 
 
 def revoke_token(session: Session, principal: Principal, token_id: int, *, now: datetime) -> None:

@@ -58,12 +58,8 @@ def version_document(session: Session, package: Package, row: PackageVersion) ->
 def latest_version(rows: list[PackageVersion]) -> PackageVersion | None:
     """Highest available release; pre-releases and deprecated versions only as a fallback."""
     live = [r for r in rows if r.unpublished_at is None and r.quarantined_at is None]
-    for pick in (
-        lambda r: not parse_version(r.version).is_prerelease and not r.deprecated,
-        lambda r: not parse_version(r.version).is_prerelease,
-        lambda r: True,
-    ):
-        chosen = [r for r in live if pick(r)]
+    releases = [r for r in live if not parse_version(r.version).is_prerelease]
+    for chosen in ([r for r in releases if not r.deprecated], releases, live):
         if chosen:
             return chosen[-1]  # rows are in ascending precedence
     return None

@@ -37,7 +37,7 @@ class NoMatchingVersion(NotFound):
 def batch_metadata(session: Session, names: list[str]) -> dict[str, Any]:
     wanted = sorted(set(names))[:MAX_BATCH]
     packages = list(session.exec(select(Package).where(col(Package.name).in_(wanted))))
-    by_id = {p.id: p for p in packages}
+    by_id = {p.id: p for p in packages if p.id is not None}
     rows = list(session.exec(select(PackageVersion)
                              .where(col(PackageVersion.package_id).in_(list(by_id)))
                              .order_by(col(PackageVersion.package_id),
@@ -50,7 +50,7 @@ def batch_metadata(session: Session, names: list[str]) -> dict[str, Any]:
                               for p in packages}
     for row in rows:
         package = by_id[row.package_id]
-        file_blob = files.get(row.id)
+        file_blob = files.get(row.id) if row.id is not None else None
         blob = file_blob[1] if file_blob else None
         served = blob is not None and row.unpublished_at is None
         result[package.name]["versions"].append({

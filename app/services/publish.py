@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -187,6 +188,7 @@ class PublishService:
         now = self.clock.now()
         with session_scope(self.engine, write=True) as session:
             package = self._get_or_create_package(session, name, principal, now)
+            assert package.id is not None
             row = PackageVersion(
                 package_id=package.id, version=version,
                 sort_key=parse_version(version).sort_key(),
@@ -206,9 +208,11 @@ class PublishService:
                     PackageVersion.version == version)).first()
                 raise _taken(name.full, version, existing) from err
             blob = self._get_or_create_blob(session, staged, now)
+            assert row.id is not None and blob.id is not None
             file = PackageFile(version_id=row.id, blob_id=blob.id, filename=filename)
             session.add(file)
             session.flush()
+            assert file.id is not None
             if verified is not None:
                 session.add(Provenance(
                     file_id=file.id, method=verified.method, raw=verified.raw,
@@ -224,7 +228,7 @@ class PublishService:
             return Published(package=package, version=row, blob=blob, filename=filename)
 
     def _get_or_create_package(self, session: Session, name: PackageName,
-                               principal: Principal, now: object) -> Package:
+                               principal: Principal, now: datetime) -> Package:
         package = pkgs.find_package(session, name.full)
         if package is not None:
             return package
@@ -238,12 +242,13 @@ class PublishService:
             return pkgs.get_package(session, name.full)
         owner_id = pkgs.creator_id(session, name, principal)
         if name.scope is None and owner_id is not None:
+            assert package.id is not None
             session.add(PackageOwner(package_id=package.id, user_id=owner_id))
-        audit(session, at=now, actor=principal.name, action="package:create",  # type: ignore[arg-type]
-              package=name.full)
+        audit(session, at=now, actor=principal.name, action="package:create", package=name.full)
         return package
 
-    def _get_or_create_blob(self, session: Session, staged: Staged, now: object) -> PackageBlob:
+    def _get_or_create_blob(self, session: Session, staged: Staged,
+                            now: datetime) -> PackageBlob:
         blob = session.exec(select(PackageBlob).where(PackageBlob.sha256 == staged.sha256)).first()
         if blob is not None:
             return blob

@@ -8,7 +8,6 @@ import pytest
 
 from app.services.search_sync import search_handlers
 from search import open_index
-
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem, publish
 
