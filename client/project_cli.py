@@ -64,6 +64,8 @@ def install_command(
                                    help="skip signature and advisory checks (checksums stay)"),
     fail_on: str = typer.Option("low", "--fail-on",
                                 help="advisory severity that blocks the install"),
+    allow_unsigned: bool = typer.Option(False, "--allow-unsigned",
+                                        help="install unsigned packages (reported as warnings)"),
 ) -> None:
     """Install the locked versions (resolving and locking first if there is no vouch.lock)."""
     project = Project.load(Path.cwd())
@@ -83,7 +85,8 @@ def install_command(
         if not no_verify:
             from client.verify import verify_lockfile_entries
 
-            report = verify_lockfile_entries(api, lockfile, artifacts, fail_on=fail_on)
+            report = verify_lockfile_entries(api, lockfile, artifacts, fail_on=fail_on,
+                                             allow_unsigned=allow_unsigned)
             if not report.ok:
                 output.err.print(report.render_text())
                 raise ClientError("verification failed; nothing was installed "

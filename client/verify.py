@@ -129,9 +129,11 @@ def verify_targets(api: RegistryClient, targets: list[Target], options: VerifyOp
 
 
 def verify_lockfile_entries(api: RegistryClient, lockfile: Lockfile, artifacts: dict[str, Path],
-                            *, fail_on: str = "low") -> Report:
+                            *, fail_on: str = "low", allow_unsigned: bool = False) -> Report:
+    """The checks `vouch install` runs on already downloaded (and hashed) artifacts."""
     targets = [Target(p.name, p.version, p.sha256, p.sha512) for p in lockfile.packages]
-    return verify_targets(api, targets, VerifyOptions(fail_on=fail_on), artifacts=artifacts)
+    options = VerifyOptions(fail_on=fail_on, allow_unsigned=allow_unsigned)
+    return verify_targets(api, targets, options, artifacts=artifacts)
 
 
 def _load_trust(trust: str) -> Any:

@@ -117,3 +117,33 @@ def test_unsafe_archive_is_refused(actors: Actors, tmp_path: Path) -> None:
     assert done.returncode == 1 and "unsafe" in done.stderr
     assert not (tmp_path / "escape.txt").exists() and not (project / "escape.txt").exists()
     assert not (project / "vouch_modules" / "evil").exists()
+
+
+def test_avoid_vulnerable_and_install_runs_the_checks(actors: Actors, tmp_path: Path) -> None:
+    from tests.functional.test_advisories_fixtures import generic_advisory, security_client
+
+    alice = actors.client(actors.user("alice"))
+    for version in ("1.0.0", "1.1.0"):
+        assert publish(alice, "risky", version, version.encode()).status_code == 201
+    sec = security_client(actors)
+    draft = sec.post("/api/v1/advisories",
+                     json=generic_advisory("risky", introduced="1.1.0")).json()
+    assert sec.post(f"/api/v1/advisories/{draft['id']}/publish").status_code == 200
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "vouch.toml").write_text('[dependencies]\nrisky = "^1.0.0"\n')
+    env = cli_env(actors.server.url, None, tmp_path)
+
+    assert vouch("lock", env=env, cwd=project).returncode == 0
+    assert 'version = "1.1.0"' in (project / "vouch.lock").read_text()
+    refused = vouch("install", "--allow-unsigned", env=env, cwd=project)
+    assert refused.returncode == 1 and draft["id"] in refused.stderr
+    assert not (project / "vouch_modules").exists()
+
+    assert vouch("lock", "--avoid-vulnerable", env=env, cwd=project).returncode == 0
+    assert 'version = "1.0.0"' in (project / "vouch.lock").read_text()
+    unsigned = vouch("install", env=env, cwd=project)
+    assert unsigned.returncode == 1 and "unsigned" in unsigned.stderr
+    done = vouch("install", "--allow-unsigned", env=env, cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert (project / "vouch_modules" / "risky").is_dir()
