@@ -104,6 +104,28 @@ def create_token(
     typer.echo(secret)
 
 
+@admin_app.command("sweep-blobs")
+def sweep_blobs(min_age: str = typer.Option("1h", "--min-age",
+                                            help="leave younger blobs alone (in-flight)")) -> None:
+    """Delete stored blobs that no database row references (crash leftovers)."""
+    from app.durations import parse_duration
+    from app.registry import Registry
+    from app.services.sweep import sweep_orphans
+
+    try:
+        age = parse_duration(min_age)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    registry = Registry.build(_settings())
+    try:
+        removed = sweep_orphans(registry.engine, registry.blobs, registry.clock, min_age=age)
+    finally:
+        registry.close()
+    typer.echo(f"removed {len(removed)} orphaned blobs", err=True)
+    for digest in removed:
+        typer.echo(digest)
+
+
 def serve(host: str, port: int, workers: int) -> None:
     """Run the registry with uvicorn (migrations are applied at start-up)."""
     import uvicorn
