@@ -133,6 +133,20 @@ def create_token(env: dict[str, str], user: str, *roles: str) -> str:
     return token
 
 
+def cli_startup_seconds(ws: Workspace, runs: int = 3) -> float:
+    """The floor under every `vouch` command: the interpreter plus the CLI's imports (median)."""
+    env = ws.client_env("http://127.0.0.1:9", None, ws.path / "startup-cache")
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", "import client.cli"], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        samples.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            raise BenchError(f"importing client.cli failed:\n{done.stderr[-2000:]}")
+    return statistics.median(samples)
+
+
 @contextlib.contextmanager
 def running_server(ws: Workspace, *, workers: int | None = None,
                    extra_env: dict[str, str] | None = None) -> Iterator[str]:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
-import subprocess
 import sys
 import time
 import tomllib
@@ -41,12 +40,12 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import (
-    ROOT,
     BenchError,
     Figures,
     Workspace,
     authed_client,
     check_vouch,
+    cli_startup_seconds,
     create_token,
     machine_note,
     main_wrapper,
@@ -209,21 +208,7 @@ def add_verify(figures: Figures, ws: Workspace, base: str, project: Path,
         figures.add(f"vouch verify {args.packages}-entry lockfile, {label} (runs: {spread})",
                     f"{median(samples):.2f} s", f"< {target:.0f} s", median(samples) < target)
     figures.add("  of which Python start-up + imports (`python -c 'import client.cli'`, "
-                "median of 3)", f"{startup_seconds(ws):.2f} s")
-
-
-def startup_seconds(ws: Workspace) -> float:
-    """The floor under every `vouch` command: the interpreter and the CLI's imports."""
-    env = ws.client_env("http://127.0.0.1:9", None, ws.path / "none")
-    samples = []
-    for _ in range(3):
-        started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", "import client.cli"], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
-        samples.append(time.perf_counter() - started)
-        if done.returncode != 0:
-            raise BenchError(f"importing client.cli failed:\n{done.stderr[-2000:]}")
-    return median(samples)
+                "median of 3)", f"{cli_startup_seconds(ws):.2f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
