@@ -31,7 +31,8 @@ ones node-semver also defines as empty, such as ``<0.0.0-0`` or ``>*``). Ranges 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from versions.errors import InvalidRange, InvalidVersion
@@ -294,6 +295,42 @@ class Range:
             if (best is None or v > best) and self.satisfies(v, include_prerelease):
                 best = v
         return best
+
+    def satisfying_mask(self, ascending: Sequence[Version]) -> int:
+        """Bitmask of the versions in the range: bit ``i`` is ``ascending[i]``.
+
+        ``ascending`` must be sorted; each comparator set becomes an index interval found by
+        bisection, and only pre-releases are then tested one by one (the pre-release rule).
+        Same answers as ``satisfies`` on each version, in O(sets x log n).
+        """
+        keys = [v._key for v in ascending]
+        pre = [i for i, v in enumerate(ascending) if v.prerelease]
+        mask = 0
+        for comparators in self.sets:
+            start, end = 0, len(keys)
+            for c in comparators:
+                if c.version is None:
+                    continue
+                key = c.version._key
+                if c.op == ">=":
+                    start = max(start, bisect_left(keys, key))
+                elif c.op == ">":
+                    start = max(start, bisect_right(keys, key))
+                elif c.op == "<":
+                    end = min(end, bisect_left(keys, key))
+                elif c.op == "<=":
+                    end = min(end, bisect_right(keys, key))
+                else:
+                    start = max(start, bisect_left(keys, key))
+                    end = min(end, bisect_right(keys, key))
+            if start >= end:
+                continue
+            interval = (1 << end) - (1 << start)
+            for i in pre:
+                if start <= i < end and not _test_set(comparators, ascending[i]):
+                    interval &= ~(1 << i)
+            mask |= interval
+        return mask
 
     def __str__(self) -> str:
         """The desugared form, as node-semver's ``Range#range`` prints it."""

@@ -37,6 +37,7 @@ __all__ = [
 
 
 _CONFLICT = "\x00conflict"  # never a package name
+CHRONOLOGICAL_THRESHOLD = 100
 
 
 @dataclass(eq=False, slots=True)
@@ -126,11 +127,15 @@ class Catalog:
         load: Callable[[str], PackageInfo],
         satisfies: Callable[[str, Any], bool],
         check_range: Callable[[str], str | None],
+        mask_of: Callable[[str, list[Any]], int] | None = None,
     ) -> None:
-        """``satisfies(range_text, version)``; ``check_range`` returns an error text or None."""
+        """``satisfies(range_text, version)``; ``check_range`` returns an error text or None;
+        ``mask_of(range_text, ascending_versions)``, when given, computes a whole mask at once.
+        """
         self._load = load
         self._satisfies = satisfies
         self._check_range = check_range
+        self._mask_of = mask_of
         self.packages: dict[str, PackageInfo] = {}
 
     def get(self, name: str) -> PackageInfo:
@@ -148,6 +153,8 @@ class Catalog:
             mask = 0
             if error is not None:
                 info.range_errors[range_text] = error
+            elif self._mask_of is not None:
+                mask = self._mask_of(range_text, info.versions)
             else:
                 for i, version in enumerate(info.versions):
                     if self._satisfies(range_text, version):
@@ -388,6 +395,21 @@ class Solver:
             return self._decide()
         return None
 
+    def _backjump_level(self, asserting: int, conflict: int) -> int:
+        """Where to backtrack after learning: chronologically when the jump would be long.
+
+        PubGrub (like CDCL) jumps back to the asserting level, where the learned
+        incompatibility first propagates; every decision above it is undone and usually made
+        again. When that would discard more than ``CHRONOLOGICAL_THRESHOLD`` levels, undo only
+        the conflicting level instead (Nadel & Ryvchin, "Chronological Backtracking", SAT
+        2018): the learned incompatibility is still unit there, its derivation simply sits at
+        a higher level than necessary. Sound either way; this only changes how much work is
+        redone.
+        """
+        if conflict - 1 - asserting > CHRONOLOGICAL_THRESHOLD:
+            return conflict - 1
+        return asserting
+
     def _is_failure(self, incompat: Incompatibility) -> bool:
         if not incompat.terms:
             return True
@@ -422,7 +444,7 @@ class Solver:
                                              self._satisfier(package, inverse).level)
             assert recent is not None and recent_term_pkg is not None
             if previous_level < recent.level or recent.cause is None:
-                self._backtrack(previous_level)
+                self._backtrack(self._backjump_level(previous_level, recent.level))
                 if new:
                     self._add(incompat)
                 return incompat

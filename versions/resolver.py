@@ -35,8 +35,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from versions.errors import InvalidRange, InvalidVersion, VersionsError
 from versions.explain import Explainer
+from versions.npm_range import Range
 from versions.pubgrub import Catalog, PackageInfo, SolveFailure, Solver
-from versions.schemes import NPM, VersionScheme
+from versions.schemes import NPM, SemverScheme, VersionScheme
 from versions.semver import Version
 
 __all__ = [
@@ -183,7 +184,8 @@ class _Run:
         self.versions: dict[str, Any] = {}  # parsed once: the same strings recur across packages
         self.range_errors: dict[str, str] = {}
         self.candidates: dict[str, list[Candidate]] = {}
-        self.catalog = Catalog(self.load, self.satisfies, self.check_range)
+        mask_of = self.semver_mask if isinstance(scheme, SemverScheme) else None
+        self.catalog = Catalog(self.load, self.satisfies, self.check_range, mask_of)
         prefetch = getattr(source, "prefetch", None)
         self.prefetch: Callable[[Sequence[str]], None] = (
             prefetch if callable(prefetch) else (lambda names: None))
@@ -210,6 +212,10 @@ class _Run:
 
     def satisfies(self, text: str, version: Any) -> bool:
         return bool(self.scheme.satisfies(self.parse_range(text), version))
+
+    def semver_mask(self, text: str, ascending: list[Any]) -> int:
+        parsed: Range = self.parse_range(text)
+        return parsed.satisfying_mask(ascending)
 
     def load(self, name: str) -> PackageInfo:
         if name == _ROOT:

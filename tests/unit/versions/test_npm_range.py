@@ -157,3 +157,16 @@ def test_ranges_are_hashable_values():
     assert Range.parse("^1.2.3") == Range.parse("^1.2.3")
     assert len({Range.parse("^1.2.3"), Range.parse("^1.2.3")}) == 1
     assert Range.parse("^1.2.3").raw == "^1.2.3"
+
+
+MASK_VERSIONS = sorted(Version.parse(v) for v in [
+    "0.0.0", "0.0.3-beta", "0.0.3", "0.2.3", "1.0.0-rc1", "1.0.0", "1.2.3-alpha.3", "1.2.3-beta.4",
+    "1.2.3", "1.2.7", "1.2.9", "1.3.0-beta", "1.3.0", "2.0.0-0", "2.0.0", "2.3.4", "2.4.0", "3.4.5",
+])
+
+
+@pytest.mark.parametrize("text", [t for t, _ in DESUGAR] + [t for t, _, _ in SATISFIES])
+def test_satisfying_mask_agrees_with_satisfies(text):
+    r = Range.parse(text)
+    expected = sum(1 << i for i, v in enumerate(MASK_VERSIONS) if r.satisfies(v))
+    assert r.satisfying_mask(MASK_VERSIONS) == expected

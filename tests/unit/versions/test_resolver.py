@@ -1,11 +1,12 @@
 """Dependency resolution: choices, backtracking, policy flags, and failure explanations."""
 
+import functools
 import itertools
 import random
 
 import pytest
 
-from versions import InvalidRange, Range, Version
+from versions import InvalidRange, Range, Version, pubgrub
 from versions.resolver import (
     Candidate,
     InMemorySource,
@@ -235,8 +236,13 @@ RANGES = ["^1.0.0", "^2.0.0", "~1.1.0", ">=1.1.0", "1.0.0 - 2.0.0", "<2.0.0", "*
 VERSIONS = ["1.0.0", "1.1.0", "2.0.0", "2.1.0"]
 
 
-def random_graph(rng):
-    names = ["p0", "p1", "p2", "p3"]
+@functools.cache
+def parse_range(text):
+    return Range.parse(text)
+
+
+def random_graph(rng, size=4):
+    names = [f"p{i}" for i in range(size)]
     packages = {}
     for name in names:
         cands = []
@@ -252,7 +258,7 @@ def random_graph(rng):
 def valid(packages, root, selection):
     def ok(name, range_text):
         v = selection.get(name)
-        return v is not None and Range.parse(range_text).satisfies(Version.parse(v))
+        return v is not None and parse_range(range_text).satisfies(Version.parse(v))
 
     if not all(ok(n, r) for n, r in root.items()):
         return False
@@ -273,9 +279,25 @@ def brute_force(packages, root):
     return None
 
 
+@pytest.mark.parametrize("chronological", [False, True])
 @pytest.mark.parametrize("seed", range(300))
-def test_agrees_with_brute_force(seed):
+def test_agrees_with_brute_force(seed, chronological, monkeypatch):
+    if chronological:  # backtrack chronologically after every conflict (the large-graph mode)
+        monkeypatch.setattr(pubgrub, "CHRONOLOGICAL_THRESHOLD", -1)
     packages, root = random_graph(random.Random(seed))
+    expected = brute_force(packages, root)
+    try:
+        result = resolve(root, InMemorySource(packages))
+    except (ResolutionImpossible, NoMatchingVersion):
+        assert expected is None, f"a solution exists: {expected}"
+        return
+    assert valid(packages, root, chosen(result)), chosen(result)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_agrees_with_brute_force_on_larger_graphs(seed, monkeypatch):
+    monkeypatch.setattr(pubgrub, "CHRONOLOGICAL_THRESHOLD", seed % 3 - 1)  # -1, 0 and 1
+    packages, root = random_graph(random.Random(1000 + seed), size=6)
     expected = brute_force(packages, root)
     try:
         result = resolve(root, InMemorySource(packages))
