@@ -65,9 +65,14 @@ class RegistryEvidenceVerifier:
 
     def _publishers(self, session: Session, ctx: PublishContext) -> list[TrustedPublisher]:
         publishers = publishers_for(session, ctx.name.full)
+        minted_for = (session.get(TrustedPublisher, ctx.principal.trusted_publisher_id)
+                      if ctx.principal.trusted_publisher_id is not None else None)
         if ctx.principal.trusted_publisher_id is not None:
-            # A token minted for one publisher only vouches for bundles from that publisher.
-            publishers = [p for p in publishers if p.id == ctx.principal.trusted_publisher_id]
+            # A token minted from a workflow's OIDC token only vouches for bundles from that
+            # same workflow (it may cover several packages whose publishers name it).
+            publishers = [p for p in publishers if minted_for is not None
+                          and p.repository.lower() == minted_for.repository.lower()
+                          and p.workflow == minted_for.workflow]
         return publishers
 
     # -- GPG --------------------------------------------------------------------------------

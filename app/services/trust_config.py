@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.clock import as_utc
 from app.errors import AlreadyExists, DomainError, Forbidden, MalformedInput, NotFound
-from app.models import GpgKey, Org, TrustedPublisher
+from app.models import ApiToken, GpgKey, Org, TrustedPublisher
 from app.names import parse_package_name
 from app.services import accounts
 from app.services import packages as pkgs
@@ -107,6 +107,12 @@ def remove_publisher(session: Session, principal: Principal, publisher_id: int, 
     else:
         assert row.package_name is not None
         _require_control(session, principal, row.package_name)
+    # Tokens minted for this publisher die with it (and must not block the delete).
+    for token in session.exec(select(ApiToken).where(ApiToken.trusted_publisher_id == row.id)):
+        token.revoked_at = token.revoked_at or now
+        token.trusted_publisher_id = None
+        session.add(token)
+    session.flush()
     session.delete(row)
     audit(session, at=now, actor=principal.name, action="trusted-publisher:remove",
           package=row.package_name, publisher_id=publisher_id, repository=row.repository)

@@ -232,3 +232,17 @@ def test_malformed_requests(actors: Actors) -> None:
                        "validation_error")
         assert_problem(anonymous.post("/api/v1/oidc/mint-token",
                                       json={"token": "x" * 20_000}), 422, "validation_error")
+
+
+def test_removing_the_publisher_revokes_its_minted_tokens(
+        actors: Actors, alice: httpx.Client, github_oidc_key: OidcSigningKey,
+        clock: ManualClock) -> None:
+    secret = _mint(actors, _token(github_oidc_key, clock)).json()["token"]
+    ci = actors.client(secret)
+    assert publish(ci, "widget", "1.0.0").status_code == 201
+    publisher_id = alice.get("/api/v1/trusted-publishers",
+                             params={"target": "widget"}).json()[0]["id"]
+    assert alice.delete(f"/api/v1/trusted-publishers/{publisher_id}").status_code == 204
+    body = assert_problem(publish(ci, "widget", "1.0.1"), 401, "invalid_token")
+    assert "revoked" in body["detail"]
+    assert _minted_tokens(actors) == 0
