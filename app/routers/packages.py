@@ -20,7 +20,12 @@ from app.errors import MalformedInput, VersionGone, VersionQuarantined
 from app.models import PackageBlob, PackageFile
 from app.schemas import DeprecationRequest, PackagePublic, VersionPublic
 from app.services import packages as pkgs
-from app.services.documents import package_document, provenance_document, version_document
+from app.services.documents import (
+    build_version_document,
+    package_document,
+    provenance_document,
+    version_document,
+)
 from app.services.evidence import Evidence
 from app.services.publish import PublishRequest
 from app.storage import blob_key
@@ -75,7 +80,9 @@ async def publish_version(package: str, version: str, request: Request,
 
     def document() -> VersionPublic:
         with session_scope(registry.engine) as session:
-            return version_document(session, published.package, published.version)
+            return build_version_document(session, published.package, published.version,
+                                          published.filename, published.blob,
+                                          published.provenance)
 
     return await run_in_threadpool(document)
 

@@ -26,21 +26,30 @@ def version_document(session: Session, package: Package, row: PackageVersion) ->
         .where(PackageFile.version_id == row.id, PackageFile.blob_id == PackageBlob.id)
     ).first()
     file, blob = found if found else (None, None)
-    signer = None
+    prov = None
     if file is not None:
         prov = session.exec(select(Provenance).where(Provenance.file_id == file.id)).first()
-        if prov is not None:
-            signer = SignerPublic(
-                method=prov.method, identity=prov.identity, log_index=prov.log_index,
-                integrated_time=as_utc(prov.integrated_time) if prov.integrated_time else None,
-                verified_at=as_utc(prov.verified_at),
-            )
+    return build_version_document(session, package, row, file.filename if file else None,
+                                  blob, prov)
+
+
+def build_version_document(session: Session, package: Package, row: PackageVersion,
+                           filename: str | None, blob: PackageBlob | None,
+                           prov: Provenance | None) -> VersionPublic:
+    """The version document from rows already at hand (only advisories are queried)."""
+    signer = None
+    if prov is not None:
+        signer = SignerPublic(
+            method=prov.method, identity=prov.identity, log_index=prov.log_index,
+            integrated_time=as_utc(prov.integrated_time) if prov.integrated_time else None,
+            verified_at=as_utc(prov.verified_at),
+        )
     served = row.unpublished_at is None and blob is not None
     return VersionPublic(
         name=package.name, version=row.version, description=row.description,
         license=row.license, keywords=row.keywords, repository=row.repository,
         dependencies=row.dependencies, dev_dependencies=row.dev_dependencies,
-        filename=file.filename if file else None,
+        filename=filename,
         sha256=blob.sha256 if blob else None, sha512=blob.sha512 if blob else None,
         size=blob.size if blob else None, published_at=as_utc(row.published_at),
         published_by=row.published_by, deprecated=row.deprecated,

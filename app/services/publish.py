@@ -65,6 +65,7 @@ class Published:
     version: PackageVersion
     blob: PackageBlob
     filename: str
+    provenance: Provenance | None
 
 
 class PublishService:
@@ -213,19 +214,22 @@ class PublishService:
             session.add(file)
             session.flush()
             assert file.id is not None
+            provenance = None
             if verified is not None:
-                session.add(Provenance(
+                provenance = Provenance(
                     file_id=file.id, method=verified.method, raw=verified.raw,
                     identity=verified.identity, log_index=verified.log_index,
                     log_id=verified.log_id, integrated_time=verified.integrated_time,
                     verified_at=now,
-                ))
+                )
+                session.add(provenance)
             audit(session, at=now, actor=principal.name, action="version:publish",
                   package=name.full, version=version, sha256=staged.sha256, size=staged.size,
                   signature=verified.method if verified else None,
                   signer=verified.identity if verified else None)
             enqueue(session, at=now, kind="search.reindex", package=name.full)
-            return Published(package=package, version=row, blob=blob, filename=filename)
+            return Published(package=package, version=row, blob=blob, filename=filename,
+                             provenance=provenance)
 
     def _get_or_create_package(self, session: Session, name: PackageName,
                                principal: Principal, now: datetime) -> Package:
