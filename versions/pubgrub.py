@@ -374,16 +374,22 @@ class Solver:
             chosen = next(i for i in info.preference if mask >> i & 1)
             dependencies = info.dependencies[chosen]
             self._prefetch([d for d in dependencies if d not in self.catalog.packages])
-            conflict = False
+            conflicting = []
             for dep, rng in sorted(dependencies.items()):
                 incompat = self._dependency_incompat(package, chosen, dep, rng)
-                if incompat is None:
-                    continue
-                conflict = conflict or all(
+                if incompat is not None and all(
                     p == package or not self._allowed_mask(p) & ~t
                     for p, t in incompat.terms.items()
-                )
-            if not conflict:
+                ):
+                    conflicting.append(incompat)
+            if conflicting:
+                # Choosing this version would violate these at once: do not decide; have
+                # propagation rule the version out (they may be cached from an earlier visit,
+                # so queue them for a full check) and keep the package pending.
+                self._fresh.extend(conflicting)
+                pending.add(package)
+                heapq.heappush(queue, (count, package))
+            else:
                 self._level += 1
                 self._decisions[package] = chosen
                 self._assign(package, 1 << chosen, None)

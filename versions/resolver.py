@@ -280,7 +280,18 @@ class _Run:
             explainer = Explainer(self.catalog, _ROOT, self.root_name, self.excluded_matches)
             summary, lines = explainer.explain(failure.incompatibility)
             raise ResolutionImpossible(summary, lines) from None
+        self.verify(decisions)
         return self.result(decisions)
+
+    def verify(self, decisions: dict[str, int]) -> None:
+        """Check the solution against every edge; a failure here is a bug, never returned."""
+        for name, index in decisions.items():
+            for dep, text in self.catalog.get(name).dependencies[index].items():
+                chosen = decisions.get(dep)
+                if chosen is None or not self.catalog.range_mask(dep, text) >> chosen & 1:
+                    who = self.root_name if name == _ROOT else name
+                    raise AssertionError(f"resolver bug: {who} needs {dep} {text}, "
+                                         f"solution has {chosen}")
 
     def result(self, decisions: dict[str, int]) -> Resolution:
         versions: dict[str, Any] = {}
