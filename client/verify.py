@@ -22,6 +22,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM
+from advisories.matching import AdvisoryIndex
+from advisories.models import Advisory
+from advisories.severity import assess
+from client.advisory_check import fetch_advisories
 from client.api import RegistryClient, package_path
 from client.cache import same_digest
 from client.errors import (
@@ -32,9 +37,12 @@ from client.errors import (
     IntegrityError,
     RegistryUnavailable,
 )
+from client.source import RegistrySource
 from client.verify_policy import LEVELS, VerifyOptions, recorded_policy
 from signing.errors import VerificationError
 from versions.lockfile import Lockfile
+
+PROVENANCE_TTL = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -111,13 +119,26 @@ class Report:
 def verify_targets(api: RegistryClient, targets: list[Target], options: VerifyOptions, *,
                    artifacts: dict[str, Path] | None = None,
                    progress: Callable[[], None] | None = None, workers: int = 8) -> Report:
+    """Check every target. Registry state comes in batches: one metadata request per 500
+    packages and one OSV query batch for advisories; then each entry is checked in parallel."""
     trust = _load_trust(options.trust)
+    names = sorted({t.name for t in targets})
+    try:
+        source = RegistrySource(api, ttl=0.0)
+        source.prefetch(names)
+        advisories = fetch_advisories(api, names)
+    except RegistryUnavailable as err:
+        return Report([_unreachable(t, err) for t in targets])
 
     def one(target: Target) -> EntryResult:
         result = EntryResult(target.name, target.version)
         try:
-            _verify_one(api, target, options, trust, result,
-                        (artifacts or {}).get(target.name))
+            doc = source.version(target.name, target.version)
+            if doc is None:
+                result.add("registry", "fail", "not in the registry")
+            else:
+                _verify_one(api, target, doc, advisories, options, trust, result,
+                            (artifacts or {}).get(target.name))
         except RegistryUnavailable as err:
             result.add("registry", "error", err.message)
         if progress:
@@ -126,6 +147,12 @@ def verify_targets(api: RegistryClient, targets: list[Target], options: VerifyOp
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return Report(list(pool.map(one, targets)))
+
+
+def _unreachable(target: Target, err: RegistryUnavailable) -> EntryResult:
+    result = EntryResult(target.name, target.version)
+    result.add("registry", "error", err.message)
+    return result
 
 
 def verify_lockfile_entries(api: RegistryClient, lockfile: Lockfile, artifacts: dict[str, Path],
@@ -146,15 +173,9 @@ def _load_trust(trust: str) -> Any:
     return TrustRoot.from_file(trust)
 
 
-def _verify_one(api: RegistryClient, target: Target, options: VerifyOptions, trust: Any,
+def _verify_one(api: RegistryClient, target: Target, doc: dict[str, Any],
+                advisories: AdvisoryIndex, options: VerifyOptions, trust: Any,
                 result: EntryResult, artifact: Path | None) -> None:
-    try:
-        doc = api.version(target.name, target.version)
-    except RegistryUnavailable:
-        raise
-    except ClientError as err:
-        result.add("registry", "fail", f"not in the registry: {err.message}")
-        return
     result.sha256 = doc.get("sha256")
     if not _check_status(doc, result):
         return
@@ -162,7 +183,15 @@ def _verify_one(api: RegistryClient, target: Target, options: VerifyOptions, tru
     if path is None:
         return
     _check_signature(api, target, doc, path, options, trust, result)
-    _check_advisories(doc, options, result)
+    found = advisories.query(LOCAL_OSV_ECOSYSTEM, target.name, target.version)
+    _check_advisories([_advisory_summary(record) for record in found], options, result)
+
+
+def _advisory_summary(record: Advisory) -> dict[str, Any]:
+    assessment = assess(record)
+    return {"id": record.id, "summary": record.summary or "",
+            "severity": assessment.level if assessment else None,
+            "malicious": record.is_malicious, "aliases": list(record.aliases or [])}
 
 
 def _check_status(doc: dict[str, Any], result: EntryResult) -> bool:
@@ -200,15 +229,8 @@ def _check_artifact(api: RegistryClient, target: Target, doc: dict[str, Any],
 
 def _check_signature(api: RegistryClient, target: Target, doc: dict[str, Any], path: Path,
                      options: VerifyOptions, trust: Any, result: EntryResult) -> None:
-    url = (f"/api/v1/packages/{package_path(target.name)}/versions/{target.version}"
-           "/provenance")
-    try:
-        prov = api.json("GET", url)
-    except RegistryUnavailable:
-        raise
-    except ClientError as err:
-        if err.code != "provenance_not_found":
-            raise
+    prov = _provenance(api, target, doc["sha256"])
+    if prov is None:
         result.add("signature", "warn" if options.allow_unsigned else "fail", "unsigned")
         return
     try:
@@ -218,6 +240,28 @@ def _check_signature(api: RegistryClient, target: Target, doc: dict[str, Any], p
             _check_gpg(prov, path, options, result)
     except VerificationError as err:
         result.add("signature", "fail", f"{err.code}: {err}")
+
+
+def _provenance(api: RegistryClient, target: Target, sha256: str) -> dict[str, Any] | None:
+    """The publish-time evidence of a file, cached by its sha256: it never changes for that
+    file (a cached copy is only a shortcut: the signature is verified again every time)."""
+    key = f"{api.config.registry}|provenance|{target.name}|{target.version}|{sha256}"
+    cached = api.cache.get_metadata(key, PROVENANCE_TTL)
+    if cached is not None:
+        found: dict[str, Any] | None = cached.get("provenance")
+        return found
+    url = (f"/api/v1/packages/{package_path(target.name)}/versions/{target.version}"
+           "/provenance")
+    try:
+        found = api.json("GET", url)
+    except RegistryUnavailable:
+        raise
+    except ClientError as err:
+        if err.code != "provenance_not_found":
+            raise
+        found = None
+    api.cache.put_metadata(key, {"provenance": found})
+    return found
 
 
 def _check_sigstore(prov: dict[str, Any], doc: dict[str, Any], options: VerifyOptions,
@@ -259,10 +303,11 @@ def _check_gpg(prov: dict[str, Any], path: Path, options: VerifyOptions,
     result.add("signature", "pass", result.signer)
 
 
-def _check_advisories(doc: dict[str, Any], options: VerifyOptions, result: EntryResult) -> None:
+def _check_advisories(found: list[dict[str, Any]], options: VerifyOptions,
+                      result: EntryResult) -> None:
     threshold = LEVELS.index(options.fail_on)
     ignored = {i.advisory_id: i for i in options.ignores}
-    for advisory in doc.get("advisories", []):
+    for advisory in found:
         advisory_id = advisory["id"]
         severity = advisory.get("severity")
         label = f"{advisory_id} ({severity or 'unknown severity'}): {advisory.get('summary', '')}"
