@@ -305,3 +305,34 @@ def test_agrees_with_brute_force_on_larger_graphs(seed, monkeypatch):
         assert expected is None, f"a solution exists: {expected}"
         return
     assert valid(packages, root, chosen(result)), chosen(result)
+
+
+def medium_graph(rng):
+    """25 packages x 6 versions, cycles allowed: too big for brute force, big enough to backjump."""
+    names = [f"m{i:02d}" for i in range(25)]
+    versions = [f"{1 + j // 3}.{j % 3}.0" for j in range(6)]
+    ranges = ["^1.0.0", "^2.0.0", "^1.1.0", "^2.2.0", "~1.2.0", ">=1.1.0", "<2.1.0", "*"]
+    packages = {}
+    for name in names:
+        packages[name] = [
+            Candidate(v, {d: rng.choice(ranges) for d in rng.sample(names, rng.randint(0, 4))
+                          if d != name})
+            for v in versions
+        ]
+    root = {d: rng.choice(ranges) for d in rng.sample(names, 6)}
+    return packages, root
+
+
+@pytest.mark.parametrize("threshold", [-1, 2, 100])
+@pytest.mark.parametrize("seed", range(40))
+def test_solutions_on_medium_graphs_are_valid(seed, threshold, monkeypatch):
+    # Regression: a version blocked by a dependency incompatibility cached from an earlier
+    # visit used to drop its package from the queue, leaving a dependency unselected.
+    monkeypatch.setattr(pubgrub, "CHRONOLOGICAL_THRESHOLD", threshold)
+    packages, root = medium_graph(random.Random(seed))
+    try:
+        result = resolve(root, InMemorySource(packages))
+    except ResolutionImpossible as err:
+        assert err.derivation and err.derivation[-1].endswith("version solving failed.")
+        return
+    assert valid(packages, root, chosen(result))
