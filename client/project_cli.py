@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from client import output
-from client.advisory_check import fetch_advisories
 from client.api import RegistryClient
 from client.config import load_config
 from client.errors import ClientError, UsageError
-from client.install import check_against_registry, fetch_all, lock, place_all
 from client.project import Project
-from versions.lockfile import InvalidLockfile, Lockfile
+
+if TYPE_CHECKING:
+    from versions.lockfile import Lockfile
+
+# The resolver, advisories and signing code load when a command runs (fast CLI start-up).
 
 AvoidFlag = typer.Option(False, "--avoid-vulnerable",
                          help="never pick versions affected by a published advisory")
@@ -23,6 +25,8 @@ AvoidFlag = typer.Option(False, "--avoid-vulnerable",
 
 def _avoid_vulnerable(api: RegistryClient, project: Project) -> Any:
     """An avoid hook for the resolver: versions with advisories are picked only if forced."""
+    from client.advisory_check import fetch_advisories
+
     cache: dict[str, Any] = {}
 
     def avoid(name: str, version: object) -> bool:
@@ -40,6 +44,8 @@ def _write_lock(project: Project, lockfile: Lockfile) -> None:
 
 
 def _read_lock(project: Project) -> Lockfile | None:
+    from versions.lockfile import InvalidLockfile, Lockfile
+
     if not project.lock_path.is_file():
         return None
     try:
@@ -50,6 +56,8 @@ def _read_lock(project: Project) -> Lockfile | None:
 
 def lock_command(avoid_vulnerable: bool = AvoidFlag) -> None:
     """Resolve vouch.toml and write vouch.lock (exact versions, URLs, integrity)."""
+    from client.install import lock
+
     project = Project.load(Path.cwd())
     with RegistryClient(load_config()) as api:
         avoid = _avoid_vulnerable(api, project) if avoid_vulnerable else None
@@ -68,6 +76,8 @@ def install_command(
                                         help="install unsigned packages (reported as warnings)"),
 ) -> None:
     """Install the locked versions (resolving and locking first if there is no vouch.lock)."""
+    from client.install import check_against_registry, fetch_all, lock, place_all
+
     project = Project.load(Path.cwd())
     with RegistryClient(load_config()) as api:
         lockfile = _read_lock(project)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -15,9 +16,12 @@ from client.api import RegistryClient
 from client.config import load_config
 from client.errors import UsageError
 from client.specs import split_spec
-from client.verify import Target, verify_targets
-from client.verify_policy import IdentityPins, VerifyOptions, parse_ignores
-from versions.lockfile import InvalidLockfile, Lockfile
+
+if TYPE_CHECKING:
+    from client.verify import Target
+
+# client.verify pulls in signing/ (sigstore, cryptography) and advisories/: imported when the
+# command runs, so that every other `vouch` command starts fast.
 
 
 def verify_command(
@@ -41,6 +45,9 @@ def verify_command(
 ) -> None:
     """Check artifacts before installing: checksums, signatures, transparency log,
     advisories, deprecation and quarantine. Installs and runs nothing."""
+    from client.verify import verify_targets
+    from client.verify_policy import IdentityPins, VerifyOptions, parse_ignores
+
     targets = _targets(specs or [], lockfile)
     options = VerifyOptions(
         pins=IdentityPins(identity=identity, issuer=issuer, repository=repository,
@@ -63,6 +70,9 @@ def verify_command(
 
 
 def _targets(specs: list[str], lockfile: Path | None) -> list[Target]:
+    from client.verify import Target
+    from versions.lockfile import InvalidLockfile, Lockfile
+
     if bool(specs) == bool(lockfile):
         raise UsageError("give NAME@VERSION entries or --lockfile, not both or neither")
     if lockfile is not None:
