@@ -165,6 +165,10 @@ def run_resolvelib(registry: Registry, root: dict[str, str], timeout: float, cou
 # -- checking and printing -------------------------------------------------------------------
 
 
+def max_version(registry: Registry, name: str) -> str:
+    return str(max(Version.parse(v) for v in registry[name]))
+
+
 def check(registry: Registry, root: dict[str, str], chosen: dict[str, str]) -> str | None:
     """None when ``chosen`` satisfies every requirement of the graph, else the first problem."""
     def holds(name: str, text: str) -> bool:
@@ -192,7 +196,9 @@ def scenario(title: str, registry: Registry, root: dict[str, str], timeout: floa
     for label, elapsed, outcome in results:
         if isinstance(outcome, dict):
             problem = check(registry, root, outcome)
-            status = f"{len(outcome)} packages chosen" + (f", WRONG: {problem}" if problem else "")
+            newest = sum(1 for n, v in outcome.items() if v == max_version(registry, n))
+            status = f"{len(outcome)} packages chosen, {newest} at their newest version"
+            status += f", WRONG: {problem}" if problem else ""
             ok = ok and problem is None and expect_solution
         else:
             status = outcome
