@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     max_metadata_bytes: int = Field(default=64 * 1024, gt=0)
     download_flush_interval: Duration = timedelta(seconds=2)
-    metadata_cache_ttl: Duration = timedelta(seconds=5)
+    metadata_cache_ttl: Duration = timedelta(seconds=30)
     public_url: str | None = None
     # Behind nginx: answer downloads with X-Accel-Redirect to this internal location, which
     # serves the blob directory (nginx sends files far faster than Python can).

@@ -30,6 +30,7 @@ log = logging.getLogger("vouch.worker")
 
 Handler = Callable[[list[dict[str, Any]]], None]
 MAX_BACKOFF = timedelta(seconds=60)
+LEASE = timedelta(minutes=5)  # a claimed item is retried if its worker never settles it
 
 
 class OutboxWorker:
@@ -44,9 +45,32 @@ class OutboxWorker:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        """Process every due item of known kinds, one batch per kind; returns items done."""
+        """Process every due item of known kinds, one batch per kind; returns items done.
+
+        Items are claimed with a lease in a short transaction, handled outside any database
+        transaction (a search backend may be slow; SQLite must not hold its write lock for
+        it), then marked done. A worker that dies mid-batch leaves its lease to expire, and
+        the items are handled again (handlers are idempotent: they rebuild from the database).
+        """
+        items = self._claim()
+        by_kind: dict[str, list[OutboxItem]] = defaultdict(list)
+        for item in items:
+            by_kind[item.kind].append(item)
+        done: list[int] = []
+        failed: dict[int, str] = {}
+        for kind, batch in by_kind.items():
+            try:
+                self.handlers[kind]([item.payload for item in batch])
+            except Exception as err:  # keep the items; try again later
+                log.warning("outbox %s: %d items failed, will retry: %s", kind, len(batch), err)
+                failed.update({item.id: str(err)[:2000] for item in batch if item.id})
+                continue
+            done.extend(item.id for item in batch if item.id is not None)
+        self._settle(done, failed)
+        return len(done)
+
+    def _claim(self) -> list[OutboxItem]:
         now = self.clock.now()
-        done = 0
         with session_scope(self.engine, write=True) as session:
             query = (select(OutboxItem)
                      .where(col(OutboxItem.processed_at).is_(None),
@@ -56,27 +80,26 @@ class OutboxWorker:
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             items = list(session.exec(query))
-            by_kind: dict[str, list[OutboxItem]] = defaultdict(list)
             for item in items:
-                by_kind[item.kind].append(item)
-            for kind, batch in by_kind.items():
-                try:
-                    self.handlers[kind]([item.payload for item in batch])
-                except Exception as err:  # keep the items; try again later
-                    log.warning("outbox %s: %d items failed, will retry: %s", kind, len(batch),
-                                err)
-                    for item in batch:
-                        item.attempts += 1
-                        item.last_error = str(err)[:2000]
-                        delay = min(timedelta(seconds=2 ** min(item.attempts, 6)), MAX_BACKOFF)
-                        item.available_at = now + delay
-                        session.add(item)
-                    continue
-                for item in batch:
+                item.available_at = now + LEASE
+                session.add(item)
+        return items
+
+    def _settle(self, done: list[int], failed: dict[int, str]) -> None:
+        if not done and not failed:
+            return
+        now = self.clock.now()
+        with session_scope(self.engine, write=True) as session:
+            for item in session.exec(select(OutboxItem).where(
+                    col(OutboxItem.id).in_([*done, *failed]))):
+                if item.id in failed:
+                    item.attempts += 1
+                    item.last_error = failed[item.id]
+                    item.available_at = now + min(
+                        timedelta(seconds=2 ** min(item.attempts, 6)), MAX_BACKOFF)
+                else:
                     item.processed_at = now
-                    session.add(item)
-                done += len(batch)
-        return done
+                session.add(item)
 
     def pending(self) -> int:
         with session_scope(self.engine) as session:

@@ -341,6 +341,17 @@ def check_reads(base: str, packages: int, large: int) -> None:
                 )
 
 
+def warm_metadata(base: str, packages: int) -> float:
+    """Read every version document once (the first read of each is a cache miss)."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for i in range(packages):
+            answer = client.get(f"/api/v1/packages/{SMALL_NAME.format(i)}/versions/{VERSION}")
+            if answer.status_code != 200:
+                raise BenchError(f"warm-up GET answered {answer.status_code}: {answer.text}")
+    return time.perf_counter() - started
+
+
 # ---- report ---------------------------------------------------------------------------------
 
 
@@ -439,6 +450,10 @@ def run(
         print(f"published {big.count} x 10 MiB in {big.seconds:.2f}s")
 
         check_reads(base, args.packages, args.large)
+        warm_seconds = warm_metadata(base, args.packages)
+        print(f"warm-up: first read of {args.packages} version documents (cache misses) took "
+              f"{warm_seconds:.2f} s ({args.packages / warm_seconds:,.0f} req/s from one client); "
+              "wrk then measures the steady state, within VOUCH_METADATA_CACHE_TTL")
 
         meta: WrkResult | None = None
         download: WrkResult | None = None
