@@ -10,6 +10,7 @@ handlers and the routers. OpenAPI is at ``/docs``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         registry.start()
+        # Load the advisory index in the background, so the first OSV query does not pay it.
+        threading.Thread(target=_warm_advisories, args=(registry,), daemon=True,
+                         name="vouch-advisory-warmup").start()
         try:
             yield
         finally:
@@ -64,3 +68,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                        + 2 * 1024 * 1024)
     app.add_middleware(CachedReads, cache=registry.read_cache)
     return app
+
+
+def _warm_advisories(registry: Registry) -> None:
+    try:
+        advisories.advisory_service(registry).index.run(lambda _: None)
+    except Exception:  # the first query will load it instead, and report what went wrong
+        log.exception("could not preload the advisory index")
