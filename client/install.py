@@ -28,7 +28,8 @@ from client.errors import ClientError, IntegrityError
 from client.project import Project
 from client.source import RegistrySource
 from versions.lockfile import LockedPackage, Lockfile
-from versions.resolver import ResolutionError, resolve
+from versions.errors import VersionsError
+from versions.resolver import resolve
 
 Avoid = Callable[[str, object], bool]
 
@@ -39,7 +40,7 @@ def lock(api: RegistryClient, project: Project, *, avoid: Avoid | None = None) -
     source.prefetch(list(project.dependencies))
     try:
         resolution = resolve(project.dependencies, source, avoid=avoid)
-    except ResolutionError as err:
+    except VersionsError as err:  # no solution, or a malformed range in vouch.toml
         raise ClientError(str(err), code=err.code) from err
     packages = []
     for name in sorted(resolution):
