@@ -54,7 +54,7 @@ def make_synthetic_registry(
         for j, version in enumerate(all_versions[i]):
             count = min(higher, rng.randint(min_deps, max_deps))
             # Mostly near neighbours, sometimes far: keeps the closure of one package bounded.
-            targets = set()
+            targets: set[int] = set()
             while len(targets) < count:
                 span = 50 if rng.random() < 0.8 else higher
                 targets.add(i + 1 + rng.randrange(min(span, higher)))

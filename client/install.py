@@ -27,8 +27,8 @@ from client.cache import same_digest
 from client.errors import ClientError, IntegrityError
 from client.project import Project
 from client.source import RegistrySource
-from versions.lockfile import LockedPackage, Lockfile
 from versions.errors import VersionsError
+from versions.lockfile import LockedPackage, Lockfile
 from versions.resolver import resolve
 
 Avoid = Callable[[str, object], bool]
