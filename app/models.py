@@ -170,6 +170,8 @@ class TrustedPublisher(SQLModel, table=True):
     org_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
     provider: str = Field(default="github", max_length=32)
     repository: str = Field(max_length=256)
+    # GitHub's numeric owner id: bound on first use, guards against a re-created repository.
+    repository_owner_id: str | None = Field(default=None, max_length=32)
     workflow: str = Field(max_length=256)
     environment: str | None = Field(default=None, max_length=256)
     ref_pattern: str | None = Field(default=None, max_length=256)

@@ -24,6 +24,9 @@ class PublisherCreate(BaseModel):
                         max_length=214)
     provider: str = Field(default="github", pattern="^github$")
     repository: str = Field(max_length=256)
+    repository_owner_id: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,20}$",
+        description="GitHub's numeric owner id; bound on first use when omitted")
     workflow: str = Field(max_length=256)
     environment: str | None = Field(default=None, max_length=256)
     ref_pattern: str | None = Field(default=None, max_length=256)
@@ -48,7 +51,7 @@ def add_publisher(body: PublisherCreate, principal: PrincipalDep,
         row = trust_config.add_publisher(
             session, principal, target=body.target, repository=body.repository,
             workflow=body.workflow, environment=body.environment, ref_pattern=body.ref_pattern,
-            now=registry.clock.now())
+            now=registry.clock.now(), repository_owner_id=body.repository_owner_id)
         return trust_config.publisher_public(row, session)
 
 

@@ -41,6 +41,7 @@ from app.db import session_scope
 from app.errors import DomainError, ServiceUnavailable
 from app.models import Org, TrustedPublisher, UsedOidcToken
 from app.services.accounts import mint_publisher_token
+from app.services.records import audit
 from signing.errors import IdentityMismatch, OidcTokenInvalid, PolicyError
 from signing.oidc import GitHubOidcClaims, verify_github_oidc
 from signing.policy import GitHubPublisher
@@ -201,6 +202,7 @@ class OidcExchange:
         with session_scope(self.engine, write=True) as session:
             publishers = matching_publishers(session, claims)
             _consume_jti(session, claims, now)
+            _bind_owner_ids(session, publishers, claims, now)
             packages = sorted({publisher_target(session, p) for p in publishers})
             # Bound to the first (oldest) matching publisher; see `MintedToken.publisher_ids`.
             _, secret = mint_publisher_token(
@@ -247,12 +249,30 @@ def matching_publishers(session: Session, claims: GitHubOidcClaims) -> list[Trus
         except (IdentityMismatch, PolicyError) as err:
             reasons.append(f"publisher {row.id}: {err.detail}")
             continue
+        if row.repository_owner_id and row.repository_owner_id != claims.repository_owner_id:
+            # Same owner/name, different account: the repository was deleted and its name
+            # taken by someone else. Never let the newcomer publish.
+            reasons.append(f"publisher {row.id}: the repository owner id changed "
+                           f"({row.repository_owner_id} -> {claims.repository_owner_id})")
+            continue
         matched.append(row)
     if not matched:
         detail = f"no trusted publisher matches {claims.repository} ({claims.job_workflow_ref})"
         raise InvalidPublisher(detail + (": " + "; ".join(reasons) if reasons else ""),
                                repository=claims.repository)
     return matched
+
+
+def _bind_owner_ids(session: Session, publishers: list[TrustedPublisher],
+                    claims: GitHubOidcClaims, now: datetime) -> None:
+    """Trust on first use: remember the owner id a publisher was first used with."""
+    for row in publishers:
+        if not row.repository_owner_id:
+            row.repository_owner_id = claims.repository_owner_id
+            session.add(row)
+            audit(session, at=now, actor=f"github:{claims.repository}",
+                  action="trusted-publisher:bind-owner", publisher_id=row.id,
+                  repository_owner_id=claims.repository_owner_id)
 
 
 def publisher_target(session: Session, publisher: TrustedPublisher) -> str:

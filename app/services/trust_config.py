@@ -55,7 +55,7 @@ def _require_control(session: Session, principal: Principal, target: str) -> tup
 
 def add_publisher(session: Session, principal: Principal, *, target: str, repository: str,
                   workflow: str, environment: str | None, ref_pattern: str | None,
-                  now: datetime) -> TrustedPublisher:
+                  now: datetime, repository_owner_id: str | None = None) -> TrustedPublisher:
     package_name, org = _require_control(session, principal, target)
     try:
         GitHubPublisher(repository, workflow, environment, ref_pattern)  # validates the shape
@@ -64,7 +64,8 @@ def add_publisher(session: Session, principal: Principal, *, target: str, reposi
     row = TrustedPublisher(package_name=package_name, org_id=org.id if org else None,
                            repository=repository, workflow=workflow.removeprefix(
                                ".github/workflows/"), environment=environment,
-                           ref_pattern=ref_pattern, created_at=now, created_by=principal.name)
+                           ref_pattern=ref_pattern, repository_owner_id=repository_owner_id,
+                           created_at=now, created_by=principal.name)
     session.add(row)
     session.flush()
     audit(session, at=now, actor=principal.name, action="trusted-publisher:add",
@@ -121,7 +122,8 @@ def remove_publisher(session: Session, principal: Principal, publisher_id: int, 
 def publisher_public(row: TrustedPublisher, session: Session) -> dict[str, Any]:
     org = session.get(Org, row.org_id) if row.org_id else None
     return {"id": row.id, "package": row.package_name, "scope": f"@{org.name}" if org else None,
-            "provider": row.provider, "repository": row.repository, "workflow": row.workflow,
+            "provider": row.provider, "repository": row.repository,
+            "repository_owner_id": row.repository_owner_id, "workflow": row.workflow,
             "environment": row.environment, "ref_pattern": row.ref_pattern,
             "created_by": row.created_by, "created_at": as_utc(row.created_at).isoformat()}
 

@@ -246,3 +246,32 @@ def test_removing_the_publisher_revokes_its_minted_tokens(
     body = assert_problem(publish(ci, "widget", "1.0.1"), 401, "invalid_token")
     assert "revoked" in body["detail"]
     assert _minted_tokens(actors) == 0
+
+
+def test_a_recreated_repository_cannot_publish(actors: Actors, alice: httpx.Client,
+                                               github_oidc_key: OidcSigningKey,
+                                               clock: ManualClock) -> None:
+    """The first exchange binds the owner's numeric id; a repository deleted and re-created
+    under the same name by another account (a new owner id) is refused afterwards."""
+    assert _mint(actors, _token(github_oidc_key, clock)).status_code == 200
+    listed = alice.get("/api/v1/trusted-publishers", params={"target": "widget"}).json()
+    assert listed[0]["repository_owner_id"] == IDENT.resolved_owner_id
+    usurper = IDENT.with_(owner_id="999999999")
+    body = assert_problem(_mint(actors, _token(github_oidc_key, clock, usurper)), 403,
+                          "invalid_publisher")
+    assert "owner id changed" in body["detail"]
+    assert _mint(actors, _token(github_oidc_key, clock)).status_code == 200
+
+
+def test_an_owner_id_given_at_registration_is_enforced(actors: Actors,
+                                                       github_oidc_key: OidcSigningKey,
+                                                       clock: ManualClock) -> None:
+    bob = actors.client(actors.user("bob"))
+    assert bob.post("/api/v1/trusted-publishers", json={
+        "target": "gadget", "repository": "acme/widget", "workflow": "release.yml",
+        "repository_owner_id": "123"}).status_code == 201
+    body = _mint(actors, _token(github_oidc_key, clock, IDENT.with_(owner_id="456"))).json()
+    assert body["code"] == "invalid_publisher"
+    assert_problem(bob.post("/api/v1/trusted-publishers", json={
+        "target": "gadget", "repository": "acme/widget", "workflow": "release.yml",
+        "repository_owner_id": "not-a-number"}), 422, "validation_error")
