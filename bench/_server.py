@@ -163,13 +163,13 @@ def running_server(ws: Workspace, *, workers: int | None = None,
         process = subprocess.Popen(command, env={**ws.env, **(extra_env or {})}, cwd=ROOT,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            _wait_healthy(base, process, ws.log_path)
+            wait_healthy(base, process, ws.log_path)
             yield base
         finally:
-            _stop(process)
+            stop_server(process)
 
 
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_healthy(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + 120
     last = "no answer"
     while time.monotonic() < deadline:
@@ -186,7 +186,7 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes], log_path: Path) -
     raise BenchError(f"GET /healthz never answered 200 (last: {last}):\n{tail(log_path)}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_server(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
     # The server runs in its own session: signal its group so uvicorn workers stop too.

@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._server import BenchError, stop_server, tail, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 VOUCH = ROOT / ".venv" / "bin" / "vouch"
@@ -59,9 +61,6 @@ REFERENCE = {
     "publish": "Verdaccio 92, devpi 52, pypiserver 19",
 }
 
-
-class BenchError(Exception):
-    """The server or the load generator misbehaved; the message says how."""
 
 
 # ---- the server under test ------------------------------------------------------------------
@@ -126,40 +125,7 @@ def running_server(data_dir: Path, port: int, workers: int | None, log_path: Pat
             wait_healthy(base, process, log_path)
             yield base
         finally:
-            stop(process)
-
-
-def wait_healthy(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 90
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"`vouch serve` exited {process.returncode}:\n{tail(log_path)}")
-        try:
-            answer = httpx.get(f"{base}/healthz", timeout=2)
-            if answer.status_code == 200:
-                return
-            last = f"{answer.status_code} {answer.text[:200]}"
-        except httpx.TransportError as err:
-            last = repr(err)
-        time.sleep(0.2)
-    raise BenchError(f"GET /healthz never answered 200 (last: {last}):\n{tail(log_path)}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    # The server runs in its own session: signal its group so uvicorn workers stop too.
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            stop_server(process)
 
 
 # ---- publishing -----------------------------------------------------------------------------
