@@ -47,6 +47,16 @@ def _url(advisory_id: str, action: str = "") -> str:
     return f"{BASE}/{quote(advisory_id, safe='')}" + (f"/{action}" if action else "")
 
 
+def _json_object(file: Path | None, what: str) -> dict[str, Any]:
+    """The JSON object in ``file`` (empty without one); raises ``UsageError`` otherwise."""
+    if file is None:
+        return {}
+    loaded = _read_json(file)
+    if not isinstance(loaded, dict):
+        raise UsageError(f"{file} must hold a JSON object of {what}")
+    return dict(loaded)
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -79,12 +89,7 @@ def new(
     as_json: bool = JsonFlag,
 ) -> None:
     """Draft an advisory (id x_VOUCH-YYYY-NNNN) from --file and/or the options."""
-    fields: dict[str, Any] = {}
-    if file is not None:
-        loaded = _read_json(file)
-        if not isinstance(loaded, dict):
-            raise UsageError(f"{file} must hold a JSON object of OSV fields")
-        fields.update(loaded)
+    fields = _json_object(file, "OSV fields")
     if fixed and last_affected:
         raise UsageError("give --fixed or --last-affected, not both (OSV forbids it)")
     for key, value in (("summary", summary), ("details", details)):
@@ -125,12 +130,7 @@ def edit(
     as_json: bool = JsonFlag,
 ) -> None:
     """Change top-level OSV fields of a draft or published advisory."""
-    changes: dict[str, Any] = {}
-    if file is not None:
-        loaded = _read_json(file)
-        if not isinstance(loaded, dict):
-            raise UsageError(f"{file} must hold a JSON object of changes")
-        changes.update(loaded)
+    changes = _json_object(file, "changes")
     for item in set_:
         key, sep, raw = item.partition("=")
         if not sep or not key:
