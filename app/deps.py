@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from app.db import session_scope
-from app.errors import Forbidden, NotAuthenticated
+from app.errors import Forbidden, NotAuthenticated, TokenScopeInsufficient
 from app.registry import Registry
 from app.services.accounts import Principal, authenticate
 
@@ -71,8 +71,13 @@ OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
 
 
 async def require_admin(principal: PrincipalDep) -> Principal:
-    if not principal.is_admin or not principal.can("admin"):
+    """An administrator's token that allows the ``admin`` action and is not limited to some
+    packages (a package-scoped token is never registry-wide)."""
+    if not principal.is_admin:
         raise Forbidden("this needs an administrator's token")
+    if not principal.can("admin") or principal.package_patterns:
+        raise TokenScopeInsufficient("this needs an administrator's token without package "
+                                     "patterns that allows the admin action")
     return principal
 
 

@@ -87,6 +87,14 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
+class TokenScopeInsufficient(Forbidden):
+    """The account may do this, but this token is limited (package patterns, action limits,
+    read-only, or minted for a trusted publisher): account changes need an unrestricted
+    token of a user."""
+
+    code = "token_scope_insufficient"
+
+
 # 404 / 410 -----------------------------------------------------------------------------------
 class NotFound(DomainError):
     code = "not_found"

@@ -177,6 +177,9 @@ class TrustedPublisher(SQLModel, table=True):
     ref_pattern: str | None = Field(default=None, max_length=256)
     created_at: datetime = _ts()
     created_by: str = Field(max_length=128)
+    # Set while the publisher is pending (its package does not exist yet): it stops acting
+    # then, and is swept. Cleared when its registrant's package comes into existence.
+    pending_expires_at: datetime | None = _ts(nullable=True, index=True)
 
 
 class GpgKey(SQLModel, table=True):
@@ -190,6 +193,30 @@ class GpgKey(SQLModel, table=True):
     expires_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)
+
+
+class GpgKeyChallenge(SQLModel, table=True):
+    """A registry-issued nonce a user signs to prove they hold a GPG key's private half
+    (issue 9). Bound to one user, short-lived, single use; only its SHA-256 is stored."""
+
+    __tablename__ = "gpg_key_challenges"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    digest: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts(index=True)
+    used_at: datetime | None = _ts(nullable=True)
+
+
+class GpgFingerprint(SQLModel, table=True):
+    """Every fingerprint (primary key and signing subkeys) ever registered, once: an active
+    key belongs to one account, and a revoked key's fingerprints never come back (issue 9)."""
+
+    __tablename__ = "gpg_fingerprints"
+
+    fingerprint: str = Field(primary_key=True, max_length=64)
+    gpg_key_id: int = Field(foreign_key="gpg_keys.id", index=True)
 
 
 class UsedOidcToken(SQLModel, table=True):

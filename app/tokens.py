@@ -37,3 +37,8 @@ def allows_action(actions: list[str], action: str) -> bool:
 
 def allows_package(patterns: list[str], package: str) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(package, p) for p in patterns)
+
+
+def is_unrestricted(actions: list[str], patterns: list[str]) -> bool:
+    """No action limits and no package patterns: the token may do whatever its user may."""
+    return not actions and not patterns

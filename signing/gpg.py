@@ -72,6 +72,15 @@ class KeyInfo:
     revoked: bool
     expired: bool
     subkey_fingerprints: tuple[str, ...] = field(default=())
+    # Subkeys whose capabilities include signing (gpg's lower-case 's'), and whether the
+    # primary key itself may sign: the fingerprints a signature can name.
+    signing_subkey_fingerprints: tuple[str, ...] = field(default=())
+    primary_can_sign: bool = False
+
+    @property
+    def signing_fingerprints(self) -> tuple[str, ...]:
+        """The primary fingerprint and every signing subkey's."""
+        return (self.fingerprint, *self.signing_subkey_fingerprints)
 
 
 class _Home:
@@ -310,6 +319,33 @@ def _problem(sig: _Sig, registered: set[str]) -> VerificationError:
     return SignatureInvalid("gpg did not accept the signature")
 
 
+def verify_possession(challenge: bytes, signature: bytes | str, armored: str, *,
+                      now: datetime | None = None, gpg_binary: str = "gpg") -> VerifiedGpg:
+    """Check that `signature` is a detached signature over `challenge` made by the one key in
+    `armored` (its primary key or one of its signing subkeys): proof that the caller holds the
+    private key. The keyring holds only that key, and the primary fingerprint gpg reports
+    must be the key's own, so a signature by any other key fails.
+
+    A trailing newline (as `echo ... | gpg --detach-sign` adds) is accepted. Raises as
+    `verify_detached` does (`SignatureInvalid`, `KeyUnknown`, `MalformedSignature`,
+    `AttachedSignature`, `KeyRevoked`, `KeyExpired`) and `KeyInvalid` for a bad key.
+    """
+    info = inspect_key(armored, now=now, gpg_binary=gpg_binary)
+    error: SignatureInvalid | None = None
+    for data in (challenge, challenge + b"\n", challenge + b"\r\n"):
+        try:
+            verified = verify_detached(data, signature, [armored], now=now,
+                                       gpg_binary=gpg_binary)
+        except SignatureInvalid as err:  # maybe signed with a line ending: try the next
+            error = error or err
+            continue
+        if verified.fingerprint != info.fingerprint:
+            raise KeyUnknown(f"signed by key {verified.fingerprint}, not by {info.fingerprint}")
+        return verified
+    assert error is not None
+    raise error
+
+
 def inspect_key(armored: str | bytes, *, now: datetime | None = None,
                 gpg_binary: str = "gpg") -> KeyInfo:
     """Describe one OpenPGP public key without importing it anywhere lasting.
@@ -336,13 +372,16 @@ def inspect_key(armored: str | bytes, *, now: datetime | None = None,
     if len(fprs) != 1:
         raise KeyInvalid("the key has no fingerprint")
     subkeys: list[str] = []
-    after_sub = False
+    signing_subkeys: list[str] = []
+    current_sub: list[str] | None = None
     for rec in records:
         if rec[0] in ("sub", "pub"):
-            after_sub = rec[0] == "sub"
-        elif rec[0] == "fpr" and after_sub:
+            current_sub = rec if rec[0] == "sub" else None
+        elif rec[0] == "fpr" and current_sub is not None:
             subkeys.append(rec[9])
-            after_sub = False
+            if "s" in _field(current_sub, 11):
+                signing_subkeys.append(rec[9])
+            current_sub = None
     return KeyInfo(
         fingerprint=fprs[0].split(":")[9],
         uids=tuple(unquote_colons(r[9]) for r in records if r[0] == "uid"),
@@ -350,7 +389,13 @@ def inspect_key(armored: str | bytes, *, now: datetime | None = None,
         revoked=pub[1] == "r",
         expired=pub[1] == "e",
         subkey_fingerprints=tuple(subkeys),
+        signing_subkey_fingerprints=tuple(signing_subkeys),
+        primary_can_sign="s" in _field(pub, 11),
     )
+
+
+def _field(record: list[str], index: int) -> str:
+    return record[index] if len(record) > index else ""
 
 
 def unquote_colons(value: str) -> str:

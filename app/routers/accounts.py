@@ -11,7 +11,7 @@ from app.clock import as_utc
 from app.db import session_scope
 from app.deps import AdminDep, PrincipalDep, RegistryDep, SessionDep
 from app.durations import parse_duration
-from app.errors import Forbidden, MalformedInput
+from app.errors import MalformedInput
 from app.models import ApiToken, User
 from app.schemas import MemberAdd, OrgCreate, TokenCreate, TokenCreated, TokenPublic
 from app.services import accounts
@@ -38,8 +38,8 @@ def whoami(principal: PrincipalDep) -> dict[str, object]:
              summary="Create a token for yourself (the secret is shown once)")
 def create_token(body: TokenCreate, principal: PrincipalDep,
                  registry: RegistryDep) -> TokenCreated:
-    if principal.user_id is None or principal.actions:
-        raise Forbidden("only a user's unrestricted token can create tokens")
+    # A limited token must never mint a broader one (issue 9): unrestricted tokens only.
+    accounts.require_unrestricted(principal, "creating tokens")
     try:
         expires = parse_duration(body.expires_in) if body.expires_in else None
     except ValueError as err:
@@ -55,11 +55,7 @@ def create_token(body: TokenCreate, principal: PrincipalDep,
 
 @router.get("/tokens", response_model=list[TokenPublic])
 def list_tokens(principal: PrincipalDep, session: SessionDep) -> list[TokenPublic]:
-    if principal.user_id is None:
-        return []
-    user = session.get(User, principal.user_id)
-    assert user is not None
-    return [_token_public(t) for t in accounts.list_tokens(session, user)]
+    return [_token_public(t) for t in accounts.list_tokens(session, principal)]
 
 
 @router.delete("/tokens/{token_id}", status_code=204)

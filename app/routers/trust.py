@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.db import session_scope
 from app.deps import PrincipalDep, RegistryDep, SessionDep
 from app.errors import Forbidden
-from app.services import trust_config
+from app.services import gpg_keys, trust_config
 
 router = APIRouter(prefix="/api/v1", tags=["trust"])
 
@@ -34,7 +34,21 @@ class PublisherCreate(BaseModel):
 
 class GpgKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    armored: str = Field(max_length=200_000)
+    armored: str = Field(max_length=200_000, description="ASCII-armored public key")
+    # Optional in the schema so that a request without them (the pre-issue-9 shape) gets a
+    # 400 with a code that says what is missing, not a bare validation error.
+    challenge: str | None = Field(
+        default=None, max_length=512,
+        description="text from GET /api/v1/gpg-keys/challenge, unchanged")
+    signature: str | None = Field(
+        default=None, max_length=64 * 1024,
+        description="armored detached signature of the challenge text, made with this key "
+                    "(gpg --armor --detach-sign)")
+
+
+class GpgChallenge(BaseModel):
+    challenge: str
+    expires_at: str
 
 
 class PolicyUpdate(BaseModel):
@@ -70,28 +84,35 @@ def remove_publisher(publisher_id: int, principal: PrincipalDep,
     return Response(status_code=204)
 
 
-@router.post("/gpg-keys", status_code=201, summary="Register your public GPG key")
+@router.get("/gpg-keys/challenge", response_model=GpgChallenge,
+            summary="A single-use text to sign with the GPG key you are registering")
+def gpg_key_challenge(principal: PrincipalDep, registry: RegistryDep) -> dict[str, Any]:
+    with session_scope(registry.engine, write=True) as session:
+        return gpg_keys.issue_challenge(session, principal, now=registry.clock.now())
+
+
+@router.post("/gpg-keys", status_code=201,
+             summary="Register your public GPG key, proving you hold it")
 def add_gpg_key(body: GpgKeyCreate, principal: PrincipalDep,
                 registry: RegistryDep) -> dict[str, Any]:
-    with session_scope(registry.engine, write=True) as session:
-        row = trust_config.add_gpg_key(session, principal, body.armored,
+    row = gpg_keys.register_with_proof(registry.engine, principal, body.armored,
+                                       body.challenge or "", body.signature or "",
                                        now=registry.clock.now())
-        return trust_config.gpg_key_public(row)
+    return gpg_keys.gpg_key_public(row)
 
 
 @router.get("/gpg-keys", summary="Your registered GPG keys")
 def list_gpg_keys(principal: PrincipalDep, session: SessionDep) -> list[dict[str, Any]]:
-    return [trust_config.gpg_key_public(r) for r in trust_config.list_gpg_keys(session,
-                                                                                 principal)]
+    return [gpg_keys.gpg_key_public(r) for r in gpg_keys.list_keys(session, principal)]
 
 
-@router.delete("/gpg-keys/{fingerprint}", summary="Revoke one of your GPG keys")
+@router.delete("/gpg-keys/{fingerprint}",
+               summary="Revoke one of your GPG keys (its fingerprints never return)")
 def revoke_gpg_key(fingerprint: str, principal: PrincipalDep,
                    registry: RegistryDep) -> dict[str, Any]:
     with session_scope(registry.engine, write=True) as session:
-        row = trust_config.revoke_gpg_key(session, principal, fingerprint,
-                                          now=registry.clock.now())
-        return trust_config.gpg_key_public(row)
+        row = gpg_keys.revoke_key(session, principal, fingerprint, now=registry.clock.now())
+        return gpg_keys.gpg_key_public(row)
 
 
 @router.put("/signature-policies", summary="Set the signature policy of a package or @scope")

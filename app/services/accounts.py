@@ -20,7 +20,15 @@ from sqlmodel import Session, col, select
 
 from app import tokens
 from app.clock import as_utc
-from app.errors import AlreadyExists, Forbidden, InvalidName, InvalidToken, MalformedInput, NotFound
+from app.errors import (
+    AlreadyExists,
+    Forbidden,
+    InvalidName,
+    InvalidToken,
+    MalformedInput,
+    NotFound,
+    TokenScopeInsufficient,
+)
 from app.models import ApiToken, Membership, Org, TrustedPublisher, User
 from app.services.records import audit
 
@@ -45,6 +53,23 @@ class Principal:
 
     def covers(self, package: str) -> bool:
         return tokens.allows_package(self.package_patterns, package)
+
+    @property
+    def unrestricted(self) -> bool:
+        """A user's token with no package patterns and no action limits (so not read-only),
+        not one minted for a trusted publisher: the only kind that may change the account."""
+        return (self.user_id is not None and self.trusted_publisher_id is None
+                and tokens.is_unrestricted(self.actions, self.package_patterns))
+
+
+def require_unrestricted(principal: Principal, what: str) -> None:
+    """Account changes (tokens, keys, organizations, memberships, trust configuration) need
+    an unrestricted token, so a limited token can never make itself a broader credential.
+    Raises ``TokenScopeInsufficient`` (403)."""
+    if not principal.unrestricted:
+        raise TokenScopeInsufficient(
+            f"{what} needs an unrestricted token of a user account (no package patterns, no "
+            "action limits); this token is limited")
 
 
 def _check_account_name(name: str) -> None:
@@ -83,7 +108,10 @@ def create_token(
     actions: list[str] | None = None, packages: list[str] | None = None,
     expires_in: timedelta | None = None, actor: str | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; returns the row and the secret (never stored)."""
+    """Create a token for ``user``; returns the row and the secret (never stored).
+
+    No caller check here: the route requires an unrestricted token (``require_unrestricted``),
+    and administrators' tooling creates tokens directly."""
     for action in actions or []:
         if action not in tokens.ACTIONS:
             raise MalformedInput(f"unknown token action {action!r}; one of {tokens.ACTIONS}")
@@ -124,12 +152,17 @@ def mint_publisher_token(
     return row, secret
 
 
-def list_tokens(session: Session, user: User) -> list[ApiToken]:
-    return list(session.exec(select(ApiToken).where(ApiToken.user_id == user.id)
+def list_tokens(session: Session, principal: Principal) -> list[ApiToken]:
+    """The caller's tokens; needs an unrestricted token (``TokenScopeInsufficient``)."""
+    require_unrestricted(principal, "listing tokens")
+    return list(session.exec(select(ApiToken).where(ApiToken.user_id == principal.user_id)
                              .order_by(col(ApiToken.id))))
 
 
 def revoke_token(session: Session, principal: Principal, token_id: int, *, now: datetime) -> None:
+    """Revoke one of the caller's tokens, or (an administrator) anyone's. Needs an unrestricted
+    token (``TokenScopeInsufficient``); someone else's token is ``NotFound`` to non-admins."""
+    require_unrestricted(principal, "revoking tokens")
     row = session.get(ApiToken, token_id)
     if row is None or (row.user_id != principal.user_id and not principal.is_admin):
         raise NotFound(f"token {token_id} does not exist", token_id=token_id)
@@ -172,6 +205,7 @@ def create_org(session: Session, name: str, owner: Principal, *, now: datetime) 
     _check_account_name(name)
     if owner.user_id is None:
         raise Forbidden("only user accounts can create organizations")
+    require_unrestricted(owner, "creating an organization")
     org = Org(name=name, created_at=now)
     session.add(org)
     try:
@@ -201,6 +235,8 @@ def membership(session: Session, org: Org, user_id: int | None) -> Membership | 
 
 
 def require_org_owner(session: Session, org: Org, principal: Principal) -> None:
+    """Owners of ``org`` (or administrators), with an unrestricted token, may change it."""
+    require_unrestricted(principal, f"changing the organization {org.name}")
     member = membership(session, org, principal.user_id)
     if not principal.is_admin and (member is None or member.role != "owner"):
         raise Forbidden(f"only owners of {org.name} can change it", org=org.name)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from app.errors import SignatureRejected
 from app.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
+from app.services import gpg_keys
 from app.services.evidence import PublishContext, VerifiedEvidence
 from app.services.trust_config import publishers_for
 from signing.errors import KeyUnknown, VerificationError
@@ -90,6 +91,12 @@ class RegistryEvidenceVerifier:
                 raise
         except VerificationError as err:
             raise SignatureRejected(err.code, f"GPG verification failed: {err}") from err
+        # A fingerprint, once revoked by its owner, is refused whoever holds a copy (issue 9).
+        revoked_fpr = gpg_keys.revoked_among(session, [verified.fingerprint,
+                                                       verified.signing_key_fingerprint])
+        if revoked_fpr is not None:
+            raise SignatureRejected("key_revoked", f"the signing key {revoked_fpr} was "
+                                    "revoked in this registry")
         owner = session.exec(select(GpgKey).where(
             GpgKey.fingerprint == verified.fingerprint,
             col(GpgKey.revoked_at).is_(None))).first()

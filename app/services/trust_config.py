@@ -1,11 +1,10 @@
-"""Trust configuration: trusted publishers, users' GPG keys and signature policies.
+"""Trust configuration: trusted publishers and signature policies (GPG keys: ``gpg_keys``).
 
     add_publisher(session, principal, target="@acme", repository="acme/app", workflow="r.yml")
-    add_gpg_key(session, principal, armored)          # validated with signing.gpg.inspect_key
 
 A trusted publisher may be registered before the package's first version exists (by someone
 allowed to create that name). Failures: ``Forbidden``, ``NotFound``, ``AlreadyExists``,
-``InvalidKey`` (400, ``invalid_gpg_key``), ``MalformedInput`` (bad policy or pattern).
+``MalformedInput`` (bad policy or pattern).
 """
 
 from __future__ import annotations
@@ -13,26 +12,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.clock import as_utc
-from app.errors import AlreadyExists, DomainError, Forbidden, MalformedInput, NotFound
-from app.models import ApiToken, GpgKey, Org, TrustedPublisher
+from app.errors import Forbidden, MalformedInput, NotFound
+from app.models import ApiToken, Org, TrustedPublisher
 from app.names import parse_package_name
 from app.services import accounts
 from app.services import packages as pkgs
 from app.services.accounts import Principal
 from app.services.records import audit
 from app.services.signatures import POLICIES
-from signing.errors import PolicyError, VerificationError
-from signing.gpg import inspect_key
+from signing.errors import PolicyError
 from signing.policy import GitHubPublisher
-
-
-class InvalidKey(DomainError):
-    code = "invalid_gpg_key"
-    title = "Invalid GPG key"
 
 
 def _require_control(session: Session, principal: Principal, target: str) -> tuple[str | None,
@@ -40,6 +32,9 @@ def _require_control(session: Session, principal: Principal, target: str) -> tup
     """``target`` is a package name or ``@scope``; returns (package_name, org)."""
     if principal.user_id is None:
         raise Forbidden("trusted publishers are managed by users, not by CI tokens")
+    # Trust configuration is account configuration: a limited token (read-only, or scoped to
+    # some packages) must not add a publisher or weaken a policy (issue 9).
+    accounts.require_unrestricted(principal, "changing trust configuration")
     if target.startswith("@") and "/" not in target:
         org = accounts.get_org(session, target[1:])
         accounts.require_org_owner(session, org, principal)
@@ -126,61 +121,6 @@ def publisher_public(row: TrustedPublisher, session: Session) -> dict[str, Any]:
             "repository_owner_id": row.repository_owner_id, "workflow": row.workflow,
             "environment": row.environment, "ref_pattern": row.ref_pattern,
             "created_by": row.created_by, "created_at": as_utc(row.created_at).isoformat()}
-
-
-# -- GPG keys ---------------------------------------------------------------------------------
-def add_gpg_key(session: Session, principal: Principal, armored: str, *,
-                now: datetime) -> GpgKey:
-    if principal.user_id is None:
-        raise Forbidden("GPG keys belong to users")
-    if "PRIVATE KEY BLOCK" in armored:
-        # Never accept (or keep) secret key material; the key should be considered exposed.
-        raise InvalidKey("this is a private key: register only the public key (and treat this "
-                         "private key as compromised)")
-    try:
-        info = inspect_key(armored, now=now)
-    except VerificationError as err:
-        raise InvalidKey(f"{err.code}: {err}") from err
-    if info.revoked:
-        raise InvalidKey("the key is revoked")
-    if info.expired:
-        raise InvalidKey("the key has expired")
-    row = GpgKey(user_id=principal.user_id, fingerprint=info.fingerprint, armored=armored,
-                 expires_at=info.expires_at, created_at=now)
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError as err:
-        raise AlreadyExists(f"key {info.fingerprint} is already registered") from err
-    audit(session, at=now, actor=principal.name, action="gpg-key:add",
-          fingerprint=info.fingerprint, uids=list(info.uids))
-    return row
-
-
-def list_gpg_keys(session: Session, principal: Principal) -> list[GpgKey]:
-    return list(session.exec(select(GpgKey).where(GpgKey.user_id == principal.user_id)
-                             .order_by(col(GpgKey.id))))
-
-
-def revoke_gpg_key(session: Session, principal: Principal, fingerprint: str, *,
-                   now: datetime) -> GpgKey:
-    row = session.exec(select(GpgKey).where(GpgKey.user_id == principal.user_id,
-                                            GpgKey.fingerprint == fingerprint.upper())).first()
-    if row is None:
-        raise NotFound(f"you have no key {fingerprint}")
-    if row.revoked_at is None:
-        row.revoked_at = now
-        session.add(row)
-        audit(session, at=now, actor=principal.name, action="gpg-key:revoke",
-              fingerprint=row.fingerprint)
-    return row
-
-
-def gpg_key_public(row: GpgKey) -> dict[str, Any]:
-    return {"fingerprint": row.fingerprint,
-            "expires_at": as_utc(row.expires_at).isoformat() if row.expires_at else None,
-            "created_at": as_utc(row.created_at).isoformat(),
-            "revoked_at": as_utc(row.revoked_at).isoformat() if row.revoked_at else None}
 
 
 # -- policies ---------------------------------------------------------------------------------

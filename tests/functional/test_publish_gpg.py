@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import Actors, state_counts
 from tests.functional.clihelp import cli_env, vouch
 from tests.functional.helpers import assert_problem, publish
+from tests.support.gpg_register import prove_gpg_key, register_gpg_key
 from tests.unit.signing.gpg_keys import GeneratedKey, Keyring
 
 
@@ -35,11 +36,9 @@ def settings_overrides() -> dict[str, object]:
 
 
 @pytest.fixture
-def alice(actors: Actors, alice_key: GeneratedKey) -> httpx.Client:
+def alice(actors: Actors, keyring: Keyring, alice_key: GeneratedKey) -> httpx.Client:
     client = actors.client(actors.user("alice"))
-    response = client.post("/api/v1/gpg-keys", json={"armored": alice_key.public})
-    assert response.status_code == 201, response.text
-    assert response.json()["fingerprint"] == alice_key.fingerprint
+    register_gpg_key(client, keyring, alice_key)
     return client
 
 
@@ -49,6 +48,11 @@ def _signed(client: httpx.Client, name: str, version: str, data: bytes,
                    gpg_signature=("artifact.asc", signature, "application/pgp-signature"))
 
 
+def _challenge(client: httpx.Client) -> str:
+    text: str = client.get("/api/v1/gpg-keys/challenge").json()["challenge"]
+    return text
+
+
 def test_signed_publish_records_the_fingerprint(alice: httpx.Client, keyring: Keyring,
                                                 alice_key: GeneratedKey) -> None:
     data = b"gpg signed artifact"
@@ -56,7 +60,8 @@ def test_signed_publish_records_the_fingerprint(alice: httpx.Client, keyring: Ke
     assert response.status_code == 201, response.text
     assert response.json()["signer"]["identity"]["fingerprint"] == alice_key.fingerprint
     binary = keyring.sign(alice_key.fingerprint, b"binary sig", armor=False)
-    assert _signed(alice, "signed", "1.0.1", b"binary sig", binary).status_code == 201
+    second = _signed(alice, "signed", "1.0.1", b"binary sig", binary)
+    assert second.status_code == 201, second.text
 
 
 def test_rejections_leave_nothing_behind(actors: Actors, alice: httpx.Client, keyring: Keyring,
@@ -73,7 +78,8 @@ def test_rejections_leave_nothing_behind(actors: Actors, alice: httpx.Client, ke
     attached = keyring.sign(alice_key.fingerprint, data, mode="--sign")
     assert_problem(_signed(alice, "pkg", "1.0.0", data, attached), 400,
                    "signature_not_detached")
-    assert_problem(publish(alice, "pkg", "1.0.0", data), 400, "signature_required")
+    assert_problem(publish(alice, "pkg", "1.0.0", data, signed=False), 400,
+                   "signature_required")
     assert state_counts(actors.server).versions == before.versions
     assert state_counts(actors.server).blob_files == before.blob_files
 
@@ -89,7 +95,7 @@ def _new_key(actors: Actors, keyring: Keyring, uid: str, **options: str) -> Gene
 def test_revoked_key_is_refused_as_revoked(actors: Actors, alice: httpx.Client,
                                            keyring: Keyring) -> None:
     key = _new_key(actors, keyring, "Rotating <r@example.test>")
-    assert alice.post("/api/v1/gpg-keys", json={"armored": key.public}).status_code == 201
+    register_gpg_key(alice, keyring, key)
     data = b"rotated"
     assert alice.delete(f"/api/v1/gpg-keys/{key.fingerprint}").status_code == 200
     assert_problem(_signed(alice, "rot", "1.0.0", data, keyring.sign(key.fingerprint, data)),
@@ -98,7 +104,7 @@ def test_revoked_key_is_refused_as_revoked(actors: Actors, alice: httpx.Client,
 
 def test_expired_key_is_refused(actors: Actors, alice: httpx.Client, keyring: Keyring) -> None:
     key = _new_key(actors, keyring, "Short <short@example.test>", expire="2d")
-    assert alice.post("/api/v1/gpg-keys", json={"armored": key.public}).status_code == 201
+    register_gpg_key(alice, keyring, key)
     data = b"late"
     signature = keyring.sign(key.fingerprint, data)
     actors.server.clock.advance(timedelta(days=3))
@@ -107,15 +113,14 @@ def test_expired_key_is_refused(actors: Actors, alice: httpx.Client, keyring: Ke
 
 def test_key_registration_checks(alice: httpx.Client, keyring: Keyring,
                                  alice_key: GeneratedKey) -> None:
-    assert_problem(alice.post("/api/v1/gpg-keys", json={"armored": "not a key"}), 400,
+    assert_problem(prove_gpg_key(alice, keyring, alice_key, armored="not a key"), 400,
                    "invalid_gpg_key")
     secret = keyring.export_secret(alice_key.fingerprint)
-    assert_problem(alice.post("/api/v1/gpg-keys", json={"armored": secret}), 400,
+    assert_problem(prove_gpg_key(alice, keyring, alice_key, armored=secret), 400,
                    "invalid_gpg_key")
-    assert_problem(alice.post("/api/v1/gpg-keys", json={"armored": alice_key.public}), 409,
-                   "already_exists")
-    listed = alice.get("/api/v1/gpg-keys").json()
-    assert [k["fingerprint"] for k in listed] == [alice_key.fingerprint]
+    assert_problem(prove_gpg_key(alice, keyring, alice_key), 409, "already_exists")
+    listed = [k["fingerprint"] for k in alice.get("/api/v1/gpg-keys").json()]
+    assert listed.count(alice_key.fingerprint) == 1
 
 
 def test_a_revoked_key_cannot_be_registered(actors: Actors, alice: httpx.Client) -> None:
@@ -128,8 +133,9 @@ def test_a_revoked_key_cannot_be_registered(actors: Actors, alice: httpx.Client)
     # The server's clock started before this key and its revocation were made; a revocation
     # from gpg's future is not in force yet, so move the clock past them.
     actors.server.clock.advance(timedelta(minutes=1))
-    body = assert_problem(alice.post("/api/v1/gpg-keys", json={"armored": revoked.public}), 400,
-                          "invalid_gpg_key")
+    body = assert_problem(alice.post("/api/v1/gpg-keys", json={
+        "armored": revoked.public, "challenge": _challenge(alice), "signature": "unused"}), 400,
+        "invalid_gpg_key")
     assert "revoked" in body["detail"]
 
 
@@ -137,7 +143,7 @@ def test_another_users_key_does_not_count(actors: Actors, alice: httpx.Client,
                                           keyring: Keyring) -> None:
     bob = actors.client(actors.user("bob"))
     bob_key = _new_key(actors, keyring, "Bob <bob@example.test>")
-    assert bob.post("/api/v1/gpg-keys", json={"armored": bob_key.public}).status_code == 201
+    register_gpg_key(bob, keyring, bob_key)
     data = b"alice's package signed by bob"
     assert_problem(_signed(alice, "mine", "1.0.0", data, keyring.sign(bob_key.fingerprint, data)),
                    400, "key_unknown")
