@@ -1,19 +1,27 @@
 """`vouch lock` and `vouch install`: resolve, lock, download through the cache, place.
 
     lockfile = lock(api, project)                 # resolve and build a Lockfile
-    install(api, project, lockfile)               # verify everything, then place packages
+    check_against_registry(api, lockfile)
+    artifacts = fetch_all(api, lockfile)          # download + hash into the cache
+    place_all(project.target, lockfile, artifacts, ExtractLimits(1 << 30, 100_000))
 
-Install is all-or-nothing up to placement: every locked digest is first compared with what the
-registry serves now, and every artifact is downloaded and hashed (sha256 and sha512) into the
-content-addressed cache. Only when all of that holds is anything written to ``vouch_modules``;
-each package directory is built under a temporary name and renamed into place, so an
-interrupted install never leaves a half-written package. Mismatches raise ``IntegrityError``.
+Install is all-or-nothing: every locked digest is first compared with what the registry serves
+now, and every artifact is downloaded and hashed (sha256 and sha512) into the
+content-addressed cache. Only when all of that holds is anything written to ``vouch_modules``:
+every package is unpacked by ``client.extract`` (no links, nothing outside the package
+directory, byte and member limits) into a fresh ``.installing-*`` directory beside its
+destination, and only when all of them are complete are they renamed into place. Any failure
+removes every staging directory and leaves the previous install untouched. Mismatches raise
+``IntegrityError``; hostile or oversized archives its subclasses ``UnsafeArchive`` and
+``ArchiveTooLarge``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -24,7 +32,15 @@ from pathlib import Path
 
 from client.api import RegistryClient
 from client.cache import same_digest
+from client.config import EXTRACT_LIMIT_SETTINGS, config_path
 from client.errors import ClientError, IntegrityError
+from client.extract import (
+    ArchiveError,
+    ArchiveTooLarge,
+    ExtractLimits,
+    UnsafeArchive,
+    extract_tarball,
+)
 from client.project import Project
 from client.source import RegistrySource
 from versions.errors import VersionsError
@@ -94,44 +110,130 @@ def fetch_all(api: RegistryClient, lockfile: Lockfile,
         return dict(pool.map(one, lockfile.packages))
 
 
-def place_all(target: Path, lockfile: Lockfile, artifacts: dict[str, Path]) -> list[Placed]:
-    target.mkdir(parents=True, exist_ok=True)
-    return [place(target, locked, artifacts[locked.name]) for locked in lockfile.packages]
+def place_all(target: Path, lockfile: Lockfile, artifacts: dict[str, Path],
+              limits: ExtractLimits) -> list[Placed]:
+    """Build every package beside its destination, then swap them all into ``target``.
+
+    All or nothing: if any package fails to unpack (``UnsafeArchive``, ``ArchiveTooLarge``,
+    both ``IntegrityError``), every staging directory is removed, directories this call
+    created are removed again, and what was installed before stays untouched. If a rename
+    fails while swapping, the packages already swapped are put back.
+    """
+    created = _make_dirs(target)
+    staged: list[_Staged] = []
+    try:
+        for locked in lockfile.packages:
+            destination = package_dir(target, locked.name)
+            created += _make_dirs(destination.parent)
+            staged.append(_stage(destination, locked, artifacts[locked.name], limits))
+        _swap_in(staged)
+    except BaseException:
+        for item in staged:
+            shutil.rmtree(item.staging, ignore_errors=True)
+        for directory in reversed(created):
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # only if still empty
+        raise
+    return [Placed(s.locked.name, s.locked.version, s.destination) for s in staged]
 
 
-def place(target: Path, locked: LockedPackage, artifact: Path) -> Placed:
-    """Build the package directory beside its destination, then swap it in by renaming."""
-    destination = target / locked.name
-    destination.parent.mkdir(parents=True, exist_ok=True)
+def package_dir(target: Path, name: str) -> Path:
+    """``target/name`` (``target/@scope/name``); raises ``IntegrityError`` (``invalid_name``)
+    for a name that is not a registry package name: a hand-edited lockfile must not aim
+    outside ``target``."""
+    if not _PACKAGE_NAME.fullmatch(name) or ".." in name:
+        raise IntegrityError(f"{name!r} is not a package name; nothing was installed",
+                             code="invalid_name")
+    return target.joinpath(*name.split("/"))
+
+
+_PACKAGE_NAME = re.compile(r"(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]*")
+METADATA_FILE = ".vouch.json"
+
+
+@dataclass(frozen=True)
+class _Staged:
+    locked: LockedPackage
+    destination: Path
+    staging: Path
+
+
+def _make_dirs(path: Path) -> list[Path]:
+    """``mkdir -p``; returns the directories it created, outermost first."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    return list(reversed(missing))
+
+
+def _stage(destination: Path, locked: LockedPackage, artifact: Path,
+           limits: ExtractLimits) -> _Staged:
+    """Unpack into a fresh ``.installing-*`` directory beside ``destination``."""
     staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=".installing-"))
     try:
-        _unpack(artifact, staging, locked)
-        (staging / ".vouch.json").write_text(json.dumps(
-            {"name": locked.name, "version": locked.version, "sha256": locked.sha256},
-            sort_keys=True))
-        old = None
-        if destination.exists():
-            old = destination.with_name(f".old-{destination.name}-{os.getpid()}")
-            os.replace(destination, old)
-        os.replace(staging, destination)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _unpack(artifact, staging, locked, limits)
+        metadata = json.dumps({"name": locked.name, "version": locked.version,
+                               "sha256": locked.sha256}, sort_keys=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(staging / METADATA_FILE, flags, 0o644), "w") as out:
+            out.write(metadata)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Placed(locked.name, locked.version, destination)
+    return _Staged(locked, destination, staging)
 
 
-def _unpack(artifact: Path, into: Path, locked: LockedPackage) -> None:
-    """Tarballs are extracted with the ``data`` filter (no absolute paths, no ``..``, no
-    links outside, no device files); anything else is copied as one file."""
-    if tarfile.is_tarfile(artifact):
-        try:
-            with tarfile.open(artifact) as archive:
-                archive.extractall(into, filter="data")
+def _swap_in(staged: list[_Staged]) -> None:
+    """Rename each staged tree onto its destination, keeping the old one aside until every
+    rename succeeded; on failure the old trees go back."""
+    done: list[tuple[_Staged, Path | None]] = []
+    try:
+        for item in staged:
+            old = None
+            if os.path.lexists(item.destination):
+                old = Path(tempfile.mkdtemp(dir=item.destination.parent,
+                                            prefix=f".old-{item.destination.name}-"))
+                os.replace(item.destination, old)
+            try:
+                os.replace(item.staging, item.destination)
+            except BaseException:
+                if old is not None:
+                    os.replace(old, item.destination)
+                raise
+            done.append((item, old))
+    except BaseException:
+        for item, old in reversed(done):
+            os.replace(item.destination, item.staging)  # the caller removes staging dirs
+            if old is not None:
+                os.replace(old, item.destination)
+        raise
+    for _, old in done:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _unpack(artifact: Path, into: Path, locked: LockedPackage, limits: ExtractLimits) -> None:
+    """Tarballs go through ``client.extract`` (no links, nothing outside ``into``, size and
+    member limits); anything else is copied as one file. Errors name the package and, for a
+    limit, the setting that raises it."""
+    try:
+        if tarfile.is_tarfile(artifact):
+            extract_tarball(artifact, into, limits, reserved=(METADATA_FILE,))
             return
-        except (tarfile.TarError, OSError) as err:
-            raise IntegrityError(
-                f"{locked.name}@{locked.version}: unsafe or corrupt archive: {err}",
-                code="unsafe_archive") from err
-    shutil.copyfile(artifact, into / f"{locked.name.rsplit('/', 1)[-1]}-{locked.version}")
+        if not _VERSION.fullmatch(locked.version):
+            raise UnsafeArchive(f"{locked.version!r} is not a version")
+        size = artifact.stat().st_size
+        if size > limits.max_bytes:
+            raise ArchiveTooLarge(f"the artifact ({size} bytes) is larger than the "
+                                  f"extraction limit of {limits.max_bytes} bytes", limit="bytes")
+        shutil.copyfile(artifact, into / f"{locked.name.rsplit('/', 1)[-1]}-{locked.version}")
+    except ArchiveTooLarge as err:
+        variable, key = EXTRACT_LIMIT_SETTINGS[err.limit]
+        raise ArchiveTooLarge(
+            f"{locked.name}@{locked.version}: {err.message}; nothing was installed. If you "
+            f"trust this package, raise the limit with {variable} or {key} in {config_path()}",
+            limit=err.limit) from err
+    except ArchiveError as err:
+        what = "unsafe archive: " if err.code == "unsafe_archive" else ""
+        raise ArchiveError(f"{locked.name}@{locked.version}: {what}{err.message}; "
+                           "nothing was installed", code=err.code) from err

@@ -76,6 +76,7 @@ def install_command(
                                         help="install unsigned packages (reported as warnings)"),
 ) -> None:
     """Install the locked versions (resolving and locking first if there is no vouch.lock)."""
+    from client.extract import ExtractLimits
     from client.install import check_against_registry, fetch_all, lock, place_all
 
     project = Project.load(Path.cwd())
@@ -101,7 +102,9 @@ def install_command(
                 output.err.print(report.render_text())
                 raise ClientError("verification failed; nothing was installed "
                                   "(use --no-verify to skip signature/advisory checks)")
-        placed = place_all(project.target, lockfile, artifacts)
+        limits = ExtractLimits(max_bytes=api.config.max_extract_bytes,
+                               max_files=api.config.max_extract_files)
+        placed = place_all(project.target, lockfile, artifacts, limits)
     if fresh:
         _write_lock(project, lockfile)
     output.out.print(f"installed {len(placed)} packages into {project.target.name}/")
