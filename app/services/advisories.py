@@ -51,8 +51,11 @@ from app.services.records import audit, enqueue
 
 
 def is_security(principal: Principal | None) -> bool:
+    """The security role (or an administrator), with a token that allows the ``advisory``
+    action and is not limited to some packages: advisories are registry-wide, and a token
+    scoped to one package must not speak for every package (issue 9)."""
     return (principal is not None and (principal.is_security or principal.is_admin)
-            and principal.can("advisory"))
+            and principal.can("advisory") and not principal.package_patterns)
 
 
 def require_security(principal: Principal | None) -> None:
