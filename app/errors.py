@@ -214,6 +214,22 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     status = 503
     title = "Service unavailable"
+    # Seconds for a Retry-After header (app.problems sends it when set).
+    retry_after: ClassVar[int | None] = None
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot answer now (down, unreachable, restarting, out of connections, or
+    SQLite's disk or lock): the request may be retried. ``app.db_errors`` decides which
+    driver errors these are; the detail never repeats the driver's message or the URL."""
+
+    code = "database_unavailable"
+    retry_after = 5
+
+    def __init__(self, *, busy: bool = False) -> None:
+        super().__init__("the database is busy; retry the request shortly" if busy else
+                         "the database is unavailable; retry the request shortly")
+        self.reason = "busy" if busy else "unavailable"  # for logs, never sent
 
 
 def _human(delta: timedelta) -> str:

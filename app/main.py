@@ -18,11 +18,14 @@ from fastapi import FastAPI
 
 from app.clock import Clock
 from app.config import Settings
+from app.errors import DatabaseUnavailable
 from app.limits import BodySizeLimit
 from app.problems import install_problem_handlers
 from app.read_cache import CachedReads
+from app.readiness import DatabaseProbe
 from app.registry import Registry
 from app.routers import accounts, advisories, audit, oidc, osv, packages, resolve, search, trust
+from app.services.sweep import sweep_temporary_files
 from app.web import install_web
 
 log = logging.getLogger("vouch")
@@ -32,8 +35,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                registry: Registry | None = None) -> FastAPI:
     registry = registry or Registry.build(settings, clock=clock)
 
+    probe = DatabaseProbe(registry.engine)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _remove_crash_leftovers(registry)
         registry.start()
         # Load the advisory index in the background, so the first OSV query does not pay it.
         threading.Thread(target=_warm_advisories, args=(registry,), daemon=True,
@@ -41,6 +47,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         try:
             yield
         finally:
+            probe.close()
             registry.close()
 
     app = FastAPI(title="Vouch", version="0.1.0", lifespan=lifespan,
@@ -50,7 +57,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
+        """Liveness: 200 while the process serves HTTP (it asks no backend)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> dict[str, str]:
+        """Readiness: 200 only when the database answers a query within a short timeout;
+        otherwise 503 ``database_unavailable`` (for load balancers and health checks)."""
+        if not await probe.ready():
+            raise DatabaseUnavailable()
+        return {"status": "ready"}
 
     app.include_router(accounts.router)
     app.include_router(audit.router)
@@ -68,6 +84,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                        + 2 * 1024 * 1024)
     app.add_middleware(CachedReads, cache=registry.read_cache)
     return app
+
+
+def _remove_crash_leftovers(registry: Registry) -> None:
+    """Start-up: remove temporary files of processes that were killed mid-write (issue 10);
+    files that a live process (another worker or replica) holds are left alone."""
+    try:
+        removed = sweep_temporary_files(registry.publish.staging_dir, registry.blobs)
+    except OSError:
+        log.exception("could not sweep abandoned temporary files")
+        return
+    if removed.count:
+        log.warning("removed %s left by processes that died", removed)
 
 
 def _warm_advisories(registry: Registry) -> None:

@@ -15,8 +15,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db_errors import database_outage
 from app.errors import DomainError
 
 log = logging.getLogger("vouch.errors")
@@ -58,7 +60,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        return domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -75,10 +77,36 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, code, code.replace("_", " ").capitalize(),
                        str(exc.detail))
 
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        return _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        reference = uuid.uuid4().hex[:12]
-        log.exception("internal error %s on %s %s", reference, request.method, request.url.path)
-        return problem(500, "internal_error", "Internal server error",
-                       f"an internal error occurred (reference {reference})",
-                       reference=reference)
+        return _unexpected(request, exc)
+
+
+def domain_problem(exc: DomainError) -> JSONResponse:
+    """The problem+json response for a domain error (with Retry-After on a 503 that sets it)."""
+    response = problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A database outage (issue 10) is a 503 the caller may retry; anything else is a 500
+    whose detail is hidden and logged. Neither repeats the driver's message or the URL."""
+    outage = database_outage(exc)
+    if outage is not None:
+        log.warning("database unavailable (%s) on %s %s", outage.reason, request.method,
+                    request.url.path)
+        return domain_problem(outage)
+    reference = uuid.uuid4().hex[:12]
+    log.exception("internal error %s on %s %s", reference, request.method, request.url.path,
+                  exc_info=exc)
+    return problem(500, "internal_error", "Internal server error",
+                   f"an internal error occurred (reference {reference})",
+                   reference=reference)

@@ -4,15 +4,14 @@
         staged.sha256, staged.sha512, staged.size, staged.path
 
 Raises ``PayloadTooLarge`` as soon as the cap is crossed; the temporary file is always removed
-when the ``with`` block ends (the blob store copies what it keeps).
+when the ``with`` block ends (the blob store copies what it keeps). While it exists it is
+locked (``app.storage.tempfiles``), so a crash leftover can be told from a live upload.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.errors import DigestMismatch, MalformedInput, PayloadTooLarge
+from app.storage.tempfiles import locked_temp_file
 
 CHUNK = 1024 * 1024
 
@@ -35,11 +35,11 @@ class Staged:
 @contextmanager
 def stage(stream: BinaryIO, *, limit: int, directory: Path) -> Iterator[Staged]:
     directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, prefix="upload-")
-    path = Path(name)
-    try:
+    # Locked for as long as it exists: after a kill -9 only the start-up sweep (or `vouch
+    # admin sweep-blobs`) removes it, and never while this process still uses it.
+    with locked_temp_file(directory, prefix="upload-") as path:
         sha256, sha512, size = hashlib.sha256(), hashlib.sha512(), 0
-        with os.fdopen(fd, "wb") as out:
+        with path.open("wb") as out:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
@@ -52,8 +52,6 @@ def stage(stream: BinaryIO, *, limit: int, directory: Path) -> Iterator[Staged]:
         if size == 0:
             raise MalformedInput("the artifact is empty")
         yield Staged(path=path, sha256=sha256.hexdigest(), sha512=sha512.hexdigest(), size=size)
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def check_declared_digest(staged: Staged, declared: str | None) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 from app.storage.base import BlobNotFound, blob_key
+from app.storage.tempfiles import locked_temp_file
 
 
 class FilesystemBlobStore:
@@ -36,10 +36,10 @@ class FilesystemBlobStore:
         if target.exists():
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.root / ".tmp", prefix="put-")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+        # Locked while it exists, so a start-up sweep after a crash removes it only once
+        # its writer is dead (app/storage/tempfiles.py).
+        with locked_temp_file(self.root / ".tmp", prefix="put-") as tmp:
+            with tmp.open("wb") as out, source.open("rb") as src:
                 shutil.copyfileobj(src, out, 1024 * 1024)
                 out.flush()
                 os.fsync(out.fileno())
@@ -49,8 +49,6 @@ class FilesystemBlobStore:
             except FileExistsError:
                 return False
             return True
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def open(self, sha256: str) -> BinaryIO:
         try:
