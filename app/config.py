@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     unpublish_grace: Duration = timedelta(hours=24)
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     max_metadata_bytes: int = Field(default=64 * 1024, gt=0)
+    # Hostile input (issue 9): JSON bodies have their own caps, far below the artifact cap, and
+    # a nesting limit checked before anything parses them (app.limits, app.input_guards).
+    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_json_batch_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_json_depth: int = Field(default=64, ge=2, le=512)
+    # Slow clients (`vouch serve`, app.slow_clients): a request's headers must arrive within
+    # request_header_timeout of the connection opening (or of the previous response); its body
+    # may pause at most request_body_idle_timeout and must arrive within request_body_timeout.
+    request_header_timeout: Duration = timedelta(seconds=15)
+    request_body_idle_timeout: Duration = timedelta(seconds=30)
+    request_body_timeout: Duration = timedelta(minutes=10)
     download_flush_interval: Duration = timedelta(seconds=2)
     metadata_cache_ttl: Duration = timedelta(seconds=30)
     public_url: str | None = None

@@ -31,6 +31,13 @@ class MalformedInput(DomainError):
     title = "Malformed input"
 
 
+class NulCharacter(MalformedInput):
+    """A NUL character in text (path, query, JSON string, form field): never stored anywhere."""
+
+    code = "nul_character"
+    title = "NUL character in input"
+
+
 class InvalidName(DomainError):
     code = "invalid_name"
     title = "Invalid package name"

@@ -13,14 +13,15 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from app.clock import Clock
 from app.config import Settings
 from app.errors import DatabaseUnavailable
-from app.limits import BodySizeLimit
-from app.problems import install_problem_handlers
+from app.limits import BodyPolicy, RequestGuard
+from app.problems import PROBLEM_RESPONSES, install_problem_handlers
 from app.read_cache import CachedReads
 from app.readiness import DatabaseProbe
 from app.registry import Registry
@@ -55,12 +56,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.state.registry = registry
     install_problem_handlers(app)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], responses=PROBLEM_RESPONSES)
     def healthz() -> dict[str, str]:
         """Liveness: 200 while the process serves HTTP (it asks no backend)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], responses=PROBLEM_RESPONSES)
     async def readyz() -> dict[str, str]:
         """Readiness: 200 only when the database answers a query within a short timeout;
         otherwise 503 ``database_unavailable`` (for load balancers and health checks)."""
@@ -68,22 +69,26 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             raise DatabaseUnavailable()
         return {"status": "ready"}
 
-    app.include_router(accounts.router)
-    app.include_router(audit.router)
-    app.include_router(search.router)
-    app.include_router(resolve.router)
-    app.include_router(trust.router)
-    app.include_router(oidc.router)
-    app.include_router(packages.router)
-    app.include_router(advisories.router)
-    app.include_router(osv.router)
+    for module in (accounts, audit, search, resolve, trust, oidc, packages, advisories, osv):
+        app.include_router(module.router, responses=PROBLEM_RESPONSES)
     install_web(app)  # server-rendered pages and /static
-    # Body cap: the artifact limit plus room for metadata and signatures.
-    app.add_middleware(BodySizeLimit,
-                       max_bytes=settings.max_upload_bytes + 4 * settings.max_metadata_bytes
-                       + 2 * 1024 * 1024)
     app.add_middleware(CachedReads, cache=registry.read_cache)
+    # Outermost: NUL in path/query, body caps, JSON depth and NUL, before anything parses.
+    app.add_middleware(RequestGuard, **_body_policies(settings))
     return app
+
+
+def _body_policies(settings: Settings) -> dict[str, Any]:
+    """JSON bodies get the JSON cap; the artifact upload the artifact limit plus room for
+    metadata and signatures; an OSV batch and an advisory import the larger batch cap."""
+    upload = (settings.max_upload_bytes + 4 * settings.max_metadata_bytes + 2 * 1024 * 1024)
+    return {
+        "json_body": BodyPolicy(settings.max_json_bytes),
+        "overrides": {packages.publish_version: BodyPolicy(upload, streamed=True),
+                      osv.querybatch: BodyPolicy(settings.max_json_batch_bytes),
+                      advisories.import_advisories: BodyPolicy(settings.max_json_batch_bytes)},
+        "max_json_depth": settings.max_json_depth,
+    }
 
 
 def _remove_crash_leftovers(registry: Registry) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -36,6 +37,32 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+}
+
+
+class Problem(BaseModel):
+    """The problem+json body every error response carries (RFC 9457 plus ``code``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(description="stable, machine-readable")
+    detail: str
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}}
+
+
+# Declared on every router (``include_router(..., responses=PROBLEM_RESPONSES)``): any 4xx or
+# 5xx an operation answers is problem+json. "4XX" also stops FastAPI from documenting its own
+# 422 shape, which this service never sends.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": _documented("The request was refused (problem+json with a stable code)"),
+    "5XX": _documented("A server-side failure (problem+json; 500 hides its detail)"),
 }
 
 
@@ -73,6 +100,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = getattr(exc, "error", None)
+        if isinstance(error, DomainError):  # app.limits.RejectedInput, raised from receive()
+            return problem(error.status, error.code, error.title, error.detail, **error.extra)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, code.replace("_", " ").capitalize(),
                        str(exc.detail))

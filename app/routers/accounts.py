@@ -12,6 +12,7 @@ from app.db import session_scope
 from app.deps import AdminDep, PrincipalDep, RegistryDep, SessionDep
 from app.durations import parse_duration
 from app.errors import MalformedInput
+from app.input_guards import RowId
 from app.models import ApiToken, User
 from app.schemas import MemberAdd, OrgCreate, TokenCreate, TokenCreated, TokenPublic
 from app.services import accounts
@@ -59,7 +60,7 @@ def list_tokens(principal: PrincipalDep, session: SessionDep) -> list[TokenPubli
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, principal: PrincipalDep, registry: RegistryDep) -> Response:
+def revoke_token(token_id: RowId, principal: PrincipalDep, registry: RegistryDep) -> Response:
     with session_scope(registry.engine, write=True) as session:
         accounts.revoke_token(session, principal, token_id, now=registry.clock.now())
     return Response(status_code=204)

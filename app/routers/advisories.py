@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep
 from app.errors import MalformedInput
+from app.input_guards import DB_INT_MAX
 from app.registry import Registry
 from app.services.advisories import AdvisoryService, ListFilters
 from app.services.advisory_quarantine import QuarantineService
@@ -62,7 +63,8 @@ def list_advisories(
     severity: Literal["low", "moderate", "high", "critical"] | None = None,
     state: Literal["draft", "published", "withdrawn"] | None = None,
     withdrawn: bool | None = None,
-    limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0, le=DB_INT_MAX),
 ) -> list[AdvisoryPublic]:
     filters = ListFilters(package=package, ecosystem=ecosystem, severity=severity, state=state,
                           withdrawn=withdrawn, limit=limit, offset=offset)

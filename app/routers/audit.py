@@ -7,6 +7,7 @@ from sqlmodel import col, select
 
 from app.clock import as_utc
 from app.deps import AdminDep, SessionDep
+from app.input_guards import DB_INT_MAX
 from app.models import AuditEvent
 from app.schemas import AuditEventPublic
 
@@ -17,7 +18,8 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 def audit_events(
     _: AdminDep, session: SessionDep,
     package: str | None = None, action: str | None = None, actor: str | None = None,
-    after: int = Query(default=0, ge=0, description="return events with a larger id"),
+    after: int = Query(default=0, ge=0, le=DB_INT_MAX,
+                       description="return events with a larger id"),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AuditEventPublic]:
     query = select(AuditEvent).where(col(AuditEvent.id) > after)

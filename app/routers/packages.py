@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from app.db import session_scope
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep, SessionDep
 from app.errors import MalformedInput, VersionGone, VersionQuarantined
+from app.input_guards import check_json_bytes, reject_nul
 from app.models import PackageBlob, PackageFile
 from app.schemas import DeprecationRequest, PackagePublic, VersionPublic
 from app.services import packages as pkgs
@@ -42,13 +43,15 @@ class BlobFileResponse(FileResponse):
 
 
 
-async def _read_small(form: Any, field: str, limit: int) -> bytes | None:
+async def _read_small(form: Any, field: str, limit: int, max_depth: int) -> bytes | None:
     value = form.get(field)
     if value is None:
         return None
     data = await value.read() if isinstance(value, UploadFile) else str(value).encode()
     if len(data) > limit:
         raise MalformedInput(f"{field} is larger than {limit} bytes")
+    # The multipart body streams past app.limits; its small fields get the same checks here.
+    check_json_bytes(data, max_depth=max_depth, what=f"the {field} field")
     return data
 
 
@@ -64,11 +67,13 @@ async def publish_version(package: str, version: str, request: Request,
         artifact = form.get("artifact")
         if not isinstance(artifact, UploadFile):
             raise MalformedInput("the artifact part (a file) is missing")
-        metadata = await _read_small(form, "metadata", limit) or b"{}"
-        sha256 = await _read_small(form, "sha256", 200)
+        reject_nul("the artifact's filename", artifact.filename)
+        depth = registry.settings.max_json_depth
+        metadata = await _read_small(form, "metadata", limit, depth) or b"{}"
+        sha256 = await _read_small(form, "sha256", 200, depth)
         evidence = Evidence(
-            sigstore_bundle=await _read_small(form, "sigstore_bundle", 1024 * 1024),
-            gpg_signature=await _read_small(form, "gpg_signature", 64 * 1024),
+            sigstore_bundle=await _read_small(form, "sigstore_bundle", 1024 * 1024, depth),
+            gpg_signature=await _read_small(form, "gpg_signature", 64 * 1024, depth),
         )
         publish_request = PublishRequest(
             name=package, version=version, metadata=metadata, artifact=artifact.file,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.db import session_scope
 from app.deps import PrincipalDep, RegistryDep, SessionDep
 from app.errors import Forbidden
+from app.input_guards import RowId
 from app.services import gpg_keys, trust_config
 
 router = APIRouter(prefix="/api/v1", tags=["trust"])
@@ -76,7 +77,7 @@ def list_publishers(target: str, session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.delete("/trusted-publishers/{publisher_id}", status_code=204)
-def remove_publisher(publisher_id: int, principal: PrincipalDep,
+def remove_publisher(publisher_id: RowId, principal: PrincipalDep,
                      registry: RegistryDep) -> Response:
     with session_scope(registry.engine, write=True) as session:
         trust_config.remove_publisher(session, principal, publisher_id,
