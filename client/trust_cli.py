@@ -5,7 +5,9 @@
     vouch trusted-publisher add @acme --repository acme/monorepo --workflow publish.yml
     vouch trusted-publisher list widget --json
     vouch trusted-publisher remove 3
-    vouch gpg-key add ./alice.asc            # or `-` to read the armored key from stdin
+    vouch gpg-key add                        # gpg's default key signs a registry challenge
+    vouch gpg-key add --local-user alice@example.org    # or a fingerprint / key id
+    vouch gpg-key add ./alice.asc            # or `-`: that public key (its secret in your keyring)
     vouch gpg-key list
     vouch gpg-key revoke 0123ABCD...
     vouch policy set widget sigstore         # sigstore | gpg | any | none | default
@@ -125,13 +127,31 @@ def _key_line(k: dict[str, Any]) -> str:
 
 
 @gpg_key_app.command("add")
-def gpg_key_add(source: str = typer.Argument(..., help="armored public key file, or -"),
-                as_json: bool = JsonFlag) -> None:
-    """Register your GPG public key (validated by the registry)."""
-    armored = _read_key(source)
+def gpg_key_add(
+    source: str | None = typer.Argument(
+        None, help="armored public key file, or - for stdin; default: export the signing "
+                   "key from your gpg keyring"),
+    local_user: str | None = typer.Option(
+        None, "--local-user", "-u",
+        help="the key to sign the registry's challenge with (fingerprint, key id or email); "
+             "default: the key in SOURCE, else gpg's default key"),
+    as_json: bool = JsonFlag,
+) -> None:
+    """Register your GPG public key, proving you hold it: your local `gpg` signs a
+    challenge from the registry (GNUPGHOME is honoured)."""
+    from client import gpg_local
+
+    armored = _read_key(source) if source else None
+    signer = local_user or (gpg_local.key_fingerprint(armored) if armored else None)
     with _client() as api:
         api.require_token()
-        doc = api.json("POST", "/api/v1/gpg-keys", json={"armored": armored})
+        challenge = api.json("GET", "/api/v1/gpg-keys/challenge")["challenge"]
+        signature = gpg_local.sign_challenge(challenge, local_user=signer)
+        if armored is None:
+            armored = gpg_local.export_public_key(
+                gpg_local.signer_fingerprint(challenge, signature))
+        doc = api.json("POST", "/api/v1/gpg-keys", json={
+            "armored": armored, "challenge": challenge, "signature": signature})
     if as_json:
         output.emit_json(doc)
     else:
