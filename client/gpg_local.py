@@ -95,7 +95,8 @@ def key_fingerprint(armored: str) -> str:
         if fields[0] in ("pub", "sub", "sec", "ssb", "fpr"):
             previous = fields[0]
     if len(fingerprints) != 1:
-        raise ClientError("the file must hold exactly one ASCII-armored public key "
+        raise ClientError("invalid_gpg_key: the file must hold exactly one ASCII-armored "
+                          "public key "
                           f"(found {len(fingerprints)}; export one with "
                           "`gpg --armor --export FINGERPRINT`)", code="invalid_gpg_key")
     return fingerprints[0]

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import Actors
 from tests.functional.clihelp import cli_env, vouch
 from tests.functional.helpers import publish
-from tests.unit.signing.gpg_keys import Keyring
+from tests.unit.signing.gpg_keys import Keyring, past
 
 
 @pytest.fixture
@@ -70,8 +70,9 @@ def test_trusted_publisher_refusals_and_usage_errors(actors: Actors, tmp_path: P
 
 def test_gpg_keys_add_list_revoke(actors: Actors, tmp_path: Path, keyring: Keyring) -> None:
     env = cli_env(actors.server.url, actors.user("alice"), tmp_path)
-    first = keyring.make("Alice <alice@example.com>")
-    second = keyring.make("Alice Laptop <alice@laptop.example>")
+    env["GNUPGHOME"] = str(keyring.home)  # the CLI signs the registry's challenge with gpg
+    first = keyring.make("Alice <alice@example.com>", faked=past(1))
+    second = keyring.make("Alice Laptop <alice@laptop.example>", faked=past(1))
     key_file = tmp_path / "alice.asc"
     key_file.write_text(first.public)
     added = vouch("gpg-key", "add", str(key_file), "--json", env=env, cwd=tmp_path)
@@ -96,7 +97,7 @@ def test_gpg_keys_add_list_revoke(actors: Actors, tmp_path: Path, keyring: Keyri
     assert revoked.returncode == 0, revoked.stderr
     keys = json.loads(vouch("gpg-key", "list", "--json", env=env, cwd=tmp_path).stdout)
     state = {k["fingerprint"]: k["revoked_at"] is not None for k in keys}
-    assert state == {first.fingerprint: True, second.fingerprint: False}
+    assert (state[first.fingerprint], state[second.fingerprint]) == (True, False)
     listed = vouch("gpg-key", "list", env=env, cwd=tmp_path).stdout
     assert f"{first.fingerprint}  revoked" in listed
     assert f"{second.fingerprint}  active" in listed
