@@ -18,7 +18,7 @@ artifacts in each mode, every mode in its own scope:
   ``VOUCH_REKOR_URL`` at the instance's Rekor v1 API on loopback (served by a thread of this
   process), so every publish also asks the log for its entry;
 - ``gpg``: an armored detached signature made with the real `gpg` (an Ed25519 key generated in a
-  temporary GNUPGHOME and registered with ``POST /api/v1/gpg-keys``).
+  temporary GNUPGHOME and registered with ``POST /api/v1/gpg-keys``, which signs a challenge).
 
 Every artifact is signed before the clock starts: signing time is not measured. Each mode runs
 ``--publishes`` publishes from ``--threads`` concurrent keep-alive clients (publishes/s), then
@@ -157,7 +157,11 @@ def gpg_signer(base: str, token: str) -> Iterator[Callable[[bytes], Evidence]]:
     try:
         key = ring.make("Vouch Bench <bench@example.test>")
         with authed_client(base, token) as client:
-            answer = client.post("/api/v1/gpg-keys", json={"armored": key.public})
+            # Registration proves possession: sign the registry's challenge with the key.
+            challenge = client.get("/api/v1/gpg-keys/challenge").json()["challenge"]
+            answer = client.post("/api/v1/gpg-keys", json={
+                "armored": key.public, "challenge": challenge,
+                "signature": ring.sign(key.fingerprint, challenge.encode()).decode()})
             if answer.status_code != 201:
                 raise BenchError(f"gpg key registration answered {answer.status_code}: "
                                  f"{answer.text}")
