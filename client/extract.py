@@ -63,6 +63,9 @@ MAX_DEPTH = 256
 HEADER_WINDOW = 1024 * 1024  # decompressed bytes allowed between two members' data
 STREAM_OVERHEAD_PER_MEMBER = 2048  # header block(s) and padding of one member
 _READ_SIZE = 256 * 1024
+# O_EXCL: never open something that exists; O_NOFOLLOW: never through a symlink (POSIX only)
+NEW_FILE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                  | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
 _FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 _KINDS = {
     tarfile.SYMTYPE: "a symbolic link",
@@ -262,8 +265,7 @@ class _Writer:
         mode = 0o755 if member.mode & 0o111 else 0o644
         source = tar.extractfile(member)
         assert source is not None  # a regular file always has a data stream
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        with source, os.fdopen(os.open(self.root / relative, flags, mode), "wb") as out:
+        with source, os.fdopen(os.open(self.root / relative, NEW_FILE_FLAGS, mode), "wb") as out:
             while chunk := source.read(_READ_SIZE):
                 self.written += len(chunk)  # what is written, whatever the header said
                 if self.written > self.limits.max_bytes:

@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import shutil
 import tarfile
 import tempfile
@@ -35,6 +36,7 @@ from client.cache import same_digest
 from client.config import EXTRACT_LIMIT_SETTINGS, config_path
 from client.errors import ClientError, IntegrityError
 from client.extract import (
+    NEW_FILE_FLAGS,
     ArchiveError,
     ArchiveTooLarge,
     ExtractLimits,
@@ -174,9 +176,9 @@ def _stage(destination: Path, locked: LockedPackage, artifact: Path,
         _unpack(artifact, staging, locked, limits)
         metadata = json.dumps({"name": locked.name, "version": locked.version,
                                "sha256": locked.sha256}, sort_keys=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        with os.fdopen(os.open(staging / METADATA_FILE, flags, 0o644), "w") as out:
-            out.write(metadata)
+        with os.fdopen(os.open(staging / METADATA_FILE, NEW_FILE_FLAGS, 0o644), "wb") as out:
+            out.write(metadata.encode())
+        staging.chmod(0o755 & ~_umask())  # mkdtemp made it 0700
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -184,15 +186,15 @@ def _stage(destination: Path, locked: LockedPackage, artifact: Path,
 
 
 def _swap_in(staged: list[_Staged]) -> None:
-    """Rename each staged tree onto its destination, keeping the old one aside until every
-    rename succeeded; on failure the old trees go back."""
+    """Rename each staged tree onto its destination, keeping the old one aside (under a new
+    ``.old-*`` name) until every rename succeeded; on failure the old trees go back."""
     done: list[tuple[_Staged, Path | None]] = []
     try:
         for item in staged:
             old = None
             if os.path.lexists(item.destination):
-                old = Path(tempfile.mkdtemp(dir=item.destination.parent,
-                                            prefix=f".old-{item.destination.name}-"))
+                old = item.destination.with_name(
+                    f".old-{item.destination.name}-{secrets.token_hex(8)}")
                 os.replace(item.destination, old)
             try:
                 os.replace(item.staging, item.destination)
@@ -209,7 +211,16 @@ def _swap_in(staged: list[_Staged]) -> None:
         raise
     for _, old in done:
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _unpack(artifact: Path, into: Path, locked: LockedPackage, limits: ExtractLimits) -> None:
