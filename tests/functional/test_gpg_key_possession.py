@@ -8,20 +8,26 @@ import json
 import subprocess
 import sys
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from app.db import session_scope
+from app.db import alembic_config, make_engine, session_scope
 from app.models import GpgFingerprint, GpgKey, GpgKeyChallenge
 from tests.conftest import Actors, state_counts
 from tests.functional.clihelp import cli_env, vouch
 from tests.functional.helpers import assert_problem, publish
+from tests.support.databases import backend, postgres_admin_url
 from tests.support.gpg_register import get_challenge, prove_gpg_key, register_gpg_key
 from tests.unit.signing.gpg_keys import GeneratedKey, Keyring, past
 
@@ -295,3 +301,61 @@ def test_gpg_is_required_for_vouch_gpg_key_add(actors: Actors, tmp_path: Path) -
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert "gpg" in done.stderr
+
+
+# -- the migration: keys registered before proof of possession existed --------------------------
+@contextmanager
+def _empty_database(tmp_path: Path) -> Iterator[str]:
+    if backend() != "postgres":
+        yield f"sqlite:///{tmp_path / 'legacy.db'}"
+        return
+    name = f"vouch_legacy_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_admin_url().rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _migrate(engine: Engine, url: str, revision: str) -> None:
+    config = alembic_config(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def test_migration_keeps_the_first_claim_and_revokes_later_copies(tmp_path: Path) -> None:
+    """Before 0005 anyone could register anyone's key: a fingerprint on several accounts stays
+    with the earliest registration (revoked stays revoked), the later copies are revoked."""
+    with _empty_database(tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            _migrate(engine, url, "0004")
+            now = datetime.now(UTC)
+            with engine.begin() as conn:
+                for user_id, name in enumerate(("alice", "mallory", "carol", "dave"), 1):
+                    conn.execute(text("INSERT INTO users (id, name, is_admin, is_security, "
+                                      "created_at) VALUES (:i, :n, false, false, :t)"),
+                                 {"i": user_id, "n": name, "t": now})
+                for key_id, user_id, fpr, revoked in ((1, 1, "A" * 40, None),
+                                                      (2, 2, "A" * 40, None),
+                                                      (3, 3, "C" * 40, now),
+                                                      (4, 4, "C" * 40, None),
+                                                      (5, 4, "D" * 40, None)):
+                    conn.execute(text("INSERT INTO gpg_keys (id, user_id, fingerprint, armored, "
+                                      "created_at, revoked_at) VALUES (:k, :u, :f, 'x', :t, :r)"),
+                                 {"k": key_id, "u": user_id, "f": fpr, "t": now, "r": revoked})
+            _migrate(engine, url, "0005")
+            with engine.connect() as conn:
+                claims: dict[str, int] = {row[0]: row[1] for row in conn.execute(text(
+                    "SELECT fingerprint, gpg_key_id FROM gpg_fingerprints"))}
+                revoked_ids: set[int] = {row[0] for row in conn.execute(text(
+                    "SELECT id, revoked_at FROM gpg_keys")) if row[1] is not None}
+        finally:
+            engine.dispose()
+    assert claims == {"A" * 40: 1, "C" * 40: 3, "D" * 40: 5}
+    assert revoked_ids == {2, 3, 4}
