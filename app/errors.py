@@ -200,6 +200,12 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
+class TooManyPendingPublishers(Conflict):
+    """A user may hold only a few pending trusted publishers (issue 9; PyPI allows 3)."""
+
+    code = "too_many_pending_publishers"
+
+
 # 413 / 422 / 503 -----------------------------------------------------------------------------
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"

@@ -18,6 +18,12 @@ issuer (1.8/1.1) is GitHub Actions, Source Repository URI (1.12) is the reposito
 Config URI (1.18) is `https://github.com/{repo}/.github/workflows/{workflow}@{ref or sha}`.
 Fulcio certificates carry no GitHub *environment* claim, so `environment` is enforced on the
 OIDC token when a publish token is minted (`verify_oidc_claims`), as PyPI does, not on bundles.
+
+`repository_owner_id` (GitHub's numeric account id of the repository's owner) is checked on
+both: a certificate's Source Repository Owner Identifier (1.17) and a token's
+`repository_owner_id` claim must equal it. A repository deleted and re-created under the same
+name by another account has a new owner id, so neither its tokens nor its bundles pass. A
+certificate without 1.17 fails a publisher that has an owner id (fail closed).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
 
 _REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _WORKFLOW_RE = re.compile(r"^[A-Za-z0-9._-]+\.ya?ml$")
+_OWNER_ID_RE = re.compile(r"^[0-9]{1,20}$")
 
 
 class IdentityPolicy:
@@ -58,7 +65,8 @@ class GitHubPublisher(IdentityPolicy):
 
     `ref_pattern` (optional) is an fnmatch-style, case-sensitive pattern over the git ref
     (e.g. `refs/tags/v*`). Repository names compare case-insensitively, as GitHub's do.
-    Raises `PolicyError` if repository or workflow is missing or malformed.
+    `repository_owner_id` (optional) pins the owner's numeric GitHub id.
+    Raises `PolicyError` if repository, workflow or owner id is missing or malformed.
     """
 
     def __init__(
@@ -67,6 +75,7 @@ class GitHubPublisher(IdentityPolicy):
         workflow: str,
         environment: str | None = None,
         ref_pattern: str | None = None,
+        repository_owner_id: str | None = None,
     ) -> None:
         if not repository or not _REPO_RE.match(repository):
             raise PolicyError(f"repository must be OWNER/NAME, got {repository!r}")
@@ -78,7 +87,11 @@ class GitHubPublisher(IdentityPolicy):
             raise PolicyError("environment, when given, must not be empty")
         if ref_pattern is not None and not ref_pattern.strip():
             raise PolicyError("ref_pattern, when given, must not be empty")
+        if repository_owner_id is not None and not _OWNER_ID_RE.match(repository_owner_id):
+            raise PolicyError(f"repository_owner_id must be GitHub's numeric id, got "
+                              f"{repository_owner_id!r}")
         self.repository = repository
+        self.repository_owner_id = repository_owner_id
         self.workflow = workflow
         self.environment = environment
         self.ref_pattern = ref_pattern
@@ -97,6 +110,7 @@ class GitHubPublisher(IdentityPolicy):
             raise IdentityMismatch(
                 f"source repository is {source!r}, expected {self._repo_url!r}"
             )
+        self._check_owner_id(claims.source_repository_owner_identifier)
         build_config = claims.build_config_uri
         suffixes = [s for s in (claims.source_repository_ref, claims.source_repository_digest)
                     if s]
@@ -114,6 +128,16 @@ class GitHubPublisher(IdentityPolicy):
             )
         self._check_ref(claims.ref)
 
+    def _check_owner_id(self, owner_id: str | None) -> None:
+        # Same owner/name, different account: the repository was deleted and its name taken
+        # by someone else. Never let the newcomer sign or publish.
+        if self.repository_owner_id is not None and owner_id != self.repository_owner_id:
+            raise IdentityMismatch(
+                f"the repository owner id changed: {self.repository} belongs to owner id "
+                f"{owner_id!r}, expected {self.repository_owner_id!r} (deleted and re-created "
+                "by another account?)"
+            )
+
     def _check_ref(self, ref: str | None) -> None:
         if self.ref_pattern is None:
             return
@@ -123,13 +147,14 @@ class GitHubPublisher(IdentityPolicy):
     def verify_oidc_claims(self, claims: GitHubOidcClaims) -> None:
         """Match a verified GitHub Actions OIDC token (for minting publish tokens).
 
-        Checks repository, top-level workflow (`workflow_ref`), environment and ref.
-        Raises `IdentityMismatch`.
+        Checks repository, its owner id, top-level workflow (`workflow_ref`), environment
+        and ref. Raises `IdentityMismatch`.
         """
         if claims.repository.lower() != self.repository.lower():
             raise IdentityMismatch(
                 f"repository is {claims.repository!r}, expected {self.repository!r}"
             )
+        self._check_owner_id(claims.repository_owner_id)
         workflow_prefix = f"{self.repository}/.github/workflows/{self.workflow}@".lower()
         if not (claims.workflow_ref or "").lower().startswith(workflow_prefix):
             raise IdentityMismatch(
@@ -147,11 +172,14 @@ class GitHubPublisher(IdentityPolicy):
             text += f" (environment {self.environment})"
         if self.ref_pattern:
             text += f" (ref {self.ref_pattern})"
+        if self.repository_owner_id:
+            text += f" (owner id {self.repository_owner_id})"
         return text
 
     def __repr__(self) -> str:
         return (f"GitHubPublisher({self.repository!r}, {self.workflow!r}, "
-                f"environment={self.environment!r}, ref_pattern={self.ref_pattern!r})")
+                f"environment={self.environment!r}, ref_pattern={self.ref_pattern!r}, "
+                f"repository_owner_id={self.repository_owner_id!r})")
 
 
 class GenericIdentity(IdentityPolicy):

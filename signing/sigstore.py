@@ -75,6 +75,7 @@ class GitHubClaims:
     sha: str | None
     trigger: str | None
     run_invocation_uri: str | None
+    repository_owner_id: str | None = None  # Source Repository Owner Identifier (1.17)
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,7 @@ def _result(
             sha=claims.sha,
             trigger=claims.trigger,
             run_invocation_uri=claims.run_invocation_uri,
+            repository_owner_id=claims.source_repository_owner_identifier,
         )
     return VerifiedSigstore(
         identity=claims.identity,

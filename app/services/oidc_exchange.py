@@ -8,10 +8,20 @@
 Steps (research/registries-and-protocols.md, table 1b): verify the JWT against the issuer's
 JWKS (`signing.oidc.verify_github_oidc`: RS256, issuer, audience, exp/iat/nbf against the
 injected clock); refuse `pull_request_target` runs; match the claims against the registered
-trusted publishers (repository case-insensitive, workflow file from `job_workflow_ref`,
-environment when the publisher names one, ref pattern); consume the token's `jti` (the primary
-key of `used_oidc_tokens` decides, so a replay loses even when it races); mint a publish-only
-token that covers exactly the matched publishers' packages (or `@scope/*`).
+trusted publishers (`signing.policy.GitHubPublisher`: repository case-insensitive, its
+owner's numeric id once bound, workflow file from `job_workflow_ref`, environment when the
+publisher names one, ref pattern); keep only publishers that act for their registrant now
+(`publisher_rules`: the registrant still owns the package or the org, a pending publisher
+has not expired, and a pending name is not claimed by several accounts' publishers for this
+workflow); consume the token's `jti` (the primary key of `used_oidc_tokens` decides, so a
+replay loses even when it races); mint a publish-only token that covers exactly the matched
+publishers' packages (or `@scope/*`).
+
+Minting never creates a package, even for a pending publisher (Warehouse does): the package
+comes into existence with its first published version, in one transaction whose unique
+package name decides a race with any other first publish; that transaction invalidates the
+other accounts' pending publishers (``publisher_rules.claim_pending``). So a name is never
+taken by a token alone, and an upload that fails leaves no empty package behind.
 
 Failures (domain errors, mapped to problem+json): `InvalidOidcToken` (401, `invalid_token`),
 `InvalidPublisher` (403, `invalid_publisher`), `ReusedOidcToken` (401, `invalid_reuse_token`),
@@ -40,6 +50,7 @@ from app.clock import Clock
 from app.db import session_scope
 from app.errors import DomainError, ServiceUnavailable
 from app.models import Org, TrustedPublisher, UsedOidcToken
+from app.services import publisher_rules
 from app.services.accounts import mint_publisher_token
 from app.services.records import audit
 from signing.errors import IdentityMismatch, OidcTokenInvalid, PolicyError
@@ -200,7 +211,7 @@ class OidcExchange:
             raise InvalidPublisher("tokens from pull_request_target workflow runs cannot "
                                    "publish", event_name=claims.event_name)
         with session_scope(self.engine, write=True) as session:
-            publishers = matching_publishers(session, claims)
+            publishers = matching_publishers(session, claims, now)
             _consume_jti(session, claims, now)
             _bind_owner_ids(session, publishers, claims, now)
             packages = sorted({publisher_target(session, p) for p in publishers})
@@ -229,9 +240,11 @@ class OidcExchange:
         return claims
 
 
-def matching_publishers(session: Session, claims: GitHubOidcClaims) -> list[TrustedPublisher]:
-    """GitHub publishers of the token's repository whose workflow, environment and ref match,
-    oldest first. Raises `InvalidPublisher` (with every reason) when none does."""
+def matching_publishers(session: Session, claims: GitHubOidcClaims,
+                        now: datetime) -> list[TrustedPublisher]:
+    """GitHub publishers of the token's repository whose identity matches the claims and that
+    act for their registrant now, oldest first. Raises `InvalidPublisher` (with every reason)
+    when none does."""
     rows = session.exec(
         select(TrustedPublisher)
         .where(TrustedPublisher.provider == "github",
@@ -244,23 +257,39 @@ def matching_publishers(session: Session, claims: GitHubOidcClaims) -> list[Trus
     reasons: list[str] = []
     for row in rows:
         try:
-            GitHubPublisher(row.repository, row.workflow, row.environment,
-                            row.ref_pattern).verify_oidc_claims(as_job)
+            GitHubPublisher(row.repository, row.workflow, row.environment, row.ref_pattern,
+                            row.repository_owner_id).verify_oidc_claims(as_job)
         except (IdentityMismatch, PolicyError) as err:
             reasons.append(f"publisher {row.id}: {err.detail}")
             continue
-        if row.repository_owner_id and row.repository_owner_id != claims.repository_owner_id:
-            # Same owner/name, different account: the repository was deleted and its name
-            # taken by someone else. Never let the newcomer publish.
-            reasons.append(f"publisher {row.id}: the repository owner id changed "
-                           f"({row.repository_owner_id} -> {claims.repository_owner_id})")
+        why_not = publisher_rules.why_not_acting(session, row, now)
+        if why_not is not None:
+            reasons.append(f"publisher {row.id}: {why_not}")
             continue
         matched.append(row)
+    matched = _unambiguous(session, matched, reasons)
     if not matched:
         detail = f"no trusted publisher matches {claims.repository} ({claims.job_workflow_ref})"
         raise InvalidPublisher(detail + (": " + "; ".join(reasons) if reasons else ""),
                                repository=claims.repository)
     return matched
+
+
+def _unambiguous(session: Session, rows: list[TrustedPublisher],
+                 reasons: list[str]) -> list[TrustedPublisher]:
+    """Drop pending names that several accounts registered this same workflow for: whoever
+    the new package's owner would be, the workflow's owner could not tell (one of them
+    registered someone else's repository). Publishing it by hand settles the name."""
+    registrants: dict[str, set[str]] = {}
+    for row in rows:
+        if row.package_name is not None and publisher_rules.is_pending(session, row):
+            registrants.setdefault(row.package_name, set()).add(row.created_by)
+    ambiguous = {name for name, users in registrants.items() if len(users) > 1}
+    for name in sorted(ambiguous):
+        reasons.append(f"{name}: pending publishers for this workflow were registered by "
+                       f"several accounts ({', '.join(sorted(registrants[name]))}); the name "
+                       "must first be claimed by publishing it")
+    return [r for r in rows if r.package_name not in ambiguous]
 
 
 def _bind_owner_ids(session: Session, publishers: list[TrustedPublisher],

@@ -9,10 +9,12 @@ Failures: ``PackageNotFound``, ``VersionNotFound``, ``Forbidden``.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from app.errors import Forbidden, PackageNotFound, VersionNotFound
-from app.models import Package, PackageOwner, PackageVersion, TrustedPublisher, User
+from app.models import Package, PackageOwner, PackageVersion
 from app.names import PackageName
 from app.services.accounts import Principal, is_scope_member
 
@@ -50,7 +52,8 @@ def list_versions(session: Session, package: Package) -> list[PackageVersion]:
 
 def is_owner(session: Session, package: Package, principal: Principal) -> bool:
     """Owners are the package's listed owners, plus every member of its scope's org. A token
-    minted for a trusted publisher owns what it covers while its publisher stays registered."""
+    minted for a trusted publisher owns what it covers while a publisher of its workflow
+    still acts for an owner (``publisher_token_covers``)."""
     if principal.trusted_publisher_id is not None:
         return publisher_token_covers(session, principal, package.name)
     if principal.user_id is None:
@@ -77,11 +80,12 @@ def require_owner(session: Session, package: Package, principal: Principal, acti
         raise Forbidden(f"you are not an owner of {package.name}", package=package.name)
 
 
-def require_may_create(session: Session, name: PackageName, principal: Principal) -> None:
+def require_may_create(session: Session, name: PackageName, principal: Principal, *,
+                       now: datetime) -> None:
     """A new scoped name needs membership of the scope's org; unscoped names are first-come.
-    A trusted publisher's token may create the names it was registered for."""
+    A trusted publisher's token may create the names its (pending) publishers act for now."""
     if principal.trusted_publisher_id is not None:
-        if not publisher_token_covers(session, principal, name.full):
+        if not publisher_token_covers(session, principal, name.full, now=now):
             raise Forbidden(f"no trusted publisher of this token may create {name.full}",
                             package=name.full)
         return
@@ -94,30 +98,26 @@ def require_may_create(session: Session, name: PackageName, principal: Principal
         raise Forbidden("a trusted publisher cannot create an unscoped package with no owner")
 
 
-def publisher_token_covers(session: Session, principal: Principal, name: str) -> bool:
-    """A minted token covers ``name`` if its publisher still exists, its package patterns
-    (fixed at minting from the matched publishers) cover the name, and some publisher is
-    registered for exactly that name or, for a scoped name, for its scope's org."""
-    if session.get(TrustedPublisher, principal.trusted_publisher_id) is None:
-        return False
-    return principal.covers(name) and publisher_registrant(session, name) is not None
+def publisher_token_covers(session: Session, principal: Principal, name: str, *,
+                           now: datetime | None = None) -> bool:
+    """A minted token covers ``name`` if its package patterns (fixed at minting) cover it
+    and a publisher of the name (or its scope) that names the token's workflow still acts
+    for its registrant (``publisher_rules``: the registrant still owns the target; a pending
+    publisher is unexpired, which needs ``now``)."""
+    from app.services import publisher_rules  # it imports this module
+
+    return bool(publisher_rules.token_publishers(session, principal, name, now))
 
 
-def publisher_registrant(session: Session, name: str) -> User | None:
-    """The user who registered the oldest trusted publisher for ``name`` (or its scope)."""
-    from app.services.trust_config import publishers_for  # trust_config imports this module
-
-    for publisher in sorted(publishers_for(session, name), key=lambda p: p.id or 0):
-        user = session.exec(select(User).where(User.name == publisher.created_by)).first()
-        if user is not None:
-            return user
-    return None
-
-
-def creator_id(session: Session, name: PackageName, principal: Principal) -> int | None:
+def creator_id(session: Session, name: PackageName, principal: Principal, *,
+               now: datetime) -> int | None:
     """Who owns a new unscoped package: the publishing user, or for a trusted publisher's
-    token the user who registered the publisher."""
+    token the one user who registered the publishers it acts through (None when there is
+    none, or several: someone registered another account's workflow)."""
+    from app.services import publisher_rules  # it imports this module
+
     if principal.user_id is not None or principal.trusted_publisher_id is None:
         return principal.user_id
-    user = publisher_registrant(session, name.full)
+    rows = publisher_rules.token_publishers(session, principal, name.full, now)
+    user = publisher_rules.sole_registrant(session, rows)
     return user.id if user is not None else None

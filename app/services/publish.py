@@ -38,6 +38,7 @@ from app.models import Package, PackageBlob, PackageFile, PackageOwner, PackageV
 from app.names import PackageName, parse_package_name
 from app.schemas import PublishMetadata
 from app.services import packages as pkgs
+from app.services import publisher_rules
 from app.services.accounts import Principal
 from app.services.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence
 from app.services.records import audit, enqueue
@@ -137,7 +138,7 @@ class PublishService:
                    principal: Principal) -> Package | None:
         package = pkgs.find_package(session, name.full)
         if package is None:
-            pkgs.require_may_create(session, name, principal)
+            pkgs.require_may_create(session, name, principal, now=self.clock.now())
             return None
         pkgs.require_owner(session, package, principal, "publish")
         if package.status == "quarantined":
@@ -233,23 +234,44 @@ class PublishService:
 
     def _get_or_create_package(self, session: Session, name: PackageName,
                                principal: Principal, now: datetime) -> Package:
+        """The package, created by this publish if it does not exist. Who may publish is
+        decided again here, inside the write transaction: between the read-only authorization
+        and now, another first publish may have created the package (its unique name decides
+        the race) or its owners and publishers may have changed."""
         package = pkgs.find_package(session, name.full)
-        if package is not None:
-            return package
-        package = Package(name=name.full, scope=name.scope, created_at=now)
-        try:
-            with session.begin_nested():
-                session.add(package)
-                session.flush()
-        except IntegrityError:
-            # Another first publish of this package won the race; use its row.
-            return pkgs.get_package(session, name.full)
-        owner_id = pkgs.creator_id(session, name, principal)
-        if name.scope is None and owner_id is not None:
+        if package is None:
+            pkgs.require_may_create(session, name, principal, now=now)
+            owner_id = pkgs.creator_id(session, name, principal, now=now)
+            if name.scope is None and owner_id is None:
+                raise Forbidden(f"nobody can be made owner of {name.full} through this token",
+                                package=name.full)
+            package = Package(name=name.full, scope=name.scope, created_at=now)
+            try:
+                with session.begin_nested():
+                    session.add(package)
+                    session.flush()
+            except IntegrityError:
+                # Another first publish won the race: this one may only add a version to that
+                # package if it owns it (issue 9: never into someone else's package).
+                package = pkgs.get_package(session, name.full)
+            else:
+                self._created(session, package, owner_id, principal, now)
+                return package
+        pkgs.require_owner(session, package, principal, "publish")
+        return package
+
+    def _created(self, session: Session, package: Package, owner_id: int | None,
+                 principal: Principal, now: datetime) -> None:
+        """Record the owner of a new package (an unscoped one; a scope's members own its
+        packages), then settle the pending trusted publishers of its name: its owners' become
+        ordinary publishers, everyone else's are invalidated."""
+        if package.scope is None and owner_id is not None:
             assert package.id is not None
             session.add(PackageOwner(package_id=package.id, user_id=owner_id))
-        audit(session, at=now, actor=principal.name, action="package:create", package=name.full)
-        return package
+            session.flush()
+        audit(session, at=now, actor=principal.name, action="package:create",
+              package=package.name)
+        publisher_rules.claim_pending(session, package, actor=principal.name, now=now)
 
     def _get_or_create_blob(self, session: Session, staged: Staged,
                             now: datetime) -> PackageBlob:

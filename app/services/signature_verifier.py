@@ -19,9 +19,8 @@ from sqlmodel import Session, col, select
 
 from app.errors import SignatureRejected
 from app.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
-from app.services import gpg_keys
+from app.services import gpg_keys, publisher_rules
 from app.services.evidence import PublishContext, VerifiedEvidence
-from app.services.trust_config import publishers_for
 from signing.errors import KeyUnknown, VerificationError
 from signing.gpg import VerifiedGpg, verify_detached
 from signing.policy import AnyOf, GitHubPublisher, IdentityPolicy
@@ -49,8 +48,10 @@ class RegistryEvidenceVerifier:
                 "no_trusted_publisher",
                 f"{ctx.name.full} has no trusted publisher, so no Sigstore identity is trusted "
                 "for it: register one with `vouch trusted-publisher add`")
+        # The owner id binding holds for bundles too, whatever token uploads them (issue 9).
         policy: IdentityPolicy = AnyOf([
-            GitHubPublisher(p.repository, p.workflow, None, p.ref_pattern) for p in publishers])
+            GitHubPublisher(p.repository, p.workflow, None, p.ref_pattern,
+                            p.repository_owner_id) for p in publishers])
         try:
             verified = verify_bundle(ctx.evidence.sigstore_bundle, ctx.staged.sha256,
                                      ctx.upload_filename, policy, self.trust,
@@ -65,16 +66,14 @@ class RegistryEvidenceVerifier:
             log_id=verified.log_id, integrated_time=verified.integrated_time)
 
     def _publishers(self, session: Session, ctx: PublishContext) -> list[TrustedPublisher]:
-        publishers = publishers_for(session, ctx.name.full)
-        minted_for = (session.get(TrustedPublisher, ctx.principal.trusted_publisher_id)
-                      if ctx.principal.trusted_publisher_id is not None else None)
+        """The publishers whose bundles may vouch for this upload: those of the package (or
+        its scope) that act for their registrant now (``publisher_rules``). A token minted
+        from a workflow's OIDC token only vouches for bundles from that same workflow (it
+        may cover several packages whose publishers name it)."""
         if ctx.principal.trusted_publisher_id is not None:
-            # A token minted from a workflow's OIDC token only vouches for bundles from that
-            # same workflow (it may cover several packages whose publishers name it).
-            publishers = [p for p in publishers if minted_for is not None
-                          and p.repository.lower() == minted_for.repository.lower()
-                          and p.workflow == minted_for.workflow]
-        return publishers
+            return publisher_rules.token_publishers(session, ctx.principal, ctx.name.full,
+                                                    ctx.now)
+        return publisher_rules.acting_publishers_for(session, ctx.name.full, ctx.now)
 
     # -- GPG --------------------------------------------------------------------------------
     def verify_gpg(self, session: Session, ctx: PublishContext) -> VerifiedEvidence:
@@ -151,7 +150,8 @@ def _sigstore_identity(verified: VerifiedSigstore) -> dict[str, Any]:
         g = verified.github
         github = {"repository": g.repository, "workflow_ref": g.workflow_ref,
                   "job_workflow_ref": g.job_workflow_ref, "ref": g.ref, "sha": g.sha,
-                  "trigger": g.trigger, "run_invocation_uri": g.run_invocation_uri}
+                  "trigger": g.trigger, "run_invocation_uri": g.run_invocation_uri,
+                  "repository_owner_id": g.repository_owner_id}
     return {"identity": verified.identity, "issuer": verified.issuer, "github": github,
             "entry_kind": verified.entry_kind, "predicate_type": verified.predicate_type}
 

@@ -3,8 +3,10 @@
     add_publisher(session, principal, target="@acme", repository="acme/app", workflow="r.yml")
 
 A trusted publisher may be registered before the package's first version exists (by someone
-allowed to create that name). Failures: ``Forbidden``, ``NotFound``, ``AlreadyExists``,
-``MalformedInput`` (bad policy or pattern).
+allowed to create that name): it is then *pending*, expires after 30 days, counts towards its
+registrant's limit of 3, and only its registrant may remove it; ``publisher_rules`` says when
+a publisher acts. Failures: ``Forbidden``, ``NotFound``, ``AlreadyExists``,
+``TooManyPendingPublishers`` (409), ``MalformedInput`` (bad policy or pattern).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from sqlmodel import Session, select
 
 from app.clock import as_utc
 from app.errors import Forbidden, MalformedInput, NotFound
-from app.models import ApiToken, Org, TrustedPublisher
+from app.models import Org, TrustedPublisher
 from app.names import parse_package_name
-from app.services import accounts
+from app.services import accounts, publisher_rules
 from app.services import packages as pkgs
 from app.services.accounts import Principal
 from app.services.records import audit
@@ -27,8 +29,8 @@ from signing.errors import PolicyError
 from signing.policy import GitHubPublisher
 
 
-def _require_control(session: Session, principal: Principal, target: str) -> tuple[str | None,
-                                                                                    Org | None]:
+def _require_control(session: Session, principal: Principal, target: str, *,
+                     now: datetime) -> tuple[str | None, Org | None]:
     """``target`` is a package name or ``@scope``; returns (package_name, org)."""
     if principal.user_id is None:
         raise Forbidden("trusted publishers are managed by users, not by CI tokens")
@@ -42,7 +44,7 @@ def _require_control(session: Session, principal: Principal, target: str) -> tup
     name = parse_package_name(target)
     package = pkgs.find_package(session, name.full)
     if package is None:
-        pkgs.require_may_create(session, name, principal)
+        pkgs.require_may_create(session, name, principal, now=now)
     else:
         pkgs.require_owner(session, package, principal, "publish")
     return name.full, None
@@ -51,36 +53,37 @@ def _require_control(session: Session, principal: Principal, target: str) -> tup
 def add_publisher(session: Session, principal: Principal, *, target: str, repository: str,
                   workflow: str, environment: str | None, ref_pattern: str | None,
                   now: datetime, repository_owner_id: str | None = None) -> TrustedPublisher:
-    package_name, org = _require_control(session, principal, target)
-    try:
-        GitHubPublisher(repository, workflow, environment, ref_pattern)  # validates the shape
+    package_name, org = _require_control(session, principal, target, now=now)
+    try:  # validates the shape
+        GitHubPublisher(repository, workflow, environment, ref_pattern, repository_owner_id)
     except PolicyError as err:
         raise MalformedInput(str(err)) from err
+    publisher_rules.sweep_pending(session, now)
+    pending_until = None
+    if package_name is not None and pkgs.find_package(session, package_name) is None:
+        assert principal.user_id is not None
+        publisher_rules.require_pending_allowance(session, principal.user_id, principal.name,
+                                                  now)
+        pending_until = now + publisher_rules.PENDING_LIFETIME
     row = TrustedPublisher(package_name=package_name, org_id=org.id if org else None,
                            repository=repository, workflow=workflow.removeprefix(
                                ".github/workflows/"), environment=environment,
                            ref_pattern=ref_pattern, repository_owner_id=repository_owner_id,
-                           created_at=now, created_by=principal.name)
+                           created_at=now, created_by=principal.name,
+                           pending_expires_at=pending_until)
     session.add(row)
     session.flush()
     audit(session, at=now, actor=principal.name, action="trusted-publisher:add",
           package=package_name, org=org.name if org else None, publisher_id=row.id,
           repository=repository, workflow=row.workflow, environment=environment,
-          ref_pattern=ref_pattern)
+          ref_pattern=ref_pattern,
+          pending_expires_at=pending_until.isoformat() if pending_until else None)
     return row
 
 
 def publishers_for(session: Session, package_name: str) -> list[TrustedPublisher]:
-    """Publishers registered for the package itself and for its scope's org."""
-    name = parse_package_name(package_name)
-    query = select(TrustedPublisher).where(TrustedPublisher.package_name == name.full)
-    rows = list(session.exec(query))
-    if name.scope:
-        org = session.exec(select(Org).where(Org.name == name.scope)).first()
-        if org is not None:
-            rows += list(session.exec(select(TrustedPublisher)
-                                      .where(TrustedPublisher.org_id == org.id)))
-    return rows
+    """Publishers registered for the package itself and for its scope's org, acting or not."""
+    return publisher_rules.publishers_for(session, package_name)
 
 
 def list_publishers(session: Session, target: str) -> list[TrustedPublisher]:
@@ -99,16 +102,17 @@ def remove_publisher(session: Session, principal: Principal, publisher_id: int, 
     if row.org_id is not None:
         org = session.get(Org, row.org_id)
         assert org is not None
-        _require_control(session, principal, f"@{org.name}")
+        _require_control(session, principal, f"@{org.name}", now=now)
     else:
         assert row.package_name is not None
-        _require_control(session, principal, row.package_name)
+        _require_control(session, principal, row.package_name, now=now)
+        if (publisher_rules.is_pending(session, row) and row.created_by != principal.name
+                and not principal.is_admin):
+            # Anyone may create an unclaimed name, but nobody removes another's claim on it.
+            raise Forbidden(f"trusted publisher {publisher_id} is pending; only "
+                            f"{row.created_by} may remove it")
     # Tokens minted for this publisher die with it (and must not block the delete).
-    for token in session.exec(select(ApiToken).where(ApiToken.trusted_publisher_id == row.id)):
-        token.revoked_at = token.revoked_at or now
-        token.trusted_publisher_id = None
-        session.add(token)
-    session.flush()
+    publisher_rules.revoke_minted_tokens(session, row, now)
     session.delete(row)
     audit(session, at=now, actor=principal.name, action="trusted-publisher:remove",
           package=row.package_name, publisher_id=publisher_id, repository=row.repository)
@@ -120,7 +124,9 @@ def publisher_public(row: TrustedPublisher, session: Session) -> dict[str, Any]:
             "provider": row.provider, "repository": row.repository,
             "repository_owner_id": row.repository_owner_id, "workflow": row.workflow,
             "environment": row.environment, "ref_pattern": row.ref_pattern,
-            "created_by": row.created_by, "created_at": as_utc(row.created_at).isoformat()}
+            "created_by": row.created_by, "created_at": as_utc(row.created_at).isoformat(),
+            "pending_expires_at": (as_utc(row.pending_expires_at).isoformat()
+                                   if row.pending_expires_at else None)}
 
 
 # -- policies ---------------------------------------------------------------------------------
@@ -128,7 +134,7 @@ def set_policy(session: Session, principal: Principal, target: str, policy: str 
                now: datetime) -> None:
     if policy is not None and policy not in POLICIES:
         raise MalformedInput(f"policy is one of {', '.join(POLICIES)}")
-    package_name, org = _require_control(session, principal, target)
+    package_name, org = _require_control(session, principal, target, now=now)
     if org is not None:
         org.signature_policy = policy
         session.add(org)

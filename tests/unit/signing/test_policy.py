@@ -29,7 +29,8 @@ def make_cert(san: str = "https://github.com/octo/widgets/.github/workflows/rele
               *, email: bool = False, issuer: str | None = GHA,
               legacy_issuer: str | None = GHA, repo: str = "octo/widgets",
               workflow: str = "release.yml", ref: str | None = "refs/tags/v1.0.0",
-              sha: str | None = "d" * 40, build_ref: str | None = None) -> x509.Certificate:
+              sha: str | None = "d" * 40, build_ref: str | None = None,
+              owner_id: str | None = "1234") -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
     name = x509.RFC822Name(san) if email else x509.UniformResourceIdentifier(san)
     builder = (x509.CertificateBuilder()
@@ -49,6 +50,8 @@ def make_cert(san: str = "https://github.com/octo/widgets/.github/workflows/rele
     if issuer:
         ext(8, _der_utf8(issuer))
     ext(12, _der_utf8(f"https://github.com/{repo}"))
+    if owner_id is not None:
+        ext(17, _der_utf8(owner_id))
     if sha:
         ext(13, _der_utf8(sha))
     if ref:
@@ -168,3 +171,44 @@ def test_any_of_and_empty_policies():
     with pytest.raises(PolicyError):
         require_policy("octo/widgets")
     assert isinstance(require_policy([GitHubPublisher("octo/widgets", "release.yml")]), AnyOf)
+
+
+# -- repository_owner_id (issue 9): a re-created repository's bundles and tokens fail ---------
+def test_the_owner_id_binding_holds_for_certificates():
+    bound = GitHubPublisher("octo/widgets", "release.yml", repository_owner_id="1234")
+    bound.verify(make_cert())
+    assert certificate_claims(make_cert()).source_repository_owner_identifier == "1234"
+    with pytest.raises(IdentityMismatch, match="owner id changed"):
+        bound.verify(make_cert(owner_id="999"))
+    # A certificate without the owner extension cannot prove the owner: fail closed.
+    with pytest.raises(IdentityMismatch, match="owner id changed"):
+        bound.verify(make_cert(owner_id=None))
+    # Unbound publishers accept any owner (the binding happens on first exchange).
+    GitHubPublisher("octo/widgets", "release.yml").verify(make_cert(owner_id="999"))
+    with pytest.raises(IdentityMismatch):
+        AnyOf([bound]).verify(make_cert(owner_id="999"))
+
+
+def test_the_owner_id_binding_holds_for_oidc_tokens():
+    from signing.oidc import GitHubOidcClaims
+
+    def claims(owner_id: str) -> GitHubOidcClaims:
+        now = dt.datetime.now(dt.UTC)
+        return GitHubOidcClaims(
+            subject="repo:octo/widgets:ref:refs/tags/v1", repository="octo/widgets",
+            repository_owner="octo", repository_owner_id=owner_id, repository_id="42",
+            workflow_ref="octo/widgets/.github/workflows/release.yml@refs/tags/v1",
+            job_workflow_ref="octo/widgets/.github/workflows/release.yml@refs/tags/v1",
+            ref="refs/tags/v1", sha="d" * 40, environment=None, event_name="push",
+            jti="j", issued_at=now, expires_at=now)
+
+    bound = GitHubPublisher("octo/widgets", "release.yml", repository_owner_id="1234")
+    bound.verify_oidc_claims(claims("1234"))
+    with pytest.raises(IdentityMismatch, match="owner id changed"):
+        bound.verify_oidc_claims(claims("999"))
+
+
+@pytest.mark.parametrize("owner_id", ["", "abc", "12 34", "1" * 21])
+def test_a_malformed_owner_id_is_a_policy_error(owner_id):
+    with pytest.raises(PolicyError):
+        GitHubPublisher("octo/widgets", "release.yml", repository_owner_id=owner_id)
