@@ -137,5 +137,9 @@ def serve(host: str, port: int, workers: int) -> None:
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     engine.dispose()
+    from app.slow_clients import protocol_factory
+
+    # Slow clients are cut off (issue 9): see app.slow_clients for the three deadlines.
     uvicorn.run("app.asgi:build", host=host, port=port, workers=workers, factory=True,
-                log_level="info", access_log=False, proxy_headers=True)
+                log_level="info", access_log=False, proxy_headers=True,
+                http=protocol_factory(settings))  # type: ignore[arg-type]

@@ -59,7 +59,14 @@ def _client() -> RegistryClient:
 def serve(host: str = typer.Option("127.0.0.1", "--host"),
           port: int = typer.Option(8000, "--port"),
           workers: int = typer.Option(1, "--workers", min=1)) -> None:
-    """Start the registry (applies pending migrations first)."""
+    """Start the registry (applies pending migrations first).
+
+    Clients that send a request too slowly are disconnected: its headers must arrive within
+    VOUCH_REQUEST_HEADER_TIMEOUT (default 15s) of the connection opening or the previous
+    response, its body may pause at most VOUCH_REQUEST_BODY_IDLE_TIMEOUT (30s) and must be
+    complete within VOUCH_REQUEST_BODY_TIMEOUT (10m). Idle keep-alive connections close
+    after 5 s.
+    """
     run_server(host, port, workers)
 
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 import tarfile
@@ -53,7 +54,6 @@ import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
 
 from client.errors import IntegrityError
 
@@ -75,10 +75,6 @@ _KINDS = {
     tarfile.FIFOTYPE: "a FIFO",
     tarfile.GNUTYPE_SPARSE: "a sparse file",
 }
-
-
-class _Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class ArchiveError(IntegrityError):
@@ -121,14 +117,16 @@ class Extracted:
 def extract_tarball(archive: Path, into: Path, limits: ExtractLimits, *,
                     reserved: Collection[str] = ()) -> Extracted:
     """Unpack the (optionally gzip, bzip2 or xz compressed) tarball ``archive`` into the empty
-    directory ``into``. Raises ``UnsafeArchive`` or ``ArchiveTooLarge`` (both ``IntegrityError``)
-    and leaves partial output in ``into`` for the caller to remove."""
+    directory ``into``. Raises ``UnsafeArchive``, ``ArchiveTooLarge`` or ``ArchiveError``
+    (``extract_failed``: the file system refused a write), all ``IntegrityError``, and leaves
+    partial output in ``into`` for the caller to remove; ``ValueError`` if ``into`` is not
+    empty."""
     if any(into.iterdir()):
         raise ValueError(f"{into} is not empty")
     stream_limit = (limits.max_bytes + STREAM_OVERHEAD_PER_MEMBER * limits.max_files
                     + HEADER_WINDOW)
-    with archive.open("rb") as raw:
-        meter = _Meter(_decompressor(raw), limits, stream_limit)
+    with archive.open("rb") as raw, _decompressor(raw) as source:
+        meter = _Meter(source, limits, stream_limit)
         try:
             with tarfile.open(fileobj=meter, mode="r|",  # type: ignore[call-overload]
                               bufsize=_READ_SIZE) as tar:
@@ -140,7 +138,7 @@ def extract_tarball(archive: Path, into: Path, limits: ExtractLimits, *,
                                code="extract_failed") from err
 
 
-def _decompressor(raw: BinaryIO) -> _Readable:
+def _decompressor(raw: io.BufferedReader) -> io.BufferedIOBase:
     """The decompressed stream, chosen by magic bytes (as ``tarfile``'s ``r:*`` does)."""
     magic = raw.read(6)
     raw.seek(0)
@@ -159,7 +157,7 @@ class _Meter:
     data: its size). ``tarfile`` reads every header and PAX record into memory, so the window
     is what keeps a hostile header from growing the process."""
 
-    def __init__(self, source: _Readable, limits: ExtractLimits, total: int) -> None:
+    def __init__(self, source: io.BufferedIOBase, limits: ExtractLimits, total: int) -> None:
         self._source = source
         self._limits = limits
         self._total_left = total
@@ -217,13 +215,14 @@ class _Writer:
             if member.isdir():
                 if parts:  # "." or "./" names the package directory itself
                     self._directory(parts)
-            elif member.type in _FILE_TYPES:
+            elif member.type in _FILE_TYPES and member.sparse is None:
                 if not parts:
                     raise UnsafeArchive(f"{_show(member.name)} is a file without a name")
                 meter.window(member.size, f"data of {_show(member.name)}")
                 self._file(tar, member, parts)
             else:
-                kind = _KINDS.get(member.type, f"a member of type {member.type!r}")
+                kind = ("a sparse file" if member.sparse is not None  # PAX GNU.sparse.*
+                        else _KINDS.get(member.type, f"a member of type {member.type!r}"))
                 target = f" (to {_show(member.linkname)})" if member.linkname else ""
                 raise UnsafeArchive(f"{_show(member.name)} is {kind}{target}; only regular "
                                     "files and directories are installed (no links)")

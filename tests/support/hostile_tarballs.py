@@ -123,5 +123,15 @@ def pax_header_bomb(size: int) -> bytes:
     return build([Entry("package/a.txt", data=b"a", pax={"comment": "x" * size})])
 
 
+def pax_sparse(name: str = "package/s", realsize: int = 5) -> bytes:
+    """A regular-typed member that PAX ``GNU.sparse.*`` records (format 1.0) turn into a
+    sparse file: a map in the data, then the data blocks."""
+    data = b"1\n0\n%d\n" % realsize
+    data = data.ljust(512, b"\0") + b"h" * realsize
+    return build([Entry("package/GNUSparseFile.0/s", data=data, pax={
+        "GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": name,
+        "GNU.sparse.realsize": str(realsize)})])
+
+
 def many_members(count: int) -> bytes:
     return build([member(f"package/f{index}.txt", b"") for index in range(count)])

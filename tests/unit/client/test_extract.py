@@ -30,6 +30,7 @@ from tests.support.hostile_tarballs import (
     many_members,
     member,
     pax_header_bomb,
+    pax_sparse,
     realpath_escape,
     special,
     symlink,
@@ -128,6 +129,7 @@ def test_realpath_path_max_bypass_is_refused(box: Path) -> None:
     (build([directory("/")]), "empty name"),
     (build([member(".vouch.json", b"{}")]), "reserved"),
     (build([Entry("package/v", tarfile.GNUTYPE_SPARSE)]), "sparse file"),
+    (pax_sparse(), "'package/s' is a sparse file"),
     (build([Entry("package/m", b"M")]), "type b'M'"),
 ], ids=lambda value: value if isinstance(value, str) else "")
 def test_hostile_members_are_refused(box: Path, data: bytes, message: str) -> None:

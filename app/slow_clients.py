@@ -1,0 +1,117 @@
+"""Deadlines for clients that trickle a request (issue 9), for ``vouch serve``.
+
+    uvicorn.run("app.asgi:build", factory=True, http=protocol_factory(settings), ...)
+
+uvicorn closes a connection that stays idle between requests (``timeout_keep_alive``), but
+nothing bounds a request while it arrives: a client that sends one header byte every few
+seconds, or a body that never ends, holds a connection (and its memory) for ever. This
+protocol (uvicorn's httptools protocol with three timers) closes the connection when:
+
+- the request line and headers have not all arrived ``request_header_timeout`` after the
+  connection opened or the previous response was sent (one timer for the whole head: a
+  trickle of bytes does not reset it);
+- the body has not advanced for ``request_body_idle_timeout`` while the server was ready to
+  read (the timer re-arms itself while the application is not reading: back-pressure is the
+  server's doing, not the client's);
+- the body is not complete ``request_body_timeout`` after its headers arrived.
+
+The connection is closed without a response; a request whose handler already runs sees a
+disconnect. Nothing here depends on the application: the timers live in the protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+
+class DeadlineHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header deadline and body deadlines."""
+
+    def __init__(self, *args: Any, header_timeout: float, body_idle_timeout: float,
+                 body_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout = header_timeout
+        self.body_idle_timeout = body_idle_timeout
+        self.body_timeout = body_timeout
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+
+    # -- connection and parser callbacks -------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_all()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._head_timer is None:
+            self._arm_head()
+
+    def on_headers_complete(self) -> None:
+        self._cancel("_head_timer")
+        super().on_headers_complete()
+        self._idle_timer = self.loop.call_later(self.body_idle_timeout, self._body_idle)
+        self._body_timer = self.loop.call_later(self.body_timeout, self._expire)
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = self.loop.call_later(self.body_idle_timeout, self._body_idle)
+
+    def on_message_complete(self) -> None:
+        self._cancel("_idle_timer")
+        self._cancel("_body_timer")
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and not self.pipeline and self._head_timer is None:
+            self._arm_head()  # the next request's head has the same deadline
+
+    # -- timers --------------------------------------------------------------------------------
+    def _arm_head(self) -> None:
+        self._head_timer = self.loop.call_later(self.header_timeout, self._expire)
+
+    def _body_idle(self) -> None:
+        self._idle_timer = None
+        if self.flow is not None and self.flow.read_paused:
+            # The application is not reading (back-pressure): not the client's fault.
+            self._idle_timer = self.loop.call_later(self.body_idle_timeout, self._body_idle)
+            return
+        self._expire()
+
+    def _expire(self) -> None:
+        self._cancel_all()
+        if self.transport is not None and not self.transport.is_closing():
+            self.logger.info("closing a connection that sent its request too slowly")
+            self.transport.close()
+
+    def _cancel(self, name: str) -> None:
+        timer: asyncio.TimerHandle | None = getattr(self, name)
+        if timer is not None:
+            timer.cancel()
+            setattr(self, name, None)
+
+    def _cancel_all(self) -> None:
+        for name in ("_head_timer", "_idle_timer", "_body_timer"):
+            self._cancel(name)
+
+
+def protocol_factory(settings: Settings) -> partial[DeadlineHttpToolsProtocol]:
+    """The protocol class uvicorn should build connections with (picklable, for workers)."""
+    return partial(DeadlineHttpToolsProtocol,
+                   header_timeout=settings.request_header_timeout.total_seconds(),
+                   body_idle_timeout=settings.request_body_idle_timeout.total_seconds(),
+                   body_timeout=settings.request_body_timeout.total_seconds())
