@@ -8,6 +8,12 @@ Items are written in the same transaction as the change that causes them, so not
 when the search cluster is down: a failing handler leaves its items in the outbox with an
 exponential backoff (capped at one minute), and they are done when the backend returns.
 On PostgreSQL, several workers share the queue with ``FOR UPDATE SKIP LOCKED``.
+
+Claims are short leases kept alive by a heartbeat (issue 10): a claim lasts ``lease`` (10 s)
+and a thread renews it every third of that while the handler runs, however long the handler
+takes. A worker killed with ``kill -9`` stops renewing, so its items become claimable again
+about ``lease`` later instead of after minutes. A worker that merely stalls past its lease may
+see its items handled twice; handlers are idempotent, so that costs work, never correctness.
 """
 
 from __future__ import annotations
@@ -19,24 +25,59 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from app.clock import Clock
 from app.db import session_scope
+from app.db_errors import database_outage
 from app.models import OutboxItem
 
 log = logging.getLogger("vouch.worker")
 
 Handler = Callable[[list[dict[str, Any]]], None]
 MAX_BACKOFF = timedelta(seconds=60)
-LEASE = timedelta(minutes=5)  # a claimed item is retried if its worker never settles it
+LEASE = timedelta(seconds=10)  # a claim not renewed for this long is another worker's
+OUTAGE_BACKOFF = 5.0  # seconds between attempts while the database is unavailable
+
+
+class _Heartbeat:
+    """Renews the lease of ``ids`` every third of the lease until the block ends. A renewal
+    that fails (the database is down) is logged and tried again at the next beat."""
+
+    def __init__(self, worker: OutboxWorker, ids: list[int]) -> None:
+        self.worker = worker
+        self.ids = ids
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vouch-outbox-heartbeat",
+                                        daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        if self.ids:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        period = self.worker.lease.total_seconds() / 3
+        while not self._done.wait(period):
+            try:
+                self.worker.renew(self.ids)
+            except Exception as err:
+                log.warning("outbox: could not renew the lease of %d items: %s",
+                            len(self.ids), type(err).__name__)
 
 
 class OutboxWorker:
     def __init__(self, engine: Engine, clock: Clock, handlers: dict[str, Handler], *,
-                 batch: int = 500, interval: float = 0.5) -> None:
+                 batch: int = 500, interval: float = 0.5, lease: timedelta = LEASE) -> None:
         self.engine = engine
+        self.lease = lease
         self.clock = clock
         self.handlers = handlers
         self.batch = batch
@@ -49,23 +90,28 @@ class OutboxWorker:
 
         Items are claimed with a lease in a short transaction, handled outside any database
         transaction (a search backend may be slow; SQLite must not hold its write lock for
-        it), then marked done. A worker that dies mid-batch leaves its lease to expire, and
-        the items are handled again (handlers are idempotent: they rebuild from the database).
+        it), then marked done. While they are handled a heartbeat renews the lease; a worker
+        that dies mid-batch stops renewing, and the items are handled again once the lease runs
+        out (handlers are idempotent: they rebuild from the database).
         """
         items = self._claim()
+        if not items:
+            return 0
         by_kind: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_kind[item.kind].append(item)
         done: list[int] = []
         failed: dict[int, str] = {}
-        for kind, batch in by_kind.items():
-            try:
-                self.handlers[kind]([item.payload for item in batch])
-            except Exception as err:  # keep the items; try again later
-                log.warning("outbox %s: %d items failed, will retry: %s", kind, len(batch), err)
-                failed.update({item.id: str(err)[:2000] for item in batch if item.id})
-                continue
-            done.extend(item.id for item in batch if item.id is not None)
+        with _Heartbeat(self, [item.id for item in items if item.id is not None]):
+            for kind, batch in by_kind.items():
+                try:
+                    self.handlers[kind]([item.payload for item in batch])
+                except Exception as err:  # keep the items; try again later
+                    log.warning("outbox %s: %d items failed, will retry: %s", kind, len(batch),
+                                err)
+                    failed.update({item.id: str(err)[:2000] for item in batch if item.id})
+                    continue
+                done.extend(item.id for item in batch if item.id is not None)
         self._settle(done, failed)
         return len(done)
 
@@ -81,9 +127,17 @@ class OutboxWorker:
                 query = query.with_for_update(skip_locked=True)
             items = list(session.exec(query))
             for item in items:
-                item.available_at = now + LEASE
+                item.available_at = now + self.lease
                 session.add(item)
         return items
+
+    def renew(self, ids: list[int]) -> None:
+        """Extend the lease of claimed items that are not settled yet."""
+        with session_scope(self.engine, write=True) as session:
+            session.execute(update(OutboxItem)
+                            .where(col(OutboxItem.id).in_(ids),
+                                   col(OutboxItem.processed_at).is_(None))
+                            .values(available_at=self.clock.now() + self.lease))
 
     def _settle(self, done: list[int], failed: dict[int, str]) -> None:
         if not done and not failed:
@@ -107,14 +161,28 @@ class OutboxWorker:
                 col(OutboxItem.processed_at).is_(None))).all())
 
     def run_forever(self) -> None:
+        outage = False
         while not self._stop.is_set():
+            wait = self.interval
             try:
                 worked = self.run_once()
-            except Exception:
-                log.exception("outbox worker iteration failed")
+            except Exception as err:
                 worked = 0
+                reason = database_outage(err)
+                if reason is None:
+                    log.exception("outbox worker iteration failed")
+                else:  # one line when it starts, not a traceback twice a second
+                    if not outage:
+                        log.warning("outbox worker: the database is unavailable (%s); "
+                                    "retrying every %.0f s", reason.reason, OUTAGE_BACKOFF)
+                    wait = OUTAGE_BACKOFF
+                outage = reason is not None
+            else:
+                if outage:
+                    log.warning("outbox worker: the database is back")
+                outage = False
             if not worked:
-                self._stop.wait(self.interval)
+                self._stop.wait(wait)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run_forever, name="vouch-outbox",

@@ -107,10 +107,11 @@ def create_token(
 @admin_app.command("sweep-blobs")
 def sweep_blobs(min_age: str = typer.Option("1h", "--min-age",
                                             help="leave younger blobs alone (in-flight)")) -> None:
-    """Delete stored blobs that no database row references (crash leftovers)."""
+    """Delete stored blobs that no database row references, and the temporary files of
+    processes that died mid-write (crash leftovers; files a live process holds are kept)."""
     from app.durations import parse_duration
     from app.registry import Registry
-    from app.services.sweep import sweep_orphans
+    from app.services.sweep import sweep_orphans, sweep_temporary_files
 
     try:
         age = parse_duration(min_age)
@@ -118,9 +119,11 @@ def sweep_blobs(min_age: str = typer.Option("1h", "--min-age",
         raise UsageError(str(err)) from err
     registry = Registry.build(_settings())
     try:
+        temporary = sweep_temporary_files(registry.publish.staging_dir, registry.blobs)
         removed = sweep_orphans(registry.engine, registry.blobs, registry.clock, min_age=age)
     finally:
         registry.close()
+    typer.echo(f"removed {temporary}", err=True)
     typer.echo(f"removed {len(removed)} orphaned blobs", err=True)
     for digest in removed:
         typer.echo(digest)
