@@ -6,7 +6,9 @@ anything.
 
 For every entry: the artifact is fetched through the cache and hashed, and its digests must
 equal the registry's and the lockfile's; its signature is verified locally (``signing``) against
-the identity the registry recorded and any identity the consumer pins; the transparency-log
+the identity the registry recorded and any identity the consumer pins (a pin names the signing
+method too: a Sigstore pin fails a GPG-signed or unsigned artifact and a GPG pin a
+Sigstore-signed one, with ``identity_mismatch``); the transparency-log
 inclusion proof in the bundle is checked; advisories at or above ``--fail-on`` fail it (unless
 ignored, with a reason and an expiry); quarantined or unpublished versions fail, deprecated
 ones warn.
@@ -43,6 +45,7 @@ from signing.errors import VerificationError
 from versions.lockfile import Lockfile
 
 PROVENANCE_TTL = 7 * 24 * 3600.0
+_METHOD = {"sigstore": "Sigstore", "gpg": "GPG"}
 
 
 @dataclass(frozen=True)
@@ -230,8 +233,18 @@ def _check_artifact(api: RegistryClient, target: Target, doc: dict[str, Any],
 def _check_signature(api: RegistryClient, target: Target, doc: dict[str, Any], path: Path,
                      options: VerifyOptions, trust: Any, result: EntryResult) -> None:
     prov = _provenance(api, target, doc["sha256"])
+    pinned = options.pins.method
     if prov is None:
+        if pinned:  # a pin demands a signature of its method; --allow-unsigned does not waive it
+            result.add("signature", "fail", f"identity_mismatch: a {_METHOD[pinned]} signer is "
+                       "pinned, but the artifact is unsigned")
+            return
         result.add("signature", "warn" if options.allow_unsigned else "fail", "unsigned")
+        return
+    if pinned and prov["method"] != pinned:
+        # A pin names a signing method as well as an identity (issue 9).
+        result.add("signature", "fail", f"identity_mismatch: a {_METHOD[pinned]} signer is "
+                   f"pinned, but the artifact is signed with {_METHOD.get(prov['method'], '?')}")
         return
     try:
         if prov["method"] == "sigstore":
@@ -295,8 +308,8 @@ def _check_gpg(prov: dict[str, Any], path: Path, options: VerifyOptions,
     verified = verify_detached(path, signature, [prov["public_key"]])
     pinned = (options.pins.gpg_fingerprint or "").replace(" ", "").upper()
     if verified.fingerprint.upper() != recorded or (pinned and verified.fingerprint != pinned):
-        result.add("signature", "fail", f"signed by {verified.fingerprint}, expected "
-                   f"{pinned or recorded}")
+        result.add("signature", "fail", f"identity_mismatch: signed by {verified.fingerprint}, "
+                   f"expected {pinned or recorded}")
         return
     result.signer = f"GPG {verified.fingerprint}" + (f" ({verified.signer})"
                                                       if verified.signer else "")

@@ -23,7 +23,13 @@ _WORKFLOW_IN_URI = re.compile(r"/\.github/workflows/([^@/]+)@")
 
 @dataclass(frozen=True)
 class IdentityPins:
-    """What the consumer insists on, beyond the identity the registry recorded."""
+    """What the consumer insists on, beyond the identity the registry recorded.
+
+    A pin names a signing method as well as an identity (issue 9): ``--identity/--issuer``
+    and ``--repository/--workflow`` are Sigstore pins, which a GPG-signed (or unsigned)
+    artifact never satisfies; ``--gpg-fingerprint`` is a GPG pin, which a Sigstore-signed one
+    never satisfies. Pinning both methods at once is a usage error.
+    """
 
     identity: str | None = None
     issuer: str | None = None
@@ -31,7 +37,20 @@ class IdentityPins:
     workflow: str | None = None
     gpg_fingerprint: str | None = None
 
+    @property
+    def method(self) -> str | None:
+        """``sigstore``, ``gpg`` or None (nothing pinned)."""
+        if self.identity or self.issuer or self.repository or self.workflow:
+            return "sigstore"
+        return "gpg" if self.gpg_fingerprint else None
+
     def policies(self) -> list[IdentityPolicy]:
+        """The Sigstore pins as policies; raises ``UsageError`` for malformed pins."""
+        if self.gpg_fingerprint and (self.identity or self.issuer or self.repository
+                                     or self.workflow):
+            raise UsageError("pin either a Sigstore identity (--identity/--issuer, "
+                             "--repository/--workflow) or a GPG key (--gpg-fingerprint), "
+                             "not both: a pin names the signing method too")
         result: list[IdentityPolicy] = []
         if self.identity or self.issuer:
             if not (self.identity and self.issuer):
@@ -45,13 +64,16 @@ class IdentityPins:
 
 
 def recorded_policy(identity: dict[str, Any]) -> IdentityPolicy:
-    """The identity the registry verified at publish time, as a policy to check again."""
+    """The identity the registry verified at publish time, as a policy to check again
+    (with the repository owner's numeric id when the registry recorded one, so the same
+    owner-id rule as on publish holds here)."""
     github = identity.get("github") or {}
     repository = github.get("repository")
     config_uri = github.get("workflow_ref") or ""
     workflow = _WORKFLOW_IN_URI.search(config_uri)
     if identity.get("issuer") == GITHUB_ISSUER and repository and workflow:
-        return GitHubPublisher(repository, workflow.group(1))
+        return GitHubPublisher(repository, workflow.group(1),
+                               repository_owner_id=github.get("repository_owner_id") or None)
     return GenericIdentity(san=identity.get("identity") or "", issuer=identity.get("issuer") or "")
 
 
