@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from app.db import alembic_config, make_engine, session_scope
-from app.models import GpgFingerprint, GpgKey, GpgKeyChallenge
+from app.models import GpgFingerprint, GpgKey, GpgKeyChallenge, User
 from tests.conftest import Actors, state_counts
 from tests.functional.clihelp import cli_env, vouch
 from tests.functional.helpers import assert_problem, publish
@@ -199,6 +199,16 @@ def test_a_fingerprint_is_active_on_one_account_and_revoked_for_good(
     assert_problem(_signed(bob, "pkg-b", data, signature), 400, "key_unknown")
     after = state_counts(actors.server)
     assert (after.versions, after.audit_events) == (before.versions, before.audit_events)
+
+    # Even a copy written around the service (a row from before migration 0005, or a direct
+    # insert) does not make the revoked fingerprint work again: publish checks the claim.
+    with session_scope(actors.server.registry.engine, write=True) as session:
+        bob_id = session.exec(select(User.id).where(User.name == "bob")).one()
+        assert bob_id is not None
+        session.add(GpgKey(user_id=bob_id, fingerprint=shared.fingerprint,
+                           armored=shared.public, created_at=actors.server.clock.now()))
+    assert_problem(_signed(bob, "pkg-b", data, signature), 400, "key_revoked")
+    assert state_counts(actors.server).versions == before.versions
 
 
 def test_concurrent_registrations_of_one_key_leave_one_owner(actors: Actors,
