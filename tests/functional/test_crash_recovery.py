@@ -31,6 +31,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from app.clock import as_utc
 from app.db import make_engine, session_scope
 from app.models import OutboxItem
 from app.services.records import enqueue
@@ -260,7 +261,7 @@ def test_an_outbox_item_claimed_by_a_killed_worker_is_handled_by_another(
 
     def claimed() -> bool:
         current = item()
-        available = current.available_at.replace(tzinfo=UTC)
+        available = as_utc(current.available_at)
         return current.processed_at is None and available > datetime.now(UTC)
 
     common = {"VOUCH_DATABASE_URL": database_url, "VOUCH_ENVIRONMENT": "development"}
