@@ -6,19 +6,22 @@ Routes with longer paths are registered first: ``{package:path}`` is greedy.
 from __future__ import annotations
 
 import base64
-from typing import Any
+import io
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, BinaryIO
 
+import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
-from sqlmodel import select
 from starlette.datastructures import UploadFile
 
 from app.db import session_scope
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep, SessionDep
-from app.errors import MalformedInput, VersionGone, VersionQuarantined
+from app.errors import MalformedInput
 from app.input_guards import check_json_bytes, reject_nul
-from app.models import PackageBlob, PackageFile
 from app.schemas import DeprecationRequest, PackagePublic, VersionPublic
 from app.services import packages as pkgs
 from app.services.documents import (
@@ -27,6 +30,7 @@ from app.services.documents import (
     provenance_document,
     version_document,
 )
+from app.services.downloads import find_artifact, open_artifact
 from app.services.evidence import Evidence
 from app.services.publish import PublishRequest
 from app.storage import blob_key
@@ -36,10 +40,33 @@ router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-class BlobFileResponse(FileResponse):
-    """Large reads: 64 KiB (Starlette's default) makes big downloads CPU-bound."""
+class OpenBlobResponse(FileResponse):
+    """Streams a blob from a handle opened before the response started (issue 10: a blob
+    unpublished mid-download must not cut the body short or turn into a 500). Starlette's
+    FileResponse re-opens its path when it sends; this one serves the handle it was given,
+    with Range support kept, and closes it when done. 4 MiB reads: 64 KiB (Starlette's
+    default) makes big downloads CPU-bound."""
 
     chunk_size = 4 * 1024 * 1024
+
+    def __init__(self, stream: BinaryIO, *, headers: dict[str, str], filename: str) -> None:
+        self.stream = stream
+        super().__init__(f"/dev/fd/{stream.fileno()}", headers=headers, filename=filename,
+                         media_type="application/octet-stream",
+                         stat_result=os.fstat(stream.fileno()))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # No pathsend: the server would re-open a path that may be gone by then.
+        extensions = {k: v for k, v in scope.get("extensions", {}).items()
+                      if k != "http.response.pathsend"}
+        try:
+            await super().__call__({**scope, "extensions": extensions}, receive, send)
+        finally:
+            self.stream.close()
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[Any]:
+        yield anyio.wrap_file(self.stream)  # closed by __call__, after every range
 
 
 
@@ -92,51 +119,45 @@ async def publish_version(package: str, version: str, request: Request,
     return await run_in_threadpool(document)
 
 
-def _served_file(session: Any, name: str, version: str) -> tuple[Any, PackageFile, PackageBlob]:
-    package = pkgs.get_package(session, name)
-    row = pkgs.get_version(session, package, version)
-    if row.unpublished_at is not None:
-        raise VersionGone(name, version)
-    if row.quarantined_at is not None or package.status == "quarantined":
-        raise VersionQuarantined(name, version, row.quarantine_reason)
-    found = session.exec(select(PackageFile, PackageBlob).where(
-        PackageFile.version_id == row.id, PackageFile.blob_id == PackageBlob.id)).first()
-    if found is None:
-        raise VersionGone(name, version)
-    return row, found[0], found[1]
-
-
 @router.api_route("/{package:path}/versions/{version}/artifact", methods=["GET", "HEAD"],
                   summary="Download the artifact (immutable; Repr-Digest and ETag)",
                   response_class=Response)
 def download_artifact(package: str, version: str, request: Request, registry: RegistryDep,
                       session: SessionDep) -> Response:
-    row, file, blob = _served_file(session, package, version)
-    digest_b64 = base64.b64encode(bytes.fromhex(blob.sha256)).decode()
+    artifact = find_artifact(session, package, version)
+    digest_b64 = base64.b64encode(bytes.fromhex(artifact.sha256)).decode()
     headers = {
-        "ETag": f'"{blob.sha256}"',
+        "ETag": f'"{artifact.sha256}"',
         "Repr-Digest": f"sha-256=:{digest_b64}:",
         "Cache-Control": _IMMUTABLE,
-        "X-Checksum-Sha512": blob.sha512,
-        "Content-Disposition": f'attachment; filename="{file.filename}"',
+        "X-Checksum-Sha512": artifact.sha512,
+        "Content-Disposition": f'attachment; filename="{artifact.filename}"',
     }
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
+    # Opened before any header goes out: gone bytes are a 410 here, not a cut-off body later.
+    stream = open_artifact(registry.engine, registry.blobs, artifact)
     if request.method == "GET":
-        assert row.id is not None
-        registry.downloads.hit(row.id, package)
+        registry.downloads.hit(artifact.version_id, package)
     accel = registry.settings.accel_redirect_prefix
     if accel:
-        # The app decided (auth, unpublished, quarantine); the proxy in front sends the bytes.
-        headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + blob_key(blob.sha256)
+        # The app decided (auth, unpublished, quarantine) and saw the bytes; the proxy in
+        # front sends them. (A purge between this answer and the proxy's open is nginx's 404.)
+        stream.close()
+        headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + blob_key(artifact.sha256)
         return Response(status_code=200, headers=headers, media_type="application/octet-stream")
-    path = registry.blobs.local_path(blob.sha256)
-    if path is not None:
-        return BlobFileResponse(path, media_type="application/octet-stream", headers=headers,
-                                content_disposition_type="attachment", filename=file.filename)
-    stream = registry.blobs.open(blob.sha256)
-    return StreamingResponse(iter(lambda: stream.read(1024 * 1024), b""),
-                             media_type="application/octet-stream", headers=headers)
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        headers["Content-Length"] = str(artifact.size)  # a remote backend's stream
+        return StreamingResponse(_chunks(stream), media_type="application/octet-stream",
+                                 headers=headers)
+    return OpenBlobResponse(stream, headers=headers, filename=artifact.filename)
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    with stream:
+        yield from iter(lambda: stream.read(1024 * 1024), b"")
 
 
 @router.get("/{package:path}/versions/{version}/provenance",

@@ -1,10 +1,19 @@
-"""Download counting without a database write per download.
+"""Downloads: which artifact a request may have, its bytes opened safely, and counting.
 
+    artifact = find_artifact(session, "left-pad", "1.0.0")   # VersionGone / Quarantined
+    stream = open_artifact(engine, blobs, artifact)           # an open handle, or VersionGone
     counter.hit(version_id)        # in memory, O(1), thread-safe
     counter.flush()                # one UPDATE per version touched (+ an outbox row)
 
-A background thread flushes every few seconds and on shutdown. A crash loses at most one
-interval of counts, which is acceptable for a popularity signal (never for security state).
+Serving races an unpublish (issue 10): the blob is opened before any header is sent and the
+open handle is what gets streamed, so a download that opened the file finishes with the whole
+body even if the bytes are set aside and purged meanwhile (POSIX keeps an unlinked open file
+readable). A download that finds the bytes gone at open time waits for the deciding
+transaction (the digest's lock, see ``blob_refs``) and re-reads the version: unpublished is a
+410, never a 500. Bytes missing for a live version are a real integrity fault: logged, 500.
+
+The download counter flushes from a background thread every few seconds and on shutdown. A
+crash loses at most one interval of counts, which is acceptable for a popularity signal.
 """
 
 from __future__ import annotations
@@ -12,17 +21,83 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import BinaryIO
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from app.clock import Clock
 from app.db import session_scope
-from app.models import PackageVersion
+from app.errors import VersionGone, VersionQuarantined
+from app.models import PackageBlob, PackageFile, PackageVersion
+from app.services import packages as pkgs
+from app.services.blob_refs import lock_digest
 from app.services.records import enqueue
+from app.storage import BlobNotFound, BlobStore
 
 log = logging.getLogger("vouch.downloads")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """The one file a download of ``package@version`` serves."""
+
+    package: str
+    version: str
+    version_id: int
+    filename: str
+    sha256: str
+    sha512: str
+    size: int
+
+
+def find_artifact(session: Session, name: str, version: str) -> Artifact:
+    """The servable file of ``name@version``.
+
+    Raises ``NotFound``, ``VersionGone`` (unpublished, 410) or ``VersionQuarantined``.
+    """
+    package = pkgs.get_package(session, name)
+    row = pkgs.get_version(session, package, version)
+    if row.unpublished_at is not None:
+        raise VersionGone(name, version)
+    if row.quarantined_at is not None or package.status == "quarantined":
+        raise VersionQuarantined(name, version, row.quarantine_reason)
+    found = session.exec(select(PackageFile, PackageBlob).where(
+        PackageFile.version_id == row.id, PackageFile.blob_id == PackageBlob.id)).first()
+    if found is None or row.id is None:
+        raise VersionGone(name, version)
+    file, blob = found
+    return Artifact(package=name, version=version, version_id=row.id, filename=file.filename,
+                    sha256=blob.sha256, sha512=blob.sha512, size=blob.size)
+
+
+def open_artifact(engine: Engine, blobs: BlobStore, artifact: Artifact) -> BinaryIO:
+    """Open the artifact's bytes; the caller streams (and closes) the handle.
+
+    If the bytes are gone, waits for whoever removed them to commit and reads the version
+    again: raises ``VersionGone`` / ``VersionQuarantined`` as ``find_artifact`` does, or
+    ``BlobMissing`` (a 500: a live version without bytes breaks the storage invariant).
+    """
+    try:
+        return blobs.open(artifact.sha256)
+    except BlobNotFound:
+        pass
+    with session_scope(engine, write=True) as session:
+        lock_digest(session, artifact.sha256)  # an unpublish in flight holds it until commit
+        again = find_artifact(session, artifact.package, artifact.version)
+        try:
+            return blobs.open(again.sha256)
+        except BlobNotFound as err:
+            log.error("blob %s of live version %s@%s is missing from storage",
+                      again.sha256, artifact.package, artifact.version)
+            raise BlobMissing(again.sha256) from err
+
+
+class BlobMissing(RuntimeError):
+    """A live version's bytes are not in storage (answered as a 500; never expected)."""
 
 
 class DownloadCounter:

@@ -2,27 +2,44 @@
 
     lifecycle.unpublish(principal, "left-pad", "1.0.0")
 
-Unpublish tombstones the version (its number stays burned), deletes its file rows, and removes
-blobs that no other file references, after the transaction commits. Past the grace window it
-raises ``UnpublishWindowClosed``, telling the caller to deprecate instead.
+Unpublish tombstones the version (its number stays burned: the row and its unique
+(package, version) stay) and stops serving its files. Past the grace window it raises
+``UnpublishWindowClosed``, telling the caller to deprecate instead; a version already
+unpublished raises ``VersionGone`` (410).
+
+What stays, and why (issue 10): the version's file rows, the ``package_blobs`` digest record
+and the provenance (the raw Sigstore bundle or GPG signature and the identity verified at
+publish time) all stay, as audit evidence of what was published, by whom and with which
+digest; the provenance endpoint keeps answering for an unpublished version. Only the stored
+bytes go, and only when no file of a live version shares them. Deleting the provenance instead
+would erase the record of who signed a version that consumers may already have installed; it
+also used to make every signed unpublish a 500 (the provenance row referenced the file row).
+
+Races, decided by the database:
+- concurrent unpublishes of one version: a conditional ``UPDATE ... WHERE unpublished_at IS
+  NULL``; exactly one matches its row, the others raise ``VersionGone``, one audit event;
+- a publish of the same bytes as another version: ``app.services.blob_refs`` (the digest lock
+  and the reference re-check inside this transaction; bytes destroyed only after commit).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.clock import Clock, as_utc
 from app.db import session_scope
 from app.errors import UnpublishWindowClosed, VersionGone
-from app.models import PackageBlob, PackageFile, PackageVersion, Provenance
+from app.models import PackageBlob, PackageFile, PackageVersion
 from app.names import parse_package_name
 from app.services import packages as pkgs
 from app.services.accounts import Principal
+from app.services.blob_refs import BlobReleases
 from app.services.records import audit, enqueue
 from app.storage import BlobStore
 
@@ -39,54 +56,48 @@ class LifecycleService:
         self.grace = grace
 
     def unpublish(self, principal: Principal, name: str, version: str) -> None:
+        """Tombstone ``name@version`` and release bytes no live version shares.
+
+        Raises ``NotFound`` (package/version), ``Forbidden`` (not an owner), ``VersionGone``
+        (already unpublished, including by a concurrent request that won) or
+        ``UnpublishWindowClosed``. On any failure nothing changes: set-aside bytes go back.
+        """
         parse_package_name(name)
         now = self.clock.now()
-        orphaned: list[str] = []
-        with session_scope(self.engine, write=True) as session:
-            package = pkgs.get_package(session, name)
-            row = pkgs.get_version(session, package, version)
-            pkgs.require_owner(session, package, principal, "unpublish")
-            if row.unpublished_at is not None:
-                raise VersionGone(name, version)
-            published_at = as_utc(row.published_at)
-            if now - published_at > self.grace:
-                raise UnpublishWindowClosed(name, version, published_at, self.grace)
-            row.unpublished_at = now
-            session.add(row)
-            digests = self._drop_files(session, row)
-            orphaned = self._drop_unreferenced_blobs(session, digests)
-            audit(session, at=now, actor=principal.name, action="version:unpublish",
-                  package=name, version=version, sha256=digests, blobs_deleted=orphaned)
-            enqueue(session, at=now, kind="search.reindex", package=name)
+        releases = BlobReleases(self.blobs)
+        try:
+            with session_scope(self.engine, write=True) as session:
+                package = pkgs.get_package(session, name)
+                row = pkgs.get_version(session, package, version)
+                pkgs.require_owner(session, package, principal, "unpublish")
+                if row.unpublished_at is not None:
+                    raise VersionGone(name, version)
+                published_at = as_utc(row.published_at)
+                if now - published_at > self.grace:
+                    raise UnpublishWindowClosed(name, version, published_at, self.grace)
+                self._tombstone(session, row, now, name, version)
+                digests = _file_digests(session, row)
+                deleted = releases.release_unreferenced(session, digests)
+                audit(session, at=now, actor=principal.name, action="version:unpublish",
+                      package=name, version=version, sha256=digests, blobs_deleted=deleted)
+                enqueue(session, at=now, kind="search.reindex", package=name)
+        except BaseException:
+            releases.undo()
+            raise
+        releases.finish()
         self.on_change(name)
-        for digest in orphaned:  # after commit: a failed transaction must not lose bytes
-            self.blobs.delete(digest)
 
-    def _drop_files(self, session: Session, row: PackageVersion) -> list[str]:
-        digests: list[str] = []
-        files = session.exec(select(PackageFile).where(PackageFile.version_id == row.id)).all()
-        for file in files:
-            blob = session.get(PackageBlob, file.blob_id)
-            if blob is not None:
-                digests.append(blob.sha256)
-            for prov in session.exec(select(Provenance).where(Provenance.file_id == file.id)):
-                session.delete(prov)
-            session.delete(file)
-        session.flush()
-        return digests
-
-    def _drop_unreferenced_blobs(self, session: Session, digests: list[str]) -> list[str]:
-        orphaned: list[str] = []
-        for digest in digests:
-            blob = session.exec(select(PackageBlob).where(PackageBlob.sha256 == digest)).first()
-            if blob is None:
-                continue
-            still_used = session.exec(
-                select(PackageFile.id).where(PackageFile.blob_id == blob.id)).first()
-            if still_used is None:
-                session.delete(blob)
-                orphaned.append(digest)
-        return orphaned
+    @staticmethod
+    def _tombstone(session: Session, row: PackageVersion, now: datetime, name: str,
+                   version: str) -> None:
+        """The conditional update decides concurrent unpublishes (PostgreSQL re-evaluates the
+        condition after waiting on the row lock); the loser raises ``VersionGone``."""
+        result = session.execute(
+            update(PackageVersion)
+            .where(col(PackageVersion.id) == row.id, col(PackageVersion.unpublished_at).is_(None))
+            .values(unpublished_at=now))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise VersionGone(name, version)
 
     def set_deprecation(self, principal: Principal, name: str, version: str,
                         message: str | None) -> PackageVersion:
@@ -107,3 +118,10 @@ class LifecycleService:
             enqueue(session, at=now, kind="search.reindex", package=name)
         self.on_change(name)
         return row
+
+
+def _file_digests(session: Session, row: PackageVersion) -> list[str]:
+    return sorted(session.exec(
+        select(PackageBlob.sha256)
+        .join(PackageFile, col(PackageFile.blob_id) == PackageBlob.id)
+        .where(PackageFile.version_id == row.id)).all())

@@ -40,6 +40,7 @@ from app.schemas import PublishMetadata
 from app.services import packages as pkgs
 from app.services import publisher_rules
 from app.services.accounts import Principal
+from app.services.blob_refs import BlobReleases, ensure_stored
 from app.services.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence
 from app.services.records import audit, enqueue
 from app.services.staging import Staged, check_declared_digest, stage
@@ -105,12 +106,12 @@ class PublishService:
                                      evidence=request.evidence, principal=principal,
                                      now=self.clock.now())
                 verified = self.signatures.check(session, ctx)
-            created = self.blobs.put_file(staged.sha256, staged.path)
+            stored = _BlobWrite(created=self.blobs.put_file(staged.sha256, staged.path))
             try:
                 published = self._record(name, version_text, metadata, staged, filename,
-                                         verified, principal)
+                                         verified, principal, stored)
             except BaseException:
-                if created:
+                if stored.created:
                     self._discard_blob(staged.sha256)
                 raise
         if self.on_published is not None:
@@ -186,7 +187,7 @@ class PublishService:
 
     def _record(self, name: PackageName, version: str, metadata: PublishMetadata,
                 staged: Staged, filename: str, verified: VerifiedEvidence | None,
-                principal: Principal) -> Published:
+                principal: Principal, stored: _BlobWrite) -> Published:
         now = self.clock.now()
         with session_scope(self.engine, write=True) as session:
             package = self._get_or_create_package(session, name, principal, now)
@@ -209,6 +210,11 @@ class PublishService:
                     PackageVersion.package_id == package.id,
                     PackageVersion.version == version)).first()
                 raise _taken(name.full, version, existing) from err
+            # Issue 10: an unpublish may have removed these bytes since our put_file (another
+            # version shared them). Under the digest's lock, store them again if so: after the
+            # commit our file row keeps every deleter away.
+            if ensure_stored(session, self.blobs, staged.sha256, staged.path):
+                stored.created = True
             blob = self._get_or_create_blob(session, staged, now)
             assert row.id is not None and blob.id is not None
             file = PackageFile(version_id=row.id, blob_id=blob.id, filename=filename)
@@ -290,15 +296,24 @@ class PublishService:
         return blob
 
     def _discard_blob(self, sha256: str) -> None:
-        """Compensating delete: remove a blob we created unless a committed row uses it."""
+        """Compensating delete: remove bytes we stored unless a live version uses them
+        (the rule and its lock are ``blob_refs``'s)."""
+        releases = BlobReleases(self.blobs)
         try:
-            with session_scope(self.engine) as session:
-                referenced = session.exec(
-                    select(PackageBlob.id).where(PackageBlob.sha256 == sha256)).first()
-            if referenced is None:
-                self.blobs.delete(sha256)
+            with session_scope(self.engine, write=True) as session:
+                releases.release_unreferenced(session, [sha256])
         except Exception:  # the orphan sweep will find it; never mask the original error
+            releases.undo()
             log.exception("could not discard blob %s after a failed publish", sha256)
+            return
+        releases.finish()
+
+
+@dataclass
+class _BlobWrite:
+    """Whether this publish stored the bytes (so a failure must try to remove them)."""
+
+    created: bool
 
 
 def _taken(name: str, version: str, existing: PackageVersion | None) -> DomainError:

@@ -3,9 +3,17 @@
     created = store.put_file(sha256, staged_path)   # True if this call created the blob
     with store.open(sha256) as stream: ...
     store.delete(sha256)
+    handle = store.set_aside(sha256)   # unserved, not yet destroyed
+    store.purge(handle)                # after the deciding transaction commits
+    store.restore(handle)              # ...or, if it rolled back, back in place
 
 Keys are lowercase hex sha256 digests. A blob is written once: ``put_file`` never replaces an
 existing blob (it reports ``False`` and leaves it alone). ``open`` raises ``BlobNotFound``.
+
+Deleting bytes is a two-step affair (issue 10): the service that decides a blob is no longer
+referenced sets it aside inside the database transaction that saw every reference, and purges
+it only after that transaction commits (or restores it when the transaction fails). A reader
+that opened the blob before it was set aside keeps reading the whole file.
 The contract suite in ``tests/unit/app/storage/contract.py`` is what a backend must pass.
 """
 
@@ -20,6 +28,16 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 class BlobNotFound(KeyError):
     """No blob is stored under that key."""
+
+
+_ASIDE = re.compile(r"^[0-9a-f]{64}\.[0-9a-f]{16}$")
+
+
+def aside_digest(handle: str) -> str:
+    """The digest a set-aside handle holds; raises ``ValueError`` on a malformed handle."""
+    if not _ASIDE.match(handle):
+        raise ValueError(f"not a set-aside handle: {handle!r}")
+    return handle.split(".", 1)[0]
 
 
 class BlobExists(Exception):
@@ -50,6 +68,25 @@ class BlobStore(Protocol):
 
     def delete(self, sha256: str) -> None:
         """Remove the blob if present (idempotent)."""
+        ...
+
+    def set_aside(self, sha256: str) -> str | None:
+        """Stop serving the blob without destroying it: ``open``/``exists`` no longer see it,
+        readers that already opened it keep reading. Returns a handle for ``purge`` or
+        ``restore``, or None if nothing was stored."""
+        ...
+
+    def purge(self, handle: str) -> None:
+        """Destroy set-aside bytes (idempotent)."""
+        ...
+
+    def restore(self, handle: str) -> None:
+        """Put set-aside bytes back under their key; if the key was stored again meanwhile,
+        keep that copy and drop this one (idempotent)."""
+        ...
+
+    def set_aside_handles(self) -> list[str]:
+        """Every handle still set aside (a crash between decision and purge; for sweeps)."""
         ...
 
     def local_path(self, sha256: str) -> Path | None:

@@ -7,16 +7,21 @@ Writes go to a temporary name in the same directory, are fsynced, then linked in
 ``os.link``, which fails if the target exists: a blob is never overwritten, even by a
 concurrent writer of the same digest. The caller is responsible for the digest being right
 (the publish service computes it while staging).
+
+``set_aside`` renames the blob into ``.aside/`` (same filesystem, atomic): an open handle on
+POSIX keeps reading the renamed (later unlinked) inode, so an in-flight download finishes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import shutil
 from pathlib import Path
 from typing import BinaryIO
 
-from app.storage.base import BlobNotFound, blob_key
+from app.storage.base import BlobNotFound, aside_digest, blob_key
 from app.storage.tempfiles import locked_temp_file
 
 
@@ -27,6 +32,7 @@ class FilesystemBlobStore:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / ".tmp").mkdir(exist_ok=True)
+        (self.root / ".aside").mkdir(exist_ok=True)
 
     def _path(self, sha256: str) -> Path:
         return self.root / blob_key(sha256)
@@ -67,6 +73,34 @@ class FilesystemBlobStore:
 
     def delete(self, sha256: str) -> None:
         self._path(sha256).unlink(missing_ok=True)
+
+    def _aside(self, handle: str) -> Path:
+        aside_digest(handle)  # validates: no path tricks through a handle
+        return self.root / ".aside" / handle
+
+    def set_aside(self, sha256: str) -> str | None:
+        handle = f"{sha256}.{secrets.token_hex(8)}"
+        try:
+            os.rename(self._path(sha256), self._aside(handle))
+        except FileNotFoundError:
+            return None
+        return handle
+
+    def purge(self, handle: str) -> None:
+        self._aside(handle).unlink(missing_ok=True)
+
+    def restore(self, handle: str) -> None:
+        aside = self._aside(handle)
+        target = self._path(aside_digest(handle))
+        if aside.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError, FileNotFoundError):
+                os.link(aside, target)  # never replaces a copy stored meanwhile
+        aside.unlink(missing_ok=True)
+
+    def set_aside_handles(self) -> list[str]:
+        return sorted(p.name for p in (self.root / ".aside").iterdir()
+                      if p.is_file() and not p.name.startswith("."))
 
     def local_path(self, sha256: str) -> Path | None:
         return self._path(sha256)
