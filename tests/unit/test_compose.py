@@ -24,6 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
+NGINX = ROOT / "deploy" / "nginx" / "nginx.conf"
 
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|(^|_)KEY($|_)|CREDENTIAL", re.IGNORECASE)
 REQUIRED_VAR = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")
@@ -134,6 +135,49 @@ def comment_above(text: str, marker: str) -> str:
     return " ".join(comment)
 
 
+def readiness_problems(document: dict[str, Any]) -> list[str]:
+    """App services whose health check is not the readiness probe (GET /readyz)."""
+    problems = []
+    for name, service in app_services(document).items():
+        text = healthcheck_text(service)
+        if "/readyz" not in text:
+            problems.append(f"{name} health check does not probe /readyz")
+        if "/healthz" in text:
+            problems.append(f"{name} health check probes liveness (/healthz)")
+    return problems
+
+
+def upstream_problems(nginx: str, app_name: str) -> list[str]:
+    """What the nginx config lacks for passive health checks of the app replicas (open-source
+    nginx has no active ones) and for answering problem+json when none is left."""
+    problems = []
+    server = re.search(rf"^\s*server\s+{app_name}:8000\b([^;]*);", nginx, re.MULTILINE)
+    if server is None:
+        return [f"no upstream server {app_name}:8000"]
+    fails = re.search(r"\bmax_fails=(\d+)", server[1])
+    if fails is None or int(fails[1]) < 1:
+        problems.append("upstream server has no max_fails >= 1 (passive health check)")
+    if not re.search(r"\bfail_timeout=\d+s?\b", server[1]):
+        problems.append("upstream server has no fail_timeout")
+    next_upstream = re.search(r"^\s*proxy_next_upstream\s+([^;]*);", nginx, re.MULTILINE)
+    counted = set(next_upstream[1].split()) if next_upstream else set()
+    for failure in ("error", "timeout", "http_503"):
+        if failure not in counted:
+            problems.append(f"proxy_next_upstream does not count {failure}")
+    if "non_idempotent" in counted:
+        problems.append("proxy_next_upstream retries non-idempotent requests (publishes)")
+    page = re.search(r"^\s*error_page\s+([^;]*)=\s*(@\w+)\s*;", nginx, re.MULTILINE)
+    if page is None or "502" not in page[1].split():
+        problems.append("nginx's own 502 (no live upstream) is not turned into problem+json")
+    else:
+        body = re.search(rf"location\s+{page[2]}\s*\{{(.*?)\n\s*\}}", nginx, re.DOTALL)
+        block = body[1] if body else ""
+        if "application/problem+json" not in block or "Retry-After" not in block \
+                or not re.search(r"return\s+503\b", block):
+            problems.append(f"{page[2]} does not answer 503 problem+json with Retry-After")
+    return problems
+
+
 # ---- the real files ---------------------------------------------------------------------------
 
 
@@ -172,6 +216,25 @@ def test_load_balancer_config_is_mounted_and_targets_the_app_service() -> None:
     container_port = str(published).rsplit(":", 1)[-1]
     assert re.search(rf"listen\s+{container_port}\b", text), "nginx must listen on the port"
     assert lb["depends_on"][app_name]["condition"] == "service_healthy"
+
+
+def test_app_replicas_are_healthy_only_when_ready() -> None:
+    document = load_compose()
+    assert readiness_problems(document) == []
+    # The load balancer and nothing else waits for that health (start order).
+    (app_name,) = app_services(document)
+    assert document["services"]["lb"]["depends_on"][app_name]["condition"] == "service_healthy"
+
+
+def test_the_load_balancer_checks_replicas_passively_and_answers_problem_json() -> None:
+    (app_name,) = app_services(load_compose())
+    assert upstream_problems(NGINX.read_text(), app_name) == []
+
+
+def test_the_passive_health_checks_are_documented() -> None:
+    for text in (COMPOSE.read_text(), NGINX.read_text()):
+        assert "max_fails" in text and "/readyz" in text
+        assert re.search(r"passive", text, re.IGNORECASE)
 
 
 def test_postgres_16_has_a_pg_isready_healthcheck() -> None:
@@ -305,6 +368,39 @@ def test_checkers_reject_a_broken_deployment() -> None:
         "worker.S3_SECRET_KEY",
         "worker.VOUCH_DATABASE_URL (password inside URL)",
     ]
+
+
+def test_checkers_reject_a_deployment_without_readiness() -> None:
+    broken = copy.deepcopy(load_compose())
+    app = broken["services"]["app"]
+    app["healthcheck"] = dict(app["healthcheck"])
+    app["healthcheck"]["test"] = ["CMD", "wget", "-q", "http://127.0.0.1:8000/healthz"]
+    assert readiness_problems(broken) == [
+        "app health check does not probe /readyz",
+        "app health check probes liveness (/healthz)",
+    ]
+    app["healthcheck"] = {"disable": True}
+    assert readiness_problems(broken) == ["app health check does not probe /readyz"]
+
+
+def test_checkers_reject_an_upstream_without_passive_checks() -> None:
+    text = NGINX.read_text()
+    broken = re.sub(r"max_fails=\d+ fail_timeout=\d+s", "", text)
+    broken = re.sub(r"proxy_next_upstream .*;", "proxy_next_upstream error non_idempotent;",
+                    broken)
+    broken = re.sub(r"error_page .*;", "", broken)
+    assert upstream_problems(broken, "app") == [
+        "upstream server has no max_fails >= 1 (passive health check)",
+        "upstream server has no fail_timeout",
+        "proxy_next_upstream does not count timeout",
+        "proxy_next_upstream does not count http_503",
+        "proxy_next_upstream retries non-idempotent requests (publishes)",
+        "nginx's own 502 (no live upstream) is not turned into problem+json",
+    ]
+    html = text.replace("application/problem+json", "text/html")
+    assert upstream_problems(html, "app") == [
+        "@unavailable does not answer 503 problem+json with Retry-After"]
+    assert upstream_problems(text, "web") == ["no upstream server web:8000"]
 
 
 @pytest.mark.parametrize(
