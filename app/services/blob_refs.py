@@ -38,10 +38,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from app.db import session_scope
 from app.models import PackageBlob, PackageFile, PackageVersion
-from app.storage import BlobStore
+from app.storage import BlobStore, aside_digest
 
 log = logging.getLogger("vouch.blobs")
 
@@ -67,6 +69,21 @@ def has_live_reference(session: Session, sha256: str) -> bool:
         .where(PackageBlob.sha256 == sha256, col(PackageVersion.unpublished_at).is_(None))
         .limit(1)).first()
     return found is not None
+
+
+def live_digests(session: Session, digests: list[str]) -> set[str]:
+    """Those of ``digests`` that a live file references (an unlocked read: a hint for sweeps,
+    which re-check each candidate under its lock before deleting anything)."""
+    live: set[str] = set()
+    for start in range(0, len(digests), 500):
+        chunk = digests[start:start + 500]
+        live.update(session.exec(
+            select(PackageBlob.sha256).distinct()
+            .join(PackageFile, col(PackageFile.blob_id) == PackageBlob.id)
+            .join(PackageVersion, col(PackageVersion.id) == PackageFile.version_id)
+            .where(col(PackageBlob.sha256).in_(chunk),
+                   col(PackageVersion.unpublished_at).is_(None))).all())
+    return live
 
 
 def ensure_stored(session: Session, blobs: BlobStore, sha256: str, staged: Path) -> bool:
@@ -126,3 +143,41 @@ class BlobReleases:
                 log.exception("could not restore set-aside blob %s; the sweep will", handle)
         self._handles.clear()
         self.released.clear()
+
+
+def release_if_unreferenced(engine: Engine, blobs: BlobStore, sha256: str) -> bool:
+    """In a transaction of its own: delete the bytes if no live file references them.
+
+    Returns True if they were released. Raises database errors (nothing is deleted then).
+    """
+    releases = BlobReleases(blobs)
+    try:
+        with session_scope(engine, write=True) as session:
+            released = releases.release_unreferenced(session, [sha256])
+    except BaseException:
+        releases.undo()
+        raise
+    releases.finish()
+    return bool(released)
+
+
+def settle_set_aside(engine: Engine, blobs: BlobStore) -> list[str]:
+    """Finish what a crash interrupted between "set aside" and "purge"/"restore".
+
+    Under each digest's lock: bytes a live file still references and that are not stored go
+    back (the deciding transaction never committed); every other set-aside copy is purged.
+    Returns the handles purged.
+    """
+    purged: list[str] = []
+    for handle in blobs.set_aside_handles():
+        digest = aside_digest(handle)
+        with session_scope(engine, write=True) as session:
+            lock_digest(session, digest)
+            if has_live_reference(session, digest) and not blobs.exists(digest):
+                log.warning("restoring blob %s: set aside by a transaction that never "
+                            "committed", digest)
+                blobs.restore(handle)
+                continue
+        blobs.purge(handle)
+        purged.append(handle)
+    return purged

@@ -1,10 +1,13 @@
-"""Orphan sweep: delete stored blobs that no database row references.
+"""Orphan sweep: delete stored bytes that no file of a live (not unpublished) version uses.
 
     removed = sweep_orphans(engine, blobs, clock, min_age=timedelta(hours=1))
 
 A publish stores its blob before its transaction commits, and deletes it again if the
-transaction fails; a crash between the two can leave an orphan. Blobs younger than
-``min_age`` are never touched, so an in-flight publish is safe.
+transaction fails; a crash between the two can leave an orphan, and so can a crash between an
+unpublish's commit and its purge. Every deletion re-checks the references under the digest's
+lock (``app.services.blob_refs``), so even a publish reusing the bytes at that moment keeps
+them; blobs younger than ``min_age`` are skipped anyway, so in-flight publishes are not made
+to store their bytes twice.
 
     removed = sweep_temporary_files(staging_dir, blobs)   # Removed(count, size)
 
@@ -18,33 +21,42 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from app.clock import Clock
 from app.db import session_scope
-from app.models import PackageBlob
+from app.services.blob_refs import live_digests, release_if_unreferenced, settle_set_aside
 from app.storage import BlobStore, FilesystemBlobStore
 from app.storage.tempfiles import Removed, remove_abandoned
 
 
 def sweep_orphans(engine: Engine, blobs: BlobStore, clock: Clock, *,
                   min_age: timedelta = timedelta(hours=1)) -> list[str]:
+    """Delete stored bytes that no file of a live version references; return their digests.
+
+    Each candidate is re-checked under its digest's lock in a write transaction before it goes
+    (``blob_refs``), so a publish reusing the bytes concurrently either keeps them or stores
+    them again. Bytes set aside by a transaction that crashed are settled first.
+    """
+    settle_set_aside(engine, blobs)
     stored = blobs.keys()
     if not stored:
         return []
     with session_scope(engine) as session:
-        known = set(session.exec(select(PackageBlob.sha256)
-                                 .where(col(PackageBlob.sha256).in_(stored))))
+        live = live_digests(session, stored)
     cutoff = clock.now() - min_age
     removed = []
     for digest in stored:
-        if digest in known:
+        if digest in live:
             continue
         path = blobs.local_path(digest)
-        if path is not None and datetime.fromtimestamp(path.stat().st_mtime, UTC) > cutoff:
-            continue
-        blobs.delete(digest)
-        removed.append(digest)
+        try:
+            if path is not None and \
+                    datetime.fromtimestamp(path.stat().st_mtime, UTC) > cutoff:
+                continue
+        except FileNotFoundError:
+            continue  # removed meanwhile
+        if release_if_unreferenced(engine, blobs, digest):
+            removed.append(digest)
     return removed
 
 

@@ -14,7 +14,7 @@ Deleting bytes is a two-step affair (issue 10): the service that decides a blob 
 referenced sets it aside inside the database transaction that saw every reference, and purges
 it only after that transaction commits (or restores it when the transaction fails). A reader
 that opened the blob before it was set aside keeps reading the whole file.
-The contract suite in ``tests/unit/app/storage/contract.py`` is what a backend must pass.
+The contract suite in ``tests/unit/app/test_blobstore_contract.py`` is what a backend must pass.
 """
 
 from __future__ import annotations

@@ -73,3 +73,49 @@ def test_keys_must_be_sha256_hex(store: BlobStore, tmp_path: Path, bad: str) -> 
         store.put_file(bad, path)
     with pytest.raises(ValueError):
         blob_key(bad)
+
+
+def test_set_aside_stops_serving_but_an_open_reader_finishes(store: BlobStore,
+                                                             tmp_path: Path) -> None:
+    """Issue 10: a download that opened the blob before an unpublish set it aside (and even
+    purged it) reads the whole body."""
+    data = b"y" * 3_000_000
+    digest, path = _staged(tmp_path, data)
+    store.put_file(digest, path)
+    reader = store.open(digest)
+    handle = store.set_aside(digest)
+    assert handle is not None and store.set_aside_handles() == [handle]
+    assert not store.exists(digest) and store.keys() == []
+    with pytest.raises(BlobNotFound):
+        store.open(digest)
+    store.purge(handle)
+    store.purge(handle)  # idempotent
+    with reader:
+        assert reader.read() == data
+    assert store.set_aside_handles() == [] and store.set_aside(digest) is None
+
+
+def test_restore_puts_bytes_back_without_replacing_a_newer_copy(store: BlobStore,
+                                                                tmp_path: Path) -> None:
+    digest, path = _staged(tmp_path, b"restored")
+    store.put_file(digest, path)
+    handle = store.set_aside(digest)
+    assert handle is not None
+    store.restore(handle)
+    store.restore(handle)  # idempotent
+    with store.open(digest) as stream:
+        assert stream.read() == b"restored"
+    again = store.set_aside(digest)
+    assert again is not None
+    assert store.put_file(digest, path) is True  # stored anew meanwhile (a publish)
+    store.restore(again)  # keeps the new copy, drops the set-aside one
+    assert store.keys() == [digest] and store.set_aside_handles() == []
+
+
+@pytest.mark.parametrize("bad", ["../" + "a" * 64 + ".0123456789abcdef", "a" * 64,
+                                 "a" * 64 + ".xyz", "a" * 64 + "/../../x.0123456789abcdef"])
+def test_set_aside_handles_are_checked(store: BlobStore, bad: str) -> None:
+    with pytest.raises(ValueError):
+        store.purge(bad)
+    with pytest.raises(ValueError):
+        store.restore(bad)
