@@ -4,16 +4,29 @@ users or advisories (issue 9). Each test acts as the holder of a leaked limited 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 from sqlmodel import func, select
 
+from app.clock import ManualClock
 from app.db import session_scope
 from app.models import ApiToken, Membership, TrustedPublisher
 from tests.conftest import Actors, StateCounts, state_counts
 from tests.functional.helpers import assert_problem, publish
 from tests.functional.test_advisories_fixtures import generic_advisory
+from tests.support.sigstore_local import GitHubIdentity
+from tests.support.sigstore_local.oidc import OidcSigningKey, make_github_oidc_token
 
 SCOPE_CODE = "token_scope_insufficient"
+AUDIENCE = "vouch-test"
+
+
+@pytest.fixture
+def settings_overrides(github_jwks_path: Path) -> dict[str, object]:
+    """Trusted publishing on (for the minted-token test); nothing else changes."""
+    return {"oidc_jwks_file": github_jwks_path, "oidc_audience": AUDIENCE}
 
 
 def _tokens(actors: Actors) -> int:
@@ -221,3 +234,30 @@ def test_package_scoped_security_tokens_cannot_manage_advisories(actors: Actors)
     assert state_counts(actors.server).audit_events == before.audit_events
     assert sec.get(f"/api/v1/advisories/{advisory_id}").json()["state"] == "draft"
 
+
+def test_a_token_minted_for_a_workflow_changes_nothing(actors: Actors,
+                                                       github_oidc_key: OidcSigningKey,
+                                                       clock: ManualClock) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert alice.post("/api/v1/trusted-publishers", json={
+        "target": "widget", "repository": "acme/widget",
+        "workflow": "release.yml"}).status_code == 201
+    identity = GitHubIdentity(repository="acme/widget", workflow="release.yml",
+                              ref="refs/tags/v1.0.0")
+    oidc = make_github_oidc_token(identity, key=github_oidc_key, issued_at=clock.now(),
+                                  audience=AUDIENCE)
+    minted = actors.client().post("/api/v1/oidc/mint-token", json={"token": oidc})
+    assert minted.status_code == 200, minted.text
+    workflow = actors.client(minted.json()["token"])
+    before, tokens = state_counts(actors.server), _tokens(actors)
+    assert_problem(workflow.post("/api/v1/tokens", json={}), 403, SCOPE_CODE)
+    assert_problem(workflow.get("/api/v1/tokens"), 403, SCOPE_CODE)
+    assert_problem(workflow.get("/api/v1/gpg-keys/challenge"), 403, SCOPE_CODE)
+    for response in (workflow.post("/api/v1/orgs", json={"name": "ci-org"}),
+                     workflow.post("/api/v1/trusted-publishers", json={
+                         "target": "widget", "repository": "mallory/evil",
+                         "workflow": "release.yml"}),
+                     workflow.put("/api/v1/signature-policies",
+                                  json={"target": "widget", "policy": "gpg"})):
+        assert response.status_code == 403, response.text
+    _unchanged(actors, before, tokens)
