@@ -3,7 +3,8 @@
     >>> parse_duration("24h")
     datetime.timedelta(days=1)
 
-A bare number is seconds. Anything else raises ``ValueError`` naming the bad text.
+A bare number is seconds. Anything else, or more than a century, raises ``ValueError``
+naming the bad text.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+)([smhdw])")
+MAX_SECONDS = 36500 * 86400  # a century
 
 
 def parse_duration(text: str | int | float | timedelta) -> timedelta:
@@ -20,10 +22,10 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
     if isinstance(text, timedelta):
         return text
     if isinstance(text, int | float):
-        return timedelta(seconds=float(text))
+        return _bounded(float(text), text)
     cleaned = text.strip().lower().replace(" ", "")
     if cleaned.isdigit():
-        return timedelta(seconds=int(cleaned))
+        return _bounded(int(cleaned), text)
     total = 0
     position = 0
     for match in _PART.finditer(cleaned):
@@ -33,4 +35,12 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
         position = match.end()
     if not cleaned or position != len(cleaned):
         raise ValueError(f"not a duration: {text!r} (use forms like 90s, 15m, 24h, 7d)")
-    return timedelta(seconds=total)
+    return _bounded(total, text)
+
+
+def _bounded(seconds: float, text: object) -> timedelta:
+    # Issue 9: "99999999999d" overflowed timedelta, and "99999999d" overflowed the expiry date
+    # computed from it (500s); nothing in Vouch lasts longer than a century.
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"duration too long: {text!r} (at most 36500d)")
+    return timedelta(seconds=seconds)

@@ -42,6 +42,9 @@ RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 _STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
 # ``\u0000`` preceded by an even number of backslashes (zero included): an escaped NUL.
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*+\\u0000")
+# UTF-16 surrogate escapes (``\ud800``): a hint, then every escape read left to right.
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]")
+_ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
 # Keep only brackets: openers become +1, closers -1 (0xff read as a signed byte).
 _BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -64,14 +67,38 @@ def check_json_bytes(data: bytes, *, max_depth: int, what: str = "the request bo
     """Refuse a body (or form field) that holds NUL or nests deeper than ``max_depth``.
 
     Raises ``NulCharacter`` (400 ``nul_character``) or ``MalformedInput`` (400
-    ``malformed_input``). Valid JSON within the limits passes untouched.
+    ``malformed_input``: too deep, or an unpaired surrogate escape such as ``\\ud800``).
+    Valid JSON within the limits passes untouched.
     """
     if b"\x00" in data or _NUL_ESCAPE.search(data) is not None:
         raise NulCharacter(f"{what} contains a NUL character", field=what)
+    if _has_lone_surrogate(data):
+        raise MalformedInput(f"{what} holds an unpaired UTF-16 surrogate escape", field=what)
     depth = json_depth(data)
     if depth > max_depth:
         raise MalformedInput(f"{what} nests JSON deeper than {max_depth} levels",
                              max_depth=max_depth)
+
+
+def _has_lone_surrogate(data: bytes) -> bool:
+    """True when a ``\\uD800``-``\\uDFFF`` escape lacks its other half: ``json.loads`` turns it
+    into a str that no UTF-8 encoder (database driver, response) accepts, a 500."""
+    if _SURROGATE_HINT.search(data) is None:
+        return False
+    high_ends_at = -1  # where the escape pairing the last high surrogate must start
+    for match in _ESCAPE.finditer(data):
+        hex_digits = match.group(1)
+        point = int(hex_digits, 16) if hex_digits else -1
+        if high_ends_at >= 0:
+            if 0xDC00 <= point <= 0xDFFF and match.start() == high_ends_at:
+                high_ends_at = -1
+                continue
+            return True
+        if 0xD800 <= point <= 0xDBFF:
+            high_ends_at = match.end()
+        elif 0xDC00 <= point <= 0xDFFF:
+            return True
+    return high_ends_at >= 0
 
 
 def reject_nul(what: str, text: str | None) -> None:

@@ -276,3 +276,35 @@ def test_querybatch_has_the_larger_batch_cap(actors: Actors) -> None:
     assert response.status_code == 200, response.text
     assert len(response.json()["results"]) == 1000
     assert_problem(actors.client().post("/v1/query", content=body), 413, "payload_too_large")
+
+
+# -- found by probing and fuzzing --------------------------------------------------------------
+def test_an_unpaired_surrogate_escape_is_malformed_input(actors: Actors) -> None:
+    sec = actors.client(actors.user("sec", security=True))
+    before = _rows(actors.server, Advisory)
+    for body in (b'{"summary": "flaw\\ud800"}', b'{"summary": "\\\\\\udc00"}',
+                 b'{"summary": "\\\\ud83d\\ude00"}'):
+        response = sec.post("/api/v1/advisories", content=body,
+                            headers={"content-type": "application/json"})
+        assert_problem(response, 400, "malformed_input")
+    assert_problem(actors.client().post(
+        "/v1/query", content=b'{"package": {"ecosystem": "PyPI", "name": "a\\ud800"}}'),
+        400, "malformed_input")
+    assert _rows(actors.server, Advisory) == before
+    # A proper pair (an emoji) is text like any other.
+    paired = sec.post("/api/v1/advisories", content=json.dumps(
+        generic_advisory("pkg", summary="flaw \U0001F600"), ensure_ascii=True).encode(),
+        headers={"content-type": "application/json"})
+    assert paired.status_code == 201, paired.text
+    assert paired.json()["summary"] == "flaw \U0001F600"
+
+
+@pytest.mark.parametrize("lifetime", ["99999999999999d", "99999999d", "3155760000000"])
+def test_an_absurd_token_lifetime_is_malformed_input(actors: Actors, lifetime: str) -> None:
+    alice = actors.client(actors.user("alice"))
+    before = _rows(actors.server, ApiToken)
+    response = alice.post("/api/v1/tokens", json={"name": "ci", "expires_in": lifetime})
+    assert_problem(response, 400, "malformed_input")
+    assert _rows(actors.server, ApiToken) == before
+    assert alice.post("/api/v1/tokens", json={"name": "ci", "expires_in": "36500d"}
+                      ).status_code == 201
