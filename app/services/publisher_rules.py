@@ -75,7 +75,7 @@ def why_not_acting(session: Session, row: TrustedPublisher,
     package = pkgs.find_package(session, name.full)
     if package is not None:
         if not pkgs.is_owner(session, package, principal):
-            return f"its registrant {user.name} no longer owns {name.full}"
+            return f"its registrant {user.name} does not own {name.full} (now)"
         return None
     expires = pending_expiry(row)
     if now is None or expires <= now:
@@ -119,7 +119,11 @@ def acting_publishers_for(session: Session, package_name: str,
 
 
 def same_workflow(a: TrustedPublisher, b: TrustedPublisher) -> bool:
-    return a.repository.lower() == b.repository.lower() and a.workflow == b.workflow
+    """Both name one workflow file of one repository (of one owner, where both know it)."""
+    owners_differ = (a.repository_owner_id is not None and b.repository_owner_id is not None
+                     and a.repository_owner_id != b.repository_owner_id)
+    return (a.repository.lower() == b.repository.lower() and a.workflow == b.workflow
+            and not owners_differ)
 
 
 def token_publishers(session: Session, principal: Principal, package_name: str,

@@ -323,6 +323,35 @@ def test_only_its_registrant_removes_a_pending_publisher(actors: Actors) -> None
     assert _publisher_rows(actors, "claimme") == []
 
 
+def test_a_registration_that_raced_the_claim_acts_for_nobody_and_is_swept(
+        actors: Actors, github_oidc_key: OidcSigningKey, clock: ManualClock,
+        sigstore_instance: SigstoreInstance) -> None:
+    """bob's registration checked "claimme does not exist" while alice's first publish was
+    committing: his row is left pending for a package that is alice's. It must not act, and
+    the next registration's sweep removes it (as the claim would have)."""
+    alice = actors.client(actors.user("alice"))
+    assert _register(alice, "claimme", ALICE_CI).status_code == 201
+    assert _publish_signed(alice, sigstore_instance, "claimme", "1.0.0",
+                           ALICE_CI).status_code == 201
+    actors.user("bob")
+    with session_scope(actors.server.registry.engine, write=True) as session:
+        session.add(TrustedPublisher(  # what the losing registration leaves behind
+            package_name="claimme", repository=BOB_CI.repository, workflow=BOB_CI.workflow,
+            created_at=clock.now(), created_by="bob",
+            pending_expires_at=clock.now() + timedelta(days=30)))
+    body = assert_problem(_mint(actors, github_oidc_key, BOB_CI), 403, "invalid_publisher")
+    assert "bob does not own claimme" in body["detail"]
+    before = state_counts(actors.server)
+    assert_problem(_publish_signed(alice, sigstore_instance, "claimme", "1.0.1", BOB_CI),
+                   400, "identity_mismatch")
+    assert state_counts(actors.server) == before
+    carol = actors.client(actors.user("carol"))
+    assert _register(carol, "elsewhere", ALICE_CI).status_code == 201
+    assert [r.created_by for r in _publisher_rows(actors, "claimme")] == ["alice"]
+    (event,) = _events(actors, "trusted-publisher:pending-invalidated")
+    assert event.details["registered_by"] == "bob"
+
+
 # -- race: two parties claim one name at the same time ----------------------------------------
 def test_concurrent_claims_leave_one_owner_and_no_foreign_version(
         actors: Actors, github_oidc_key: OidcSigningKey,

@@ -149,3 +149,32 @@ def test_a_pin_fails_an_unsigned_artifact_even_with_allow_unsigned(
                                "--json", *pin)
         assert code == 1
         assert _signature(report)["message"].startswith("identity_mismatch")
+
+
+def test_verify_rechecks_the_owner_id_the_registry_recorded(
+        actors: Actors, tmp_path: Path, sigstore_trusted_root_path: Path,
+        sigstore_instance: SigstoreInstance) -> None:
+    """The stored bundle is swapped (a compromised database or storage) for one over the same
+    bytes from acme/widget re-created by another account: same repository and workflow names,
+    a new owner id. `vouch verify` applies the publisher policy's owner-id rule to the identity
+    the registry recorded at publish time, so the swap fails."""
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from app.models import Provenance
+
+    _sigstore_signed(actors, sigstore_instance)
+    trust = sigstore_trusted_root_path
+    assert _verify(actors, tmp_path, trust, "widget@1.0.0")[0] == 0
+    forged = sigstore_instance.sign_artifact(b"sigstore signed widget",
+                                             WIDGET_CI.with_(owner_id="999999999"))
+    with session_scope(actors.server.registry.engine, write=True) as session:
+        row = session.exec(select(Provenance)).one()
+        assert row.identity["github"]["repository_owner_id"] == WIDGET_CI.resolved_owner_id
+        row.raw = forged.decode()
+        session.add(row)
+    (tmp_path / "fresh").mkdir()  # a consumer without the earlier provenance in its cache
+    code, report = _verify(actors, tmp_path / "fresh", trust, "widget@1.0.0", "--json")
+    assert code == 1
+    finding = _signature(report)
+    assert finding["message"].startswith("identity_mismatch") and "owner id" in finding["message"]
