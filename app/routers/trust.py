@@ -62,6 +62,10 @@ class PolicyUpdate(BaseModel):
              summary="Trust a GitHub Actions workflow to publish a package or a scope")
 def add_publisher(body: PublisherCreate, principal: PrincipalDep,
                   registry: RegistryDep) -> dict[str, Any]:
+    """For a package name that does not exist yet the publisher is *pending*: it reserves
+    nothing, expires after 30 days (``pending_expires_at``), is invalidated when someone else
+    creates the package, and a user holds at most 3 (409 ``too_many_pending_publishers``).
+    A name that exists and is not yours is refused (403)."""
     with session_scope(registry.engine, write=True) as session:
         row = trust_config.add_publisher(
             session, principal, target=body.target, repository=body.repository,
