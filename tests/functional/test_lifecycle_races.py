@@ -297,3 +297,25 @@ def test_a_download_that_finds_the_bytes_gone_answers_410_not_500(
                            "version_unpublished")
     finally:
         blobs.open = original_open  # type: ignore[method-assign]
+
+
+def test_downloads_from_the_open_handle_keep_ranges_head_and_etags(actors: Actors,
+                                                                   alice: GpgPublisher) -> None:
+    """The response that streams an already-open blob still answers Range, HEAD and
+    If-None-Match as the path-based one did."""
+    data = bytes(range(256)) * 64
+    assert alice.publish("ranged", "1.0.0", data).status_code == 201
+    url = "/api/v1/packages/ranged/versions/1.0.0/artifact"
+    with actors.client() as reader:
+        whole = reader.get(url)
+        assert whole.status_code == 200 and whole.content == data
+        assert whole.headers["content-length"] == str(len(data))
+        assert whole.headers["etag"] == f'"{sha256(data)}"'
+        part = reader.get(url, headers={"Range": "bytes=100-199"})
+        assert part.status_code == 206 and part.content == data[100:200]
+        assert part.headers["content-range"] == f"bytes 100-199/{len(data)}"
+        head = reader.head(url)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(len(data))
+        cached = reader.get(url, headers={"If-None-Match": whole.headers["etag"]})
+        assert cached.status_code == 304
