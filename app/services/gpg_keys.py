@@ -221,7 +221,7 @@ def register_verified_key(session: Session, user: User, armored: str, now: datet
                              for f in fingerprints])
             session.flush()
     except IntegrityError as err:  # a concurrent registration won the claim
-        raise GpgKeyTaken(f"key {info.fingerprint} is registered to another account",
+        raise GpgKeyTaken(f"key {info.fingerprint} was just registered by another request",
                           fingerprint=info.fingerprint) from err
     audit(session, at=now, actor=user.name, action="gpg-key:add", fingerprint=info.fingerprint,
           subkeys=list(info.signing_subkey_fingerprints), uids=list(info.uids), proof=proof)
