@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,10 +22,11 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from app.clock import ManualClock
+from app.clock import ManualClock, SystemClock
 from app.config import Settings
 from app.db import session_scope
 from app.models import AuditEvent
+from app.services.sweep import sweep_orphans
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem, sha256
 from tests.functional.signed_publish import GpgPublisher, make_key
@@ -319,3 +321,46 @@ def test_downloads_from_the_open_handle_keep_ranges_head_and_etags(actors: Actor
         assert head.headers["content-length"] == str(len(data))
         cached = reader.get(url, headers={"If-None-Match": whole.headers["etag"]})
         assert cached.status_code == 304
+
+
+def test_sweep_racing_a_publish_that_reuses_orphaned_bytes(actors: Actors,
+                                                           alice: GpgPublisher,
+                                                           tmp_path: Path) -> None:
+    """Bytes left in storage with no live reference (a crash, an unpublish) are what the sweep
+    removes; a publish of the same bytes at that moment finds them stored (``put_file`` says
+    "exists") and must still end with them stored. The sweep runs with no age margin here,
+    over and over while the publish is in flight."""
+    registry = actors.server.registry
+    reader = actors.client()
+    for r in range(SHARED_BLOB_ROUNDS // 2):
+        data = f"orphaned, then reused, round {r}".encode() * 40
+        signature = alice.signature(data)
+        (tmp_path / "orphan").write_bytes(data)
+        registry.blobs.put_file(sha256(data), tmp_path / "orphan")  # left by a crash
+        version = f"5.0.{r}"
+
+        done = threading.Event()
+
+        def publish(v: str = version, d: bytes = data, s: bytes = signature,
+                    ev: threading.Event = done) -> int:
+            try:
+                with actors.client(alice.token) as client:
+                    return alice.publish("reuse", v, d, client=client,
+                                         signature=s).status_code
+            finally:
+                ev.set()
+
+        def sweep(ev: threading.Event = done) -> int:
+            sweeps = 0
+            while not ev.is_set():  # sweep again and again for the publish's whole life
+                sweep_orphans(registry.engine, registry.blobs, SystemClock(),
+                              min_age=timedelta(0))
+                sweeps += 1
+            return sweeps
+
+        status, _ = _together(publish, sweep)
+        assert status == 201
+        _assert_serves(reader, "reuse", version, data)
+    assert sweep_orphans(registry.engine, registry.blobs, SystemClock(),
+                         min_age=timedelta(0)) == []
+    assert state_counts(actors.server).blob_files == SHARED_BLOB_ROUNDS // 2
