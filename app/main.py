@@ -26,6 +26,7 @@ from app.read_cache import CachedReads
 from app.readiness import DatabaseProbe
 from app.registry import Registry
 from app.routers import accounts, advisories, audit, oidc, osv, packages, resolve, search, trust
+from app.services.blob_refs import settle_set_aside
 from app.services.sweep import sweep_temporary_files
 from app.web import install_web
 
@@ -101,6 +102,10 @@ def _remove_crash_leftovers(registry: Registry) -> None:
         return
     if removed.count:
         log.warning("removed %s left by processes that died", removed)
+    try:  # bytes an unpublish set aside but never purged or restored (blob_refs)
+        settle_set_aside(registry.engine, registry.blobs)
+    except Exception:
+        log.exception("could not settle set-aside blobs; `vouch admin sweep-blobs` will")
 
 
 def _warm_advisories(registry: Registry) -> None:

@@ -364,3 +364,31 @@ def test_sweep_racing_a_publish_that_reuses_orphaned_bytes(actors: Actors,
     assert sweep_orphans(registry.engine, registry.blobs, SystemClock(),
                          min_age=timedelta(0)) == []
     assert state_counts(actors.server).blob_files == SHARED_BLOB_ROUNDS // 2
+
+
+def test_a_restart_settles_bytes_a_crash_left_set_aside(actors: Actors, alice: GpgPublisher,
+                                                        settings: Settings,
+                                                        clock: ManualClock) -> None:
+    """``kill -9`` between "set aside" and "purge"/"restore" leaves bytes in ``.aside``: the
+    next start puts back what a live version needs and purges the rest."""
+    kept, dropped = b"live version's bytes", b"unpublished version's bytes"
+    assert alice.publish("crash", "1.0.0", kept).status_code == 201
+    assert alice.publish("crash", "1.0.1", dropped).status_code == 201
+    assert alice.client.delete("/api/v1/packages/crash/versions/1.0.1").status_code == 204
+    blobs = actors.server.registry.blobs
+    # The state a crash leaves: the live version's bytes set aside by an unpublish whose
+    # transaction never committed, the unpublished version's never purged.
+    assert blobs.set_aside(sha256(kept)) is not None
+    staged = settings.data_dir / "dropped"
+    staged.write_bytes(dropped)
+    blobs.put_file(sha256(dropped), staged)
+    assert blobs.set_aside(sha256(dropped)) is not None
+    assert blobs.keys() == [] and len(blobs.set_aside_handles()) == 2
+
+    with running_registry(settings, clock) as restarted, httpx.Client(
+            base_url=restarted.url) as reader:
+        assert restarted.registry.blobs.keys() == [sha256(kept)]
+        assert restarted.registry.blobs.set_aside_handles() == []
+        assert reader.get("/api/v1/packages/crash/versions/1.0.0/artifact").content == kept
+        assert_problem(reader.get("/api/v1/packages/crash/versions/1.0.1/artifact"), 410,
+                       "version_unpublished")
