@@ -84,7 +84,9 @@ class PostgresInstance:
     def create(cls) -> Iterator[PostgresInstance]:
         """initdb + start + create the ``vouch`` database; stopped and removed afterwards."""
         bindir = find_bindir()
-        root = Path(tempfile.mkdtemp(prefix="vouch-pg-"))
+        # /tmp, not $TMPDIR: the server user must be able to reach the directory (and the
+        # socket path must stay short).
+        root = Path(tempfile.mkdtemp(prefix="vouch-pg-", dir="/tmp"))
         instance = cls(bindir=bindir, root=root, port=free_port())
         try:
             instance._initdb()
