@@ -380,6 +380,8 @@ def test_concurrent_claims_leave_one_owner_and_no_foreign_version(
 
         threads = [threading.Thread(target=go, args=("alice", alice, ALICE_CI, "1.0.0")),
                    threading.Thread(target=go, args=("bob", bob_ci, BOB_CI, "1.0.1"))]
+        if round_ % 2:
+            threads.reverse()  # give each side the head start in turn
         for thread in threads:
             thread.start()
         for thread in threads:
