@@ -107,8 +107,9 @@ def remove_publisher(session: Session, principal: Principal, publisher_id: int, 
         assert row.package_name is not None
         _require_control(session, principal, row.package_name, now=now)
         if (publisher_rules.is_pending(session, row) and row.created_by != principal.name
-                and not principal.is_admin):
-            # Anyone may create an unclaimed name, but nobody removes another's claim on it.
+                and not principal.is_admin and not _owns_scope_of(session, row, principal)):
+            # Anyone may create an unclaimed name, but nobody removes another's claim on it
+            # (except the owners of the name's scope).
             raise Forbidden(f"trusted publisher {publisher_id} is pending; only "
                             f"{row.created_by} may remove it")
     # Tokens minted for this publisher die with it (and must not block the delete).
@@ -116,6 +117,14 @@ def remove_publisher(session: Session, principal: Principal, publisher_id: int, 
     session.delete(row)
     audit(session, at=now, actor=principal.name, action="trusted-publisher:remove",
           package=row.package_name, publisher_id=publisher_id, repository=row.repository)
+
+
+def _owns_scope_of(session: Session, row: TrustedPublisher, principal: Principal) -> bool:
+    scope = parse_package_name(row.package_name or "").scope
+    if scope is None:
+        return False
+    member = accounts.membership(session, accounts.get_org(session, scope), principal.user_id)
+    return member is not None and member.role == "owner"
 
 
 def publisher_public(row: TrustedPublisher, session: Session) -> dict[str, Any]:

@@ -323,6 +323,22 @@ def test_only_its_registrant_removes_a_pending_publisher(actors: Actors) -> None
     assert _publisher_rows(actors, "claimme") == []
 
 
+def test_an_org_owner_may_remove_a_members_pending_scoped_publisher(actors: Actors) -> None:
+    olga = actors.client(actors.user("olga"))
+    _org(actors, olga, "acme")
+    for member in ("mallory", "mike"):
+        actors.user(member)
+        assert olga.post("/api/v1/orgs/acme/members",
+                         json={"user": member, "role": "member"}).status_code == 201
+    mallory = actors.client(actors.token("mallory"))
+    created = _register(mallory, "@acme/new", BOB_CI).json()
+    mike = actors.client(actors.token("mike"))
+    assert_problem(mike.delete(f"/api/v1/trusted-publishers/{created['id']}"), 403,
+                   "forbidden")
+    assert olga.delete(f"/api/v1/trusted-publishers/{created['id']}").status_code == 204
+    assert _publisher_rows(actors, "@acme/new") == []
+
+
 def test_a_registration_that_raced_the_claim_acts_for_nobody_and_is_swept(
         actors: Actors, github_oidc_key: OidcSigningKey, clock: ManualClock,
         sigstore_instance: SigstoreInstance) -> None:
