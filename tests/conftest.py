@@ -1,23 +1,32 @@
-"""Shared fixtures: a fresh database per test, the real server on loopback, users and tokens."""
+"""Shared fixtures: a fresh database per test, the real server on loopback, users and tokens.
+
+The server runs with the product's default signature policy (``any``: unsigned publishes are
+refused), so every user ``Actors`` creates has a GPG key and the clients it hands out sign
+their publishes (``tests.functional.helpers.publish``). A test about the ``none`` policy opts
+in through ``settings_overrides`` and says so.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import func, select
 
 from app.clock import ManualClock
 from app.config import Settings
 from app.db import session_scope
-from app.models import AuditEvent, PackageBlob, PackageVersion
+from app.models import ApiToken, AuditEvent, PackageBlob, PackageVersion, TrustedPublisher, User
 from app.services import accounts
+from app.tokens import hash_secret
 from tests.support.databases import DatabaseFactory
 from tests.support.server import RunningServer, running_registry
+from tests.support.signers import SessionSigning, Signer, SigningClient, SigningMethod
+from tests.support.signing_setup import register_key, trust_identity
+from tests.support.sigstore_local import GitHubIdentity, SigstoreInstance
 from tests.support.sigstore_local.fixtures import (  # noqa: F401  (fixtures for every test)
     github_jwks_path,
     github_oidc_key,
@@ -40,20 +49,33 @@ def database_url(db_factory: DatabaseFactory, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+#: The registry's own default (production refuses unsigned publishes). Set explicitly so that
+#: a VOUCH_DEFAULT_SIGNATURE_POLICY in the environment cannot leak into the suite;
+#: tests/functional/test_suite_defaults.py fails if this ever drifts from ``Settings()``.
+PRODUCT_SIGNATURE_POLICY = Settings.model_fields["default_signature_policy"].default
+
+
 @pytest.fixture
-def settings_overrides() -> dict[str, object]:
-    """Override in a test module to change settings for its server."""
-    return {}
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, object]:
+    """Override in a test module, or per test with
+    ``@pytest.mark.parametrize("settings_overrides", [{...}], indirect=True)``, to change its
+    server's settings. ``{"default_signature_policy": "none"}`` is for tests about unsigned
+    publishing only."""
+    return dict(getattr(request, "param", {}))
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path,
+             sigstore_trusted_root_path: Path,  # noqa: F811  (the fixture imported above)
              settings_overrides: dict[str, object]) -> Settings:
     values: dict[str, object] = {
         "data_dir": tmp_path / "data",
         "database_url": database_url,
         "environment": "development",
-        "default_signature_policy": "none",
+        "default_signature_policy": PRODUCT_SIGNATURE_POLICY,
+        # The local Sigstore instance stands in for public-good (whose Fulcio cannot issue
+        # certificates to tests), so any test can publish Sigstore-signed.
+        "sigstore_trust": str(sigstore_trusted_root_path),
         "max_upload_bytes": 1024 * 1024,
     }
     values.update(settings_overrides)
@@ -71,22 +93,56 @@ def server(settings: Settings, clock: ManualClock) -> Iterator[RunningServer]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def session_signing(
+        sigstore_instance: SigstoreInstance,  # noqa: F811  (the fixture imported above)
+) -> Iterator[SessionSigning]:
+    """GPG keys (made once, on first use) and signature caches for the whole session."""
+    signing = SessionSigning(sigstore_instance)
+    yield signing
+    signing.close()
+
+
+@pytest.fixture(params=["gpg", "sigstore"])
+def signing_method(request: pytest.FixtureRequest) -> SigningMethod:
+    """Run a lifecycle test once per signing method: ``actors.user(name, signing=...)``."""
+    method: SigningMethod = request.param
+    return method
+
+
 @dataclass
 class Actors:
-    """Creates users and tokens straight through the services (as `vouch admin` does)."""
+    """Creates users and tokens straight through the services (as `vouch admin` does).
+
+    Every user gets the next GPG key of the session (registered directly, as verified) and
+    signs with it; ``signing="sigstore"`` makes their publishes carry a bundle from the local
+    Sigstore instance instead, for a workflow identity trusted for each package they publish.
+    """
 
     server: RunningServer
+    signing: SessionSigning
+    signers: dict[str, Signer] = field(default_factory=dict)
 
     def user(self, name: str, *, admin: bool = False, security: bool = False,
-             **token_options: object) -> str:
+             signing: SigningMethod = "gpg", **token_options: object) -> str:
         """Create a user and return a fresh token for them."""
         registry = self.server.registry
+        key = self.signing.key(len(self.signers))
         with session_scope(registry.engine, write=True) as session:
             user = accounts.create_user(session, name, now=registry.clock.now(), actor="test",
                                         admin=admin, security=security)
+            register_key(session, user, key, self.signing.key_info(key),
+                         now=registry.clock.now())
             _, secret = accounts.create_token(session, user, now=registry.clock.now(),
                                               **token_options)  # type: ignore[arg-type]
+        self.signers[name] = (self.signing.gpg_signer(len(self.signers)) if signing == "gpg"
+                              else self.signing.sigstore_signer(name, self._trust(name)))
         return secret
+
+    def _trust(self, user: str) -> Callable[[str, GitHubIdentity], None]:
+        def trust(package: str, identity: GitHubIdentity) -> None:
+            trust_identity(self.server, package, identity, created_by=user)
+        return trust
 
     def token(self, name: str, **token_options: object) -> str:
         registry = self.server.registry
@@ -96,14 +152,36 @@ class Actors:
                                               **token_options)  # type: ignore[arg-type]
         return secret
 
-    def client(self, token: str | None = None) -> httpx.Client:
+    def signer(self, token: str | None) -> Signer | None:
+        """Who signs what ``token`` publishes (revoked and expired tokens too): its user's
+        signer, or for a token minted from a workflow's OIDC token, that workflow's Sigstore
+        identity. ``None`` for anonymous calls and unknown tokens."""
+        if not token:
+            return None
+        with session_scope(self.server.registry.engine) as session:
+            row = session.exec(select(ApiToken)
+                               .where(ApiToken.token_hash == hash_secret(token))).first()
+            user = session.get(User, row.user_id) if row and row.user_id else None
+            publisher = (session.get(TrustedPublisher, row.trusted_publisher_id)
+                         if row and row.trusted_publisher_id else None)
+            if user is not None:
+                return self.signers.get(user.name)
+            if publisher is not None:
+                return self.signing.workflow_signer(publisher.repository, publisher.workflow,
+                                                    publisher.ref_pattern,
+                                                    publisher.repository_owner_id)
+        return None
+
+    def client(self, token: str | None = None) -> SigningClient:
+        """A client acting with ``token``; ``publish`` signs with the token's user's key."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.server.url, headers=headers, timeout=30)
+        return SigningClient(signer=self.signer(token), base_url=self.server.url,
+                             headers=headers, timeout=30)
 
 
 @pytest.fixture
-def actors(server: RunningServer) -> Actors:
-    return Actors(server)
+def actors(server: RunningServer, session_signing: SessionSigning) -> Actors:
+    return Actors(server, session_signing)
 
 
 @dataclass

@@ -8,9 +8,23 @@ from typing import Any
 
 import httpx
 
+from tests.support.signers import EVIDENCE_FIELDS, Signer
+
 
 def publish(client: httpx.Client, name: str, version: str, data: bytes = b"artifact bytes",
-            metadata: dict[str, Any] | None = None, **fields: Any) -> httpx.Response:
+            metadata: dict[str, Any] | None = None, *, signed: bool = True,
+            **fields: Any) -> httpx.Response:
+    """PUT ``data`` as ``name@version``, signed as the production default demands.
+
+    The evidence comes from the signer of the user the client acts for (``Actors.client``:
+    their GPG key, or a Sigstore bundle for ``signing="sigstore"`` users), unless the caller
+    passes its own ``gpg_signature``/``sigstore_bundle`` field or ``signed=False`` (tests of
+    the ``none`` policy and of refusals). A client with no signer (anonymous, a workflow's
+    minted token, a plain ``httpx.Client``) uploads unsigned.
+    """
+    signer: Signer | None = getattr(client, "signer", None)
+    if signed and signer is not None and not EVIDENCE_FIELDS & fields.keys():
+        fields.update(signer.evidence(name, data))
     form = {"metadata": json.dumps(metadata or {"description": f"{name} package"})}
     form.update({k: v for k, v in fields.items() if isinstance(v, str)})
     files = {"artifact": (f"{name.split('/')[-1]}-{version}.tgz", data,

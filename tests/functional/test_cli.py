@@ -12,6 +12,8 @@ import pytest
 
 from app.config import Settings
 from tests.conftest import Actors
+from tests.functional.clihelp import publish_args
+from tests.support.signers import Signer
 
 
 def vouch(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -28,14 +30,25 @@ def cli_env(actors: Actors, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_publish_info_download_deprecate(cli_env: dict[str, str], tmp_path: Path) -> None:
+@pytest.fixture
+def signer(actors: Actors, cli_env: dict[str, str]) -> Signer | None:
+    """Alice's key: the CLI publishes with ``--gpg-signature`` (the registry's default policy
+    refuses unsigned publishes)."""
+    return actors.signer(cli_env["VOUCH_TOKEN"])
+
+
+def test_publish_info_download_deprecate(cli_env: dict[str, str], signer: Signer | None,
+                                         tmp_path: Path) -> None:
     artifact = tmp_path / "tool-1.0.0.tgz"
     artifact.write_bytes(b"tool bytes")
-    done = vouch("publish", "tool@1.0.0", str(artifact), "--description", "a tool",
+    unsigned = vouch("publish", "tool@1.0.0", str(artifact), env=cli_env, cwd=tmp_path)
+    assert unsigned.returncode == 1 and "signature_required" in unsigned.stderr
+    done = vouch(*publish_args(signer, "tool@1.0.0", artifact), "--description", "a tool",
                  "--json", env=cli_env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     published = json.loads(done.stdout)
     assert published["version"] == "1.0.0"
+    assert published["signer"]["method"] == "gpg"
 
     info = vouch("info", "tool@1.0.0", "--json", env=cli_env, cwd=tmp_path)
     assert json.loads(info.stdout)["sha256"] == published["sha256"]
@@ -50,15 +63,16 @@ def test_publish_info_download_deprecate(cli_env: dict[str, str], tmp_path: Path
     shown = vouch("info", "tool@1.0.0", env=cli_env, cwd=tmp_path)
     assert "DEPRECATED" in shown.stdout and "use 2.x" in shown.stdout
 
-    again = vouch("publish", "tool@1.0.0", str(artifact), env=cli_env, cwd=tmp_path)
+    again = vouch(*publish_args(signer, "tool@1.0.0", artifact), env=cli_env, cwd=tmp_path)
     assert again.returncode == 1 and "version_exists" in again.stderr
 
 
-def test_download_refuses_a_tampered_cache_entry(actors: Actors, cli_env: dict[str, str],
+def test_download_refuses_a_tampered_cache_entry(cli_env: dict[str, str], signer: Signer | None,
                                                  tmp_path: Path) -> None:
     artifact = tmp_path / "a.tgz"
     artifact.write_bytes(b"genuine")
-    assert vouch("publish", "lib@1.0.0", str(artifact), env=cli_env, cwd=tmp_path).returncode == 0
+    assert vouch(*publish_args(signer, "lib@1.0.0", artifact), env=cli_env,
+                 cwd=tmp_path).returncode == 0
     assert vouch("download", "lib@1.0.0", "-o", str(tmp_path / "first"), env=cli_env,
                  cwd=tmp_path).returncode == 0
     # Corrupt the cached copy: the client must notice and fetch the real bytes again.

@@ -54,7 +54,7 @@ def test_lock_then_install_places_verified_packages(actors: Actors, registry_wit
     assert 'name = "base"\nversion = "1.5.0"' in text
     assert text.index('name = "base"') < text.index('name = "util"') < text.index('name = "web"')
 
-    installed = vouch("install", "--no-verify", env=env, cwd=project)
+    installed = vouch("install", env=env, cwd=project)  # verifies every signature
     assert installed.returncode == 0, installed.stderr
     placed = project / "vouch_modules"
     assert (placed / "base" / "package" / "base.txt").read_bytes() == b"base 1.5.0"
@@ -137,14 +137,31 @@ def test_avoid_vulnerable_and_install_runs_the_checks(actors: Actors, tmp_path: 
 
     assert vouch("lock", env=env, cwd=project).returncode == 0
     assert 'version = "1.1.0"' in (project / "vouch.lock").read_text()
-    refused = vouch("install", "--allow-unsigned", env=env, cwd=project)
+    refused = vouch("install", env=env, cwd=project)
     assert refused.returncode == 1 and draft["id"] in refused.stderr
     assert not (project / "vouch_modules").exists()
 
     assert vouch("lock", "--avoid-vulnerable", env=env, cwd=project).returncode == 0
     assert 'version = "1.0.0"' in (project / "vouch.lock").read_text()
-    unsigned = vouch("install", env=env, cwd=project)
-    assert unsigned.returncode == 1 and "unsigned" in unsigned.stderr
-    done = vouch("install", "--allow-unsigned", env=env, cwd=project)
+    done = vouch("install", env=env, cwd=project)  # verifies alice's GPG signature
     assert done.returncode == 0, done.stderr
     assert (project / "vouch_modules" / "risky").is_dir()
+
+
+# About unsigned versions, so the registry runs the (development-only) `none` policy.
+@pytest.mark.parametrize("settings_overrides", [{"default_signature_policy": "none"}],
+                         indirect=True)
+def test_install_refuses_unsigned_unless_allowed(actors: Actors, tmp_path: Path) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "plain", "1.0.0", b"plain", signed=False).status_code == 201
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "vouch.toml").write_text('[dependencies]\nplain = "^1.0.0"\n')
+    env = cli_env(actors.server.url, None, tmp_path)
+    assert vouch("lock", env=env, cwd=project).returncode == 0
+    unsigned = vouch("install", env=env, cwd=project)
+    assert unsigned.returncode == 1 and "unsigned" in unsigned.stderr
+    assert not (project / "vouch_modules").exists()
+    done = vouch("install", "--allow-unsigned", env=env, cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert (project / "vouch_modules" / "plain").is_dir()

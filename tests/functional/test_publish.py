@@ -107,14 +107,14 @@ def test_download_is_counted_without_blocking(actors: Actors) -> None:
     assert doc["downloads"] == 3
 
 
-def test_downloads_can_be_handed_to_the_proxy(settings, clock) -> None:  # type: ignore[no-untyped-def]
+def test_downloads_can_be_handed_to_the_proxy(settings, clock, session_signing) -> None:  # type: ignore[no-untyped-def]
     """Behind nginx the app authorizes the download and nginx sends the blob file."""
     from tests.conftest import Actors
     from tests.support.server import running_registry
 
     settings.accel_redirect_prefix = "/_blobs"
     with running_registry(settings, clock) as server:
-        actors = Actors(server)
+        actors = Actors(server, session_signing)
         alice = actors.client(actors.user("alice"))
         data = b"proxied bytes"
         assert publish(alice, "proxied", "1.0.0", data).status_code == 201

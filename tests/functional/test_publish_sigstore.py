@@ -116,7 +116,7 @@ def test_tampered_artifact_and_bundle_for_another_artifact(
 def test_unsigned_garbage_and_untrusted_packages(actors: Actors, owner: httpx.Client,
                                                  sigstore_instance: SigstoreInstance) -> None:
     before = state_counts(actors.server)
-    assert_problem(publish(owner, "@acme/widget", "1.0.0", b"unsigned"), 400,
+    assert_problem(publish(owner, "@acme/widget", "1.0.0", b"unsigned", signed=False), 400,
                    "signature_required")
     assert_problem(_publish_signed(owner, b"x", b"{not a bundle"), 400, "signature_malformed")
     data = b"gadget"

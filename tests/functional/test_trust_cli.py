@@ -111,8 +111,10 @@ def test_policy_set(actors: Actors, tmp_path: Path) -> None:
     result = vouch("policy", "set", "widget", "gpg", "--json", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"target": "widget", "policy": "gpg"}
-    # The registry now refuses unsigned publishes of widget (the default here is "none").
-    assert publish(client, "widget", "1.1.0").json()["code"] == "signature_required"
+    assert vouch("policy", "set", "widget", "sigstore", env=env, cwd=tmp_path).returncode == 0
+    # The registry now refuses alice's GPG-signed publishes of widget (the default takes both).
+    refused = publish(client, "widget", "1.1.0")
+    assert refused.status_code == 400 and refused.json()["code"] == "signature_method_not_allowed"
     assert vouch("policy", "set", "widget", "default", env=env, cwd=tmp_path).returncode == 0
     assert publish(client, "widget", "1.1.0").status_code == 201
     assert vouch("policy", "set", "widget", "whatever", env=env, cwd=tmp_path).returncode == 2

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Actors
 from tests.functional.clihelp import cli_env, vouch
 from tests.functional.helpers import publish
@@ -27,9 +29,19 @@ def _findings(report: dict, name: str) -> dict[str, str]:  # type: ignore[type-a
     return {f["check"]: f["outcome"] for f in entry["findings"]}
 
 
+def test_signed_passes_without_allowing_unsigned(actors: Actors, tmp_path: Path) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "signed", "1.0.0", b"signed").status_code == 201
+    code, report = _verify(actors, tmp_path, "signed@1.0.0")
+    assert code == 0 and _findings(report, "signed") == {"checksum": "pass", "signature": "pass"}
+
+
+# About unsigned versions, so the registry runs the (development-only) `none` policy.
+@pytest.mark.parametrize("settings_overrides", [{"default_signature_policy": "none"}],
+                         indirect=True)
 def test_unsigned_fails_unless_allowed(actors: Actors, tmp_path: Path) -> None:
     alice = actors.client(actors.user("alice"))
-    assert publish(alice, "plain", "1.0.0", b"plain").status_code == 201
+    assert publish(alice, "plain", "1.0.0", b"plain", signed=False).status_code == 201
     code, report = _verify(actors, tmp_path, "plain@1.0.0")
     assert code == 1 and _findings(report, "plain") == {"checksum": "pass", "signature": "fail"}
     code, report = _verify(actors, tmp_path, "plain@1.0.0", "--allow-unsigned")
@@ -39,11 +51,11 @@ def test_unsigned_fails_unless_allowed(actors: Actors, tmp_path: Path) -> None:
 def test_tampered_cache_is_a_checksum_failure(actors: Actors, tmp_path: Path) -> None:
     alice = actors.client(actors.user("alice"))
     assert publish(alice, "lib", "1.0.0", b"genuine").status_code == 201
-    assert _verify(actors, tmp_path, "lib@1.0.0", "--allow-unsigned")[0] == 0
+    assert _verify(actors, tmp_path, "lib@1.0.0")[0] == 0
     cached = [p for p in (tmp_path / "cache" / "artifacts").rglob("*") if p.is_file()]
     assert len(cached) == 1
     cached[0].write_bytes(b"evil")
-    code, report = _verify(actors, tmp_path, "lib@1.0.0", "--allow-unsigned")
+    code, report = _verify(actors, tmp_path, "lib@1.0.0")
     assert code == 1 and _findings(report, "lib")["checksum"] == "fail"
     assert not cached[0].exists()  # the corrupted entry was removed
 
@@ -55,12 +67,12 @@ def test_advisories_fail_at_the_threshold_and_ignores_expire(actors: Actors,
     sec = security_client(actors)
     draft = sec.post("/api/v1/advisories", json=generic_advisory("vuln", fixed="1.1.0")).json()
     assert sec.post(f"/api/v1/advisories/{draft['id']}/publish").status_code == 200
-    code, report = _verify(actors, tmp_path, "vuln@1.0.0", "--allow-unsigned")
+    code, report = _verify(actors, tmp_path, "vuln@1.0.0")
     assert code == 1 and _findings(report, "vuln")["advisory"] == "fail"
-    ok, _ = _verify(actors, tmp_path, "vuln@1.0.0", "--allow-unsigned",
+    ok, _ = _verify(actors, tmp_path, "vuln@1.0.0",
                     "--ignore", f"{draft['id']}:2999-01-01:not reachable from our code")
     assert ok == 0
-    expired, report = _verify(actors, tmp_path, "vuln@1.0.0", "--allow-unsigned",
+    expired, report = _verify(actors, tmp_path, "vuln@1.0.0",
                               "--ignore", f"{draft['id']}:2000-01-01:old")
     assert expired == 1
     assert "expired" in json.dumps(report)
@@ -77,7 +89,7 @@ def test_quarantined_and_deprecated(actors: Actors, tmp_path: Path) -> None:
                      json=generic_advisory("evil", malicious=True)).json()
     assert sec.post(f"/api/v1/advisories/{draft['id']}/publish").status_code == 200
     assert sec.post(f"/api/v1/advisories/{draft['id']}/quarantine").status_code == 200
-    code, report = _verify(actors, tmp_path, "evil@1.0.0", "old@1.0.0", "--allow-unsigned")
+    code, report = _verify(actors, tmp_path, "evil@1.0.0", "old@1.0.0")
     assert code == 1
     assert _findings(report, "evil") == {"status": "fail"}
     assert _findings(report, "old")["status"] == "warn"
@@ -104,5 +116,5 @@ def test_verify_a_lockfile(actors: Actors, tmp_path: Path) -> None:
     (tmp_path / "vouch.toml").write_text('[dependencies]\nb = "^1.0.0"\n')
     env = cli_env(actors.server.url, None, tmp_path)
     assert vouch("lock", env=env, cwd=tmp_path).returncode == 0
-    code, report = _verify(actors, tmp_path, "--lockfile", "vouch.lock", "--allow-unsigned")
+    code, report = _verify(actors, tmp_path, "--lockfile", "vouch.lock")
     assert code == 0 and [e["name"] for e in report["entries"]] == ["a", "b"]

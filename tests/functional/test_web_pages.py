@@ -45,8 +45,8 @@ class StandInVerifier:
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, object]:
-    return {"run_worker": False}
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, object]:
+    return {"run_worker": False, **getattr(request, "param", {})}
 
 
 @pytest.fixture
@@ -93,13 +93,17 @@ def test_home_has_a_labelled_search_combobox(actors: Actors) -> None:
     assert script.status_code == 200 and "/api/v1/search/suggest" in script.text
 
 
+# The page renders unsigned versions too, which only the (development-only) `none` policy
+# lets in.
+@pytest.mark.parametrize("settings_overrides", [{"default_signature_policy": "none"}],
+                         indirect=True)
 def test_package_page_shows_versions_signers_deprecation_downloads(actors: Actors) -> None:
     alice = actors.client(actors.user("alice"))
     assert publish(alice, "widgets", "1.0.0", b"one", gpg_signature="sig").status_code == 201
     assert publish(alice, "widgets", "2.0.0", b"two", sigstore_bundle="{}",
                    metadata={"description": "Widgets for everyone", "license": "MIT",
                              "keywords": ["ui"]}).status_code == 201
-    assert publish(alice, "widgets", "2.1.0-rc.1", b"rc").status_code == 201
+    assert publish(alice, "widgets", "2.1.0-rc.1", b"rc", signed=False).status_code == 201
     assert alice.put("/api/v1/packages/widgets/versions/1.0.0/deprecation",
                      json={"message": "1.x is unmaintained, use 2.x"}).status_code == 200
     for _ in range(3):
