@@ -28,12 +28,31 @@ from app.services.advisory_osv import (
 
 router = APIRouter(prefix="/v1", tags=["osv"])
 
+# The bodies are read raw (pip-audit sends no Content-Type); documented here for clients and
+# for the schema-driven fuzzer (tests/functional/test_openapi_fuzz.py).
+_QUERY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "package": {"type": "object", "properties": {
+            "name": {"type": "string"}, "ecosystem": {"type": "string"},
+            "purl": {"type": "string"}}},
+        "version": {"type": "string"},
+        "commit": {"type": "string"},
+    },
+}
+_QUERY_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": _QUERY}}}}
+_BATCH_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["queries"],
+    "properties": {"queries": {"type": "array", "items": _QUERY, "maxItems": 1000}}}}}}}
+
 
 def _with_message(err: DomainError) -> None:
     err.extra.setdefault("message", err.detail)
 
 
-@router.post("/query", summary="Advisories affecting one package version (OSV API)")
+@router.post("/query", summary="Advisories affecting one package version (OSV API)",
+             openapi_extra=_QUERY_BODY)
 async def query(request: Request, registry: RegistryDep) -> dict[str, Any]:
     try:
         parsed = parse_query(decode_body(await request.body()))
@@ -47,7 +66,8 @@ async def query(request: Request, registry: RegistryDep) -> dict[str, Any]:
     return query_response(results[0])
 
 
-@router.post("/querybatch", summary="Many queries at once; ids and modified only (OSV API)")
+@router.post("/querybatch", summary="Many queries at once; ids and modified only (OSV API)",
+             openapi_extra=_BATCH_BODY)
 async def querybatch(request: Request, registry: RegistryDep) -> dict[str, Any]:
     try:
         parsed = parse_batch(decode_body(await request.body()))

@@ -10,10 +10,10 @@ import io
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 import anyio
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.datastructures import UploadFile
@@ -82,10 +82,27 @@ async def _read_small(form: Any, field: str, limit: int, max_depth: int) -> byte
     return data
 
 
+# The form is read by hand (streamed, capped); documented here for clients and the fuzzer.
+_PUBLISH_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "example": {"artifact": "left-pad 1.0.0", "metadata": '{"description": "pads strings"}'},
+    "schema": {"type": "object", "required": ["artifact"], "additionalProperties": False,
+               "properties": {
+        "artifact": {"type": "string", "format": "binary"},
+        "metadata": {"type": "string", "description": "JSON: description, license, keywords, "
+                                                      "repository, dependencies"},
+        "sha256": {"type": "string"},
+        "sigstore_bundle": {"type": "string", "format": "binary"},
+        "gpg_signature": {"type": "string", "format": "binary"}}}}}}}
+_EXAMPLE_NAME: dict[str, Any] = {"plain": {"value": "left-pad"}}
+_EXAMPLE_VERSION: dict[str, Any] = {"semver": {"value": "1.0.0"}}
+
+
 @router.put("/{package:path}/versions/{version}", status_code=201,
-            response_model=VersionPublic,
+            response_model=VersionPublic, openapi_extra=_PUBLISH_FORM,
             summary="Publish a version (multipart: metadata, artifact, sha256, signatures)")
-async def publish_version(package: str, version: str, request: Request,
+async def publish_version(package: Annotated[str, Path(openapi_examples=_EXAMPLE_NAME)],
+                          version: Annotated[str, Path(openapi_examples=_EXAMPLE_VERSION)],
+                          request: Request,
                           registry: RegistryDep, principal: PrincipalDep) -> VersionPublic:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise MalformedInput("publish with multipart/form-data (fields metadata and artifact)")
