@@ -136,9 +136,12 @@ async def publish_version(package: Annotated[str, Path(openapi_examples=_EXAMPLE
     return await run_in_threadpool(document)
 
 
-@router.api_route("/{package:path}/versions/{version}/artifact", methods=["GET", "HEAD"],
-                  summary="Download the artifact (immutable; Repr-Digest and ETag)",
-                  response_class=Response)
+# GET and HEAD registered apart: one api_route gave both the same operationId (invalid
+# OpenAPI, and a warning on every start).
+@router.get("/{package:path}/versions/{version}/artifact", response_class=Response,
+            summary="Download the artifact (immutable; Repr-Digest and ETag)")
+@router.head("/{package:path}/versions/{version}/artifact", response_class=Response,
+             summary="The artifact's headers (digests, ETag, size) without its bytes")
 def download_artifact(package: str, version: str, request: Request, registry: RegistryDep,
                       session: SessionDep) -> Response:
     artifact = find_artifact(session, package, version)

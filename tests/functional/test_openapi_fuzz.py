@@ -97,3 +97,14 @@ def test_every_operation_answers_what_the_document_says(actors: Actors) -> None:
                                 f"[{mode}]\n{failure}")
     assert operations >= 30, operations
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_document_is_well_formed_for_clients(actors: Actors) -> None:
+    document = actors.client().get("/openapi.json").json()
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids)), "duplicate operationId"
+    for op in operations:  # every error is documented as problem+json, nothing else
+        assert "422" not in op["responses"], op["operationId"]
+        for status in ("4XX", "5XX"):
+            assert list(op["responses"][status]["content"]) == ["application/problem+json"]
