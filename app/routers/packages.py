@@ -70,7 +70,13 @@ class OpenBlobResponse(FileResponse):
 
 
 
-async def _read_small(form: Any, field: str, limit: int, max_depth: int) -> bytes | None:
+async def _read_small(form: Any, field: str, limit: int, max_depth: int, *,
+                      binary: bool = False) -> bytes | None:
+    """Read a small form field; text fields get the JSON body checks (NUL, depth).
+
+    ``binary`` fields (a binary OpenPGP signature holds NUL bytes by design) are only capped;
+    their own parser rejects garbage. Raises ``MalformedInput`` over ``limit`` bytes.
+    """
     value = form.get(field)
     if value is None:
         return None
@@ -78,7 +84,8 @@ async def _read_small(form: Any, field: str, limit: int, max_depth: int) -> byte
     if len(data) > limit:
         raise MalformedInput(f"{field} is larger than {limit} bytes")
     # The multipart body streams past app.limits; its small fields get the same checks here.
-    check_json_bytes(data, max_depth=max_depth, what=f"the {field} field")
+    if not binary:
+        check_json_bytes(data, max_depth=max_depth, what=f"the {field} field")
     return data
 
 
@@ -117,7 +124,8 @@ async def publish_version(package: Annotated[str, Path(openapi_examples=_EXAMPLE
         sha256 = await _read_small(form, "sha256", 200, depth)
         evidence = Evidence(
             sigstore_bundle=await _read_small(form, "sigstore_bundle", 1024 * 1024, depth),
-            gpg_signature=await _read_small(form, "gpg_signature", 64 * 1024, depth),
+            gpg_signature=await _read_small(form, "gpg_signature", 64 * 1024, depth,
+                                          binary=True),
         )
         publish_request = PublishRequest(
             name=package, version=version, metadata=metadata, artifact=artifact.file,
