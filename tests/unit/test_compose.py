@@ -282,6 +282,15 @@ def test_worker_runs_vouch_worker() -> None:
     assert command_of(load_compose()["services"]["worker"]) == ["vouch", "worker"]
 
 
+def test_only_the_worker_drains_the_outbox() -> None:
+    # Each replica would otherwise run a worker thread beside the worker container.
+    document = load_compose()
+    for name, service in app_services(document).items():
+        assert environment_of(service).get("VOUCH_RUN_WORKER") == "false", name
+        assert environment_of(service).get("FORWARDED_ALLOW_IPS") == "*", name
+    assert environment_of(document["services"]["worker"]).get("VOUCH_RUN_WORKER") != "false"
+
+
 def test_every_secret_is_required_from_the_environment() -> None:
     assert unguarded_secrets(load_compose()) == []
 
