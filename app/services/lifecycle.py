@@ -37,6 +37,7 @@ from app.db import session_scope
 from app.errors import UnpublishWindowClosed, VersionGone
 from app.models import PackageBlob, PackageFile, PackageVersion
 from app.names import parse_package_name
+from app.services import ownership
 from app.services import packages as pkgs
 from app.services.accounts import Principal
 from app.services.blob_refs import BlobReleases
@@ -69,7 +70,7 @@ class LifecycleService:
             with session_scope(self.engine, write=True) as session:
                 package = pkgs.get_package(session, name)
                 row = pkgs.get_version(session, package, version)
-                pkgs.require_owner(session, package, principal, "unpublish")
+                ownership.require_owner(session, package, principal, "unpublish")
                 if row.unpublished_at is not None:
                     raise VersionGone(name, version)
                 published_at = as_utc(row.published_at)
@@ -107,7 +108,7 @@ class LifecycleService:
         with session_scope(self.engine, write=True) as session:
             package = pkgs.get_package(session, name)
             row = pkgs.get_version(session, package, version)
-            pkgs.require_owner(session, package, principal, "deprecate")
+            ownership.require_owner(session, package, principal, "deprecate")
             if row.unpublished_at is not None:
                 raise VersionGone(name, version)
             row.deprecated = message

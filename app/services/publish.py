@@ -37,8 +37,8 @@ from app.errors import (
 from app.models import Package, PackageBlob, PackageFile, PackageOwner, PackageVersion, Provenance
 from app.names import PackageName, parse_package_name
 from app.schemas import PublishMetadata
+from app.services import ownership, publisher_rules
 from app.services import packages as pkgs
-from app.services import publisher_rules
 from app.services.accounts import Principal
 from app.services.blob_refs import BlobReleases, ensure_stored
 from app.services.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence
@@ -89,7 +89,7 @@ class PublishService:
 
     def publish(self, request: PublishRequest, principal: Principal) -> Published:
         name = parse_package_name(request.name)
-        pkgs.require_action(principal, "publish", name.full)
+        ownership.require_action(principal, "publish", name.full)
         version_text = str(parse_version(request.version))
         metadata = self._parse_metadata(request.metadata)
         with stage(request.artifact, limit=self.max_upload_bytes,
@@ -139,9 +139,9 @@ class PublishService:
                    principal: Principal) -> Package | None:
         package = pkgs.find_package(session, name.full)
         if package is None:
-            pkgs.require_may_create(session, name, principal, now=self.clock.now())
+            ownership.require_may_create(session, name, principal, now=self.clock.now())
             return None
-        pkgs.require_owner(session, package, principal, "publish")
+        ownership.require_owner(session, package, principal, "publish")
         if package.status == "quarantined":
             raise Forbidden(f"{name.full} is quarantined; new versions are refused",
                             package=name.full)
@@ -246,8 +246,8 @@ class PublishService:
         the race) or its owners and publishers may have changed."""
         package = pkgs.find_package(session, name.full)
         if package is None:
-            pkgs.require_may_create(session, name, principal, now=now)
-            owner_id = pkgs.creator_id(session, name, principal, now=now)
+            ownership.require_may_create(session, name, principal, now=now)
+            owner_id = ownership.creator_id(session, name, principal, now=now)
             if name.scope is None and owner_id is None:
                 raise Forbidden(f"nobody can be made owner of {name.full} through this token",
                                 package=name.full)
@@ -263,7 +263,7 @@ class PublishService:
             else:
                 self._created(session, package, owner_id, principal, now)
                 return package
-        pkgs.require_owner(session, package, principal, "publish")
+        ownership.require_owner(session, package, principal, "publish")
         return package
 
     def _created(self, session: Session, package: Package, owner_id: int | None,

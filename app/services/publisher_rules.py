@@ -60,7 +60,6 @@ def why_not_acting(session: Session, row: TrustedPublisher,
     user = registrant(session, row)
     if user is None:
         return f"its registrant {row.created_by} no longer has an active account"
-    principal = Principal(name=user.name, user_id=user.id, is_admin=user.is_admin)
     if row.org_id is not None:
         org = session.get(Org, row.org_id)
         if org is None:
@@ -74,7 +73,7 @@ def why_not_acting(session: Session, row: TrustedPublisher,
     name = parse_package_name(row.package_name)
     package = pkgs.find_package(session, name.full)
     if package is not None:
-        if not pkgs.is_owner(session, package, principal):
+        if user.id is None or not pkgs.is_user_owner(session, package, user.id):
             return f"its registrant {user.name} does not own {name.full} (now)"
         return None
     expires = pending_expiry(row)

@@ -20,7 +20,7 @@ from app.clock import as_utc
 from app.errors import Forbidden, MalformedInput, NotFound
 from app.models import Org, TrustedPublisher
 from app.names import parse_package_name
-from app.services import accounts, publisher_rules
+from app.services import accounts, ownership, publisher_rules
 from app.services import packages as pkgs
 from app.services.accounts import Principal
 from app.services.records import audit
@@ -44,9 +44,9 @@ def _require_control(session: Session, principal: Principal, target: str, *,
     name = parse_package_name(target)
     package = pkgs.find_package(session, name.full)
     if package is None:
-        pkgs.require_may_create(session, name, principal, now=now)
+        ownership.require_may_create(session, name, principal, now=now)
     else:
-        pkgs.require_owner(session, package, principal, "publish")
+        ownership.require_owner(session, package, principal, "publish")
     return name.full, None
 
 
