@@ -110,6 +110,6 @@ def _remove_crash_leftovers(registry: Registry) -> None:
 
 def _warm_advisories(registry: Registry) -> None:
     try:
-        advisories.advisory_service(registry).index.run(lambda _: None)
+        registry.advisories.index.run(lambda _: None)
     except Exception:  # the first query will load it instead, and report what went wrong
         log.exception("could not preload the advisory index")

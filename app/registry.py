@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -19,6 +18,8 @@ from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import make_engine, upgrade
 from app.read_cache import DocumentCache
+from app.services.advisories import AdvisoryService
+from app.services.advisory_quarantine import QuarantineService
 from app.services.downloads import DownloadCounter
 from app.services.lifecycle import LifecycleService
 from app.services.oidc_exchange import JwksSource, OidcExchange
@@ -43,7 +44,8 @@ class Registry:
     read_cache: DocumentCache
     search: SearchIndex
     worker: OutboxWorker
-    extras: dict[str, Any]
+    advisories: AdvisoryService
+    quarantine: QuarantineService
     oidc: OidcExchange | None = None
 
     @classmethod
@@ -80,9 +82,12 @@ class Registry:
         from app.services.search_sync import search_handlers
 
         worker = OutboxWorker(engine, clock, search_handlers(engine, search))
+        # Advisory changes can alter version documents: both drop the cached ones they touch.
+        advisories = AdvisoryService(engine, clock, on_change=read_cache.invalidate)
+        quarantine = QuarantineService(engine, clock, on_change=read_cache.invalidate)
         return cls(settings=settings, clock=clock, engine=engine, blobs=blobs, publish=publish,
                    lifecycle=lifecycle, downloads=downloads, read_cache=read_cache,
-                   search=search, worker=worker, extras={},
+                   search=search, worker=worker, advisories=advisories, quarantine=quarantine,
                    oidc=build_oidc_exchange(settings, engine, clock))
 
     def start(self) -> None:

@@ -8,7 +8,6 @@ security team (role ``security`` or an administrator). Errors are problem+json (
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
@@ -16,7 +15,6 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep
 from app.errors import MalformedInput
 from app.input_guards import DB_INT_MAX
-from app.registry import Registry
 from app.services.advisories import AdvisoryService, ListFilters
 from app.services.advisory_quarantine import QuarantineService
 from app.services.advisory_schemas import (
@@ -30,28 +28,16 @@ from app.services.advisory_schemas import (
 router = APIRouter(prefix="/api/v1/advisories", tags=["advisories"])
 
 
-def advisory_service(registry: Registry) -> AdvisoryService:
-    """The registry's one ``AdvisoryService`` (its in-memory index lives as long as the app)."""
-    service = registry.extras.get("advisories")
-    if not isinstance(service, AdvisoryService):
-        service = registry.extras.setdefault(
-            "advisories", AdvisoryService(registry.engine, registry.clock,
-                                          on_change=_invalidator(registry)))
-    return service
-
-
-def _invalidator(registry: Registry) -> Callable[[str], None] | None:
-    """Drop cached package documents after a change (when the registry caches them)."""
-    cache = getattr(registry, "read_cache", None)
-    invalidate = getattr(cache, "invalidate", None)
-    return invalidate if callable(invalidate) else None
-
-
 def _service(registry: RegistryDep) -> AdvisoryService:
-    return advisory_service(registry)
+    return registry.advisories
+
+
+def _quarantine(registry: RegistryDep) -> QuarantineService:
+    return registry.quarantine
 
 
 ServiceDep = Annotated[AdvisoryService, Depends(_service)]
+QuarantineDep = Annotated[QuarantineService, Depends(_quarantine)]
 JsonBody = Annotated[Any, Body()]
 
 
@@ -125,15 +111,13 @@ def withdraw_advisory(advisory_id: str, body: WithdrawRequest, service: ServiceD
 
 @router.post("/{advisory_id}/quarantine", response_model=QuarantineReport,
              summary="Quarantine every version a malicious advisory affects")
-def quarantine(advisory_id: str, registry: RegistryDep, principal: PrincipalDep,
+def quarantine(advisory_id: str, service: QuarantineDep, principal: PrincipalDep,
                body: Annotated[QuarantineRequest | None, Body()] = None) -> QuarantineReport:
-    service = QuarantineService(registry.engine, registry.clock, _invalidator(registry))
     return service.quarantine(principal, advisory_id, body.reason if body else None)
 
 
 @router.post("/{advisory_id}/unquarantine", response_model=QuarantineReport,
              summary="Release the versions this advisory quarantined")
-def unquarantine(advisory_id: str, registry: RegistryDep,
+def unquarantine(advisory_id: str, service: QuarantineDep,
                  principal: PrincipalDep) -> QuarantineReport:
-    service = QuarantineService(registry.engine, registry.clock, _invalidator(registry))
     return service.release(principal, advisory_id)

@@ -17,7 +17,6 @@ from fastapi.concurrency import run_in_threadpool
 from app.advisory_errors import AdvisoryNotFound
 from app.deps import RegistryDep
 from app.errors import DomainError
-from app.routers.advisories import advisory_service
 from app.services.advisory_osv import (
     batch_response,
     decode_body,
@@ -61,7 +60,7 @@ async def query(request: Request, registry: RegistryDep) -> dict[str, Any]:
         raise
     if parsed is None:
         return {}
-    service = advisory_service(registry)
+    service = registry.advisories
     results = await run_in_threadpool(service.query_batch, [parsed])
     return query_response(results[0])
 
@@ -75,7 +74,7 @@ async def querybatch(request: Request, registry: RegistryDep) -> dict[str, Any]:
         _with_message(err)
         raise
     real = [q for q in parsed if q is not None]
-    service = advisory_service(registry)
+    service = registry.advisories
     answers = iter(await run_in_threadpool(service.query_batch, real))
     return batch_response([[] if q is None else next(answers) for q in parsed])
 
@@ -83,7 +82,7 @@ async def querybatch(request: Request, registry: RegistryDep) -> dict[str, Any]:
 @router.get("/vulns/{advisory_id}", summary="One record by id, withdrawn ones too (OSV API)")
 def vuln(advisory_id: str, registry: RegistryDep) -> dict[str, Any]:
     try:
-        record = advisory_service(registry).get_public(advisory_id)
+        record = registry.advisories.get_public(advisory_id)
     except AdvisoryNotFound as err:
         _with_message(err)
         raise

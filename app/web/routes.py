@@ -18,7 +18,6 @@ from app.advisory_errors import AdvisoryNotFound
 from app.db import session_scope
 from app.deps import RegistryDep
 from app.errors import PackageNotFound
-from app.routers.advisories import advisory_service
 from app.web.rendering import render
 from app.web.views import advisory_view, package_page
 from search import InvalidSearchRequest, SearchUnavailable
@@ -87,7 +86,7 @@ def package(name: str, registry: RegistryDep) -> HTMLResponse:
 def advisory(advisory_id: str, registry: RegistryDep) -> HTMLResponse:
     try:
         # Anonymous reader: drafts are not shown (they are the security team's).
-        found = advisory_service(registry).detail(None, advisory_id)
+        found = registry.advisories.detail(None, advisory_id)
     except AdvisoryNotFound:
         return not_found("Advisory", advisory_id)
     view = advisory_view(found)
