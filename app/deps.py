@@ -9,10 +9,10 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
+from app.accounts.service import Principal, authenticate
 from app.db import session_scope
 from app.errors import Forbidden, NotAuthenticated, TokenScopeInsufficient
 from app.registry import Registry
-from app.services.accounts import Principal, authenticate
 
 # Dependencies are async where they do no blocking work: every sync dependency costs a hop to
 # the thread pool, and those hops dominated the latency of small reads.

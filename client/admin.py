@@ -1,6 +1,10 @@
 """`vouch serve` and `vouch admin ...`: run against the configured database, no server needed.
 
-Both apply pending migrations first, so they work on an empty data directory.
+Both apply pending migrations first. `vouch serve` and `vouch admin migrate` create the
+database when there is none; every other admin command refuses (exit 2) when the configured
+data directory holds no database (``VOUCH_DATA_DIR``, default ``./var``, without
+``VOUCH_DATABASE_URL``), naming both settings: run from the wrong directory, it would
+otherwise create an empty registry there. ``vouch admin --create ...`` creates it anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +24,14 @@ if TYPE_CHECKING:
 
 admin_app = typer.Typer(help="Administer the registry database directly (no server needed).",
                         no_args_is_help=True)
+_CREATE = {"allowed": False}
+
+
+@admin_app.callback()
+def _admin(create: bool = typer.Option(
+        False, "--create", help="create the database if the data directory has none")) -> None:
+    """Administer the registry database directly (no server needed)."""
+    _CREATE["allowed"] = create
 
 
 def _settings() -> Settings:
@@ -31,10 +43,25 @@ def _settings() -> Settings:
         raise UsageError(f"invalid configuration: {err}") from err
 
 
-def _engine() -> Any:
+def existing_settings() -> Settings:
+    """The settings, if they point at an existing database (or creating one was asked for);
+    else ``UsageError`` naming VOUCH_DATA_DIR and VOUCH_DATABASE_URL."""
+    settings = _settings()
+    if settings.database_url or _CREATE["allowed"]:
+        return settings
+    database = settings.data_dir / "vouch.db"
+    if not database.is_file():
+        raise UsageError(
+            f"no registry database at {database.resolve()}: set VOUCH_DATA_DIR to the "
+            "registry's data directory (or VOUCH_DATABASE_URL to its database), or create a "
+            "new one with `vouch admin migrate` (or `vouch admin --create ...`)")
+    return settings
+
+
+def _engine(*, create: bool = False) -> Any:
     from app.db import make_engine, upgrade
 
-    settings = _settings()
+    settings = _settings() if create else existing_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
@@ -43,19 +70,21 @@ def _engine() -> Any:
 
 @admin_app.command("migrate")
 def migrate() -> None:
-    """Apply pending database migrations."""
-    _engine().dispose()
+    """Apply pending database migrations (creating the database if there is none)."""
+    _engine(create=True).dispose()
     typer.echo("database is up to date", err=True)
 
 
 @admin_app.command("create-user")
 def create_user(name: str, admin: bool = typer.Option(False, "--admin"),
-                security: bool = typer.Option(False, "--security")) -> None:
+                security: bool = typer.Option(False, "--security"),
+                as_json: bool = typer.Option(False, "--json",
+                                             help="machine-readable output on stdout")) -> None:
     """Create a user (roles: --admin, --security)."""
+    from app.accounts import service as accounts
     from app.clock import SystemClock
     from app.db import session_scope
     from app.errors import DomainError
-    from app.services import accounts
 
     engine = _engine()
     try:
@@ -66,7 +95,12 @@ def create_user(name: str, admin: bool = typer.Option(False, "--admin"),
         raise ClientError(err.detail, code=err.code) from err
     finally:
         engine.dispose()
-    typer.echo(f"created user {name}", err=True)
+    if as_json:
+        from client import output
+
+        output.emit_json({"name": name, "admin": admin, "security": security})
+    else:
+        typer.echo(f"created user {name}", err=True)
 
 
 @admin_app.command("create-token")
@@ -78,11 +112,11 @@ def create_token(
     expires_in: str | None = typer.Option(None, "--expires-in", help="e.g. 90d, 24h"),
 ) -> None:
     """Create an API token for user NAME and print only the token on stdout."""
+    from app.accounts import service as accounts
     from app.clock import SystemClock
     from app.db import session_scope
     from app.durations import parse_duration
     from app.errors import DomainError
-    from app.services import accounts
 
     expires: timedelta | None = None
     if expires_in:
@@ -117,7 +151,7 @@ def sweep_blobs(min_age: str = typer.Option("1h", "--min-age",
         age = parse_duration(min_age)
     except ValueError as err:
         raise UsageError(str(err)) from err
-    registry = Registry.build(_settings())
+    registry = Registry.build(existing_settings())
     try:
         temporary = sweep_temporary_files(registry.publish.staging_dir, registry.blobs)
         removed = sweep_orphans(registry.engine, registry.blobs, registry.clock, min_age=age)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from app.accounts import service as accounts
 from app.clock import as_utc
 from app.db import session_scope
 from app.deps import AdminDep, PrincipalDep, RegistryDep, SessionDep
@@ -15,7 +16,6 @@ from app.errors import MalformedInput
 from app.input_guards import RowId
 from app.models import ApiToken, User
 from app.schemas import MemberAdd, OrgCreate, TokenCreate, TokenCreated, TokenPublic
-from app.services import accounts
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

@@ -37,6 +37,7 @@ from advisories.io import dumps_array, import_records
 from advisories.matching import Query
 from advisories.models import Advisory, parse_timestamp
 from advisories.ranges import is_affected
+from app.accounts.service import Principal
 from app.advisory_errors import AdvisoryNotFound, AdvisoryNotPublished, from_library
 from app.clock import Clock
 from app.db import session_scope
@@ -44,7 +45,6 @@ from app.errors import Forbidden, MalformedInput, NotAuthenticated
 from app.models import Advisory as AdvisoryRow
 from app.models import AdvisoryPackage
 from app.services import advisory_store as store
-from app.services.accounts import Principal
 from app.services.advisory_index import IndexCache
 from app.services.advisory_schemas import AdvisoryPublic, ImportReport, ImportResult
 from app.services.records import audit, enqueue

@@ -28,6 +28,7 @@ from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM, normalize_name
 from advisories.errors import AdvisoryWithdrawn
 from advisories.models import Advisory
 from advisories.ranges import compile_affected
+from app.accounts.service import Principal
 from app.advisory_errors import (
     AdvisoryNotFound,
     AdvisoryNotMalicious,
@@ -39,7 +40,6 @@ from app.db import session_scope
 from app.models import Package, PackageVersion
 from app.services import advisory_store as store
 from app.services import packages as pkgs
-from app.services.accounts import Principal
 from app.services.advisories import require_security
 from app.services.advisory_schemas import QuarantineReport, VersionRef
 from app.services.records import audit, enqueue

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from app.accounts.service import Principal
 from app.models import Package
 from app.names import PackageName
-from app.services.accounts import Principal
 from app.services.staging import Staged
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from app.accounts.service import Principal
 from app.clock import Clock, as_utc
 from app.db import session_scope
 from app.errors import UnpublishWindowClosed, VersionGone
@@ -39,7 +40,6 @@ from app.models import PackageBlob, PackageFile, PackageVersion
 from app.names import parse_package_name
 from app.services import ownership
 from app.services import packages as pkgs
-from app.services.accounts import Principal
 from app.services.blob_refs import BlobReleases
 from app.services.records import audit, enqueue
 from app.storage import BlobStore

@@ -46,12 +46,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts.service import mint_publisher_token
 from app.clock import Clock
 from app.db import session_scope
 from app.errors import DomainError, ServiceUnavailable
 from app.models import Org, TrustedPublisher, UsedOidcToken
 from app.services import publisher_rules
-from app.services.accounts import mint_publisher_token
 from app.services.records import audit
 from signing.errors import IdentityMismatch, OidcTokenInvalid, PolicyError
 from signing.oidc import GitHubOidcClaims, verify_github_oidc

@@ -14,11 +14,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from app.accounts.service import Principal, is_scope_member
 from app.errors import Forbidden
 from app.models import Package
 from app.names import PackageName
 from app.services import publisher_rules
-from app.services.accounts import Principal, is_scope_member
 from app.services.packages import is_user_owner
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts.service import Principal
 from app.clock import Clock
 from app.db import session_scope
 from app.errors import (
@@ -39,7 +40,6 @@ from app.names import PackageName, parse_package_name
 from app.schemas import PublishMetadata
 from app.services import ownership, publisher_rules
 from app.services import packages as pkgs
-from app.services.accounts import Principal
 from app.services.blob_refs import BlobReleases, ensure_stored
 from app.services.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence
 from app.services.records import audit, enqueue

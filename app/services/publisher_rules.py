@@ -29,13 +29,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
+from app.accounts import service as accounts
+from app.accounts.service import Principal
 from app.clock import as_utc
 from app.errors import TooManyPendingPublishers
 from app.models import ApiToken, Org, Package, TrustedPublisher, User
 from app.names import parse_package_name
-from app.services import accounts
 from app.services import packages as pkgs
-from app.services.accounts import Principal
 from app.services.records import audit
 
 PENDING_LIFETIME = timedelta(days=30)  # PyPI's PENDING_PUBLISHER_EXPIRY_DAYS

@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app.accounts import service as accounts
+from app.accounts.service import Principal
 from app.clock import as_utc
 from app.errors import Forbidden, MalformedInput, NotFound
 from app.models import Org, TrustedPublisher
 from app.names import parse_package_name
-from app.services import accounts, ownership, publisher_rules
+from app.services import ownership, publisher_rules
 from app.services import packages as pkgs
-from app.services.accounts import Principal
 from app.services.records import audit
 from app.services.signatures import POLICIES
 from signing.errors import PolicyError

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import tokens
+from app.accounts import tokens
 from app.clock import as_utc
 from app.errors import (
     AlreadyExists,
