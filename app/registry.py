@@ -22,10 +22,10 @@ from app.services.advisories import AdvisoryService
 from app.services.advisory_quarantine import QuarantineService
 from app.services.downloads import DownloadCounter
 from app.services.lifecycle import LifecycleService
-from app.services.oidc_exchange import JwksSource, OidcExchange
 from app.services.publish import PublishService
-from app.services.signatures import EvidenceVerifier, PolicySignatureChecker
 from app.storage import BlobStore, FilesystemBlobStore
+from app.trust.oidc_exchange import JwksSource, OidcExchange
+from app.trust.signatures import EvidenceVerifier, PolicySignatureChecker
 from app.worker import OutboxWorker
 from search import SearchIndex, open_index
 
@@ -59,8 +59,8 @@ class Registry:
             upgrade(engine)
         blobs = FilesystemBlobStore(settings.blob_dir)
         if verifier is None:
-            from app.services.rekor_check import build_log_check
-            from app.services.signature_verifier import RegistryEvidenceVerifier, load_trust
+            from app.trust.rekor_check import build_log_check
+            from app.trust.verifier import RegistryEvidenceVerifier, load_trust
 
             trust = load_trust(settings.sigstore_trust)
             verifier = RegistryEvidenceVerifier(trust, log_check=build_log_check(

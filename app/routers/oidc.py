@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import RegistryDep
 from app.errors import ServiceUnavailable
-from app.services.oidc_exchange import OidcExchange
+from app.trust.oidc_exchange import OidcExchange
 
 router = APIRouter(prefix="/api/v1/oidc", tags=["trusted publishing"])
 

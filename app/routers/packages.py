@@ -31,9 +31,9 @@ from app.services.documents import (
     version_document,
 )
 from app.services.downloads import find_artifact, open_artifact
-from app.services.evidence import Evidence
 from app.services.publish import PublishRequest
 from app.storage import blob_key
+from app.trust.evidence import Evidence
 
 router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
 

@@ -14,7 +14,8 @@ from app.db import session_scope
 from app.deps import PrincipalDep, RegistryDep, SessionDep
 from app.errors import Forbidden
 from app.input_guards import RowId
-from app.services import gpg_keys, trust_config
+from app.trust import configuration as trust_config
+from app.trust import gpg_keys
 
 router = APIRouter(prefix="/api/v1", tags=["trust"])
 

@@ -4,7 +4,7 @@
     require_may_create(session, name, principal, now=now)
 
 Package lookups are in ``app.services.packages``; whether a trusted publisher acts for its
-registrant now is ``app.services.publisher_rules`` (this module asks it for minted tokens).
+registrant now is ``app.trust.publisher_rules`` (this module asks it for minted tokens).
 Failures: ``Forbidden``.
 """
 
@@ -18,8 +18,8 @@ from app.accounts.service import Principal, is_scope_member
 from app.errors import Forbidden
 from app.models import Package
 from app.names import PackageName
-from app.services import publisher_rules
 from app.services.packages import is_user_owner
+from app.trust import publisher_rules
 
 
 def is_owner(session: Session, package: Package, principal: Principal) -> bool:

@@ -38,13 +38,14 @@ from app.errors import (
 from app.models import Package, PackageBlob, PackageFile, PackageOwner, PackageVersion, Provenance
 from app.names import PackageName, parse_package_name
 from app.schemas import PublishMetadata
-from app.services import ownership, publisher_rules
+from app.services import ownership
 from app.services import packages as pkgs
 from app.services.blob_refs import BlobReleases, ensure_stored
-from app.services.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence
 from app.services.records import audit, enqueue
 from app.services.staging import Staged, check_declared_digest, stage
 from app.storage import BlobStore
+from app.trust import publisher_rules
+from app.trust.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence
 from app.versioning import parse_range, parse_version
 
 log = logging.getLogger("vouch.publish")

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.services.rekor_check import build_log_check
+from app.trust.rekor_check import build_log_check
 from signing.trust import TrustRoot
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem, publish

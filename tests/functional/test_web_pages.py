@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app.clock import ManualClock
 from app.config import Settings
 from app.registry import Registry
-from app.services.evidence import PublishContext, VerifiedEvidence
+from app.trust.evidence import PublishContext, VerifiedEvidence
 from tests.conftest import Actors
 from tests.functional.helpers import publish
 from tests.functional.test_advisories_fixtures import generic_advisory, security_client

@@ -5,7 +5,7 @@
 
 The client asks for a challenge, signs its text with the key (real `gpg`, detached, armored)
 and posts the armored public key, the challenge and the signature. Tests that only need a
-key in place (not the HTTP flow) can call ``app.services.gpg_keys.register_verified_key``.
+key in place (not the HTTP flow) can call ``app.trust.gpg_keys.register_verified_key``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from app.db import session_scope
 from app.errors import DomainError
 from app.models import TrustedPublisher, User
 from app.names import parse_package_name
-from app.services.gpg_keys import register_verified_key
+from app.trust.gpg_keys import register_verified_key
 from signing.gpg import KeyInfo
 from tests.support.server import RunningServer
 from tests.support.sigstore_local import GitHubIdentity

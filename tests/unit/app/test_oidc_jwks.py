@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.clock import ManualClock
-from app.services.oidc_exchange import JwksSource, JwksUnavailable
+from app.trust.oidc_exchange import JwksSource, JwksUnavailable
 
 ISSUER = "https://issuer.example"
 JWKS_URL = "https://issuer.example/.well-known/jwks"

@@ -22,10 +22,11 @@ from app.clock import as_utc
 from app.errors import Forbidden, MalformedInput, NotFound
 from app.models import Org, TrustedPublisher
 from app.names import parse_package_name
-from app.services import ownership, publisher_rules
+from app.services import ownership
 from app.services import packages as pkgs
 from app.services.records import audit
-from app.services.signatures import POLICIES
+from app.trust import publisher_rules
+from app.trust.signatures import POLICIES
 from signing.errors import PolicyError
 from signing.policy import GitHubPublisher
 

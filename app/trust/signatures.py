@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from app.errors import SignatureRejected
 from app.models import Org
-from app.services.evidence import PublishContext, VerifiedEvidence
+from app.trust.evidence import PublishContext, VerifiedEvidence
 
 POLICIES = ("sigstore", "gpg", "any", "none")
 

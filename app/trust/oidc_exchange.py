@@ -51,8 +51,8 @@ from app.clock import Clock
 from app.db import session_scope
 from app.errors import DomainError, ServiceUnavailable
 from app.models import Org, TrustedPublisher, UsedOidcToken
-from app.services import publisher_rules
 from app.services.records import audit
+from app.trust import publisher_rules
 from signing.errors import IdentityMismatch, OidcTokenInvalid, PolicyError
 from signing.oidc import GitHubOidcClaims, verify_github_oidc
 from signing.policy import GitHubPublisher

@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 
 from app.errors import SignatureRejected
 from app.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
-from app.services import gpg_keys, publisher_rules
-from app.services.evidence import PublishContext, VerifiedEvidence
+from app.trust import gpg_keys, publisher_rules
+from app.trust.evidence import PublishContext, VerifiedEvidence
 from signing.errors import KeyUnknown, VerificationError
 from signing.gpg import VerifiedGpg, verify_detached
 from signing.policy import AnyOf, GitHubPublisher, IdentityPolicy

@@ -1,0 +1,11 @@
+"""Trust: who may sign for a package, and checking that they did.
+
+    checker.check(session, ctx)      # signatures.py: VerifiedEvidence, or SignatureRejected
+
+``publisher_rules`` (whether a trusted publisher acts for its registrant now, pending
+publishers), ``configuration`` (registering publishers and setting a package's signature
+policy), ``gpg_keys`` (registered keys and proof of possession), ``signatures`` (which rule
+applies to a package), ``verifier`` (the cryptography, over ``signing``), ``rekor_check``
+(online transparency-log lookups), ``oidc_exchange`` (OIDC token -> minted API token),
+``evidence`` (the types). The identity rules themselves are ``signing/policy.py``.
+"""
