@@ -22,12 +22,12 @@ from app.config import Settings
 from app.errors import DatabaseUnavailable
 from app.limits import BodyPolicy, RequestGuard
 from app.problems import PROBLEM_RESPONSES, install_problem_handlers
-from app.read_cache import CachedReads
+from app.publishing.blob_refs import settle_set_aside
+from app.publishing.read_cache import CachedReads
+from app.publishing.sweep import sweep_temporary_files
 from app.readiness import DatabaseProbe
 from app.registry import Registry
 from app.routers import accounts, advisories, audit, oidc, osv, packages, resolve, search, trust
-from app.services.blob_refs import settle_set_aside
-from app.services.sweep import sweep_temporary_files
 from app.web import install_web
 
 log = logging.getLogger("vouch")

@@ -17,12 +17,12 @@ from sqlalchemy.engine import Engine
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import make_engine, upgrade
-from app.read_cache import DocumentCache
+from app.publishing.downloads import DownloadCounter
+from app.publishing.lifecycle import LifecycleService
+from app.publishing.publish import PublishService
+from app.publishing.read_cache import DocumentCache
 from app.services.advisories import AdvisoryService
 from app.services.advisory_quarantine import QuarantineService
-from app.services.downloads import DownloadCounter
-from app.services.lifecycle import LifecycleService
-from app.services.publish import PublishService
 from app.storage import BlobStore, FilesystemBlobStore
 from app.trust.oidc_exchange import JwksSource, OidcExchange
 from app.trust.signatures import EvidenceVerifier, PolicySignatureChecker

@@ -144,8 +144,8 @@ def sweep_blobs(min_age: str = typer.Option("1h", "--min-age",
     """Delete stored blobs that no database row references, and the temporary files of
     processes that died mid-write (crash leftovers; files a live process holds are kept)."""
     from app.durations import parse_duration
+    from app.publishing.sweep import sweep_orphans, sweep_temporary_files
     from app.registry import Registry
-    from app.services.sweep import sweep_orphans, sweep_temporary_files
 
     try:
         age = parse_duration(min_age)

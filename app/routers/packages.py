@@ -22,16 +22,16 @@ from app.db import session_scope
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep, SessionDep
 from app.errors import MalformedInput
 from app.input_guards import check_json_bytes, reject_nul
-from app.schemas import DeprecationRequest, PackagePublic, VersionPublic
-from app.services import packages as pkgs
-from app.services.documents import (
+from app.publishing import packages as pkgs
+from app.publishing.documents import (
     build_version_document,
     package_document,
     provenance_document,
     version_document,
 )
-from app.services.downloads import find_artifact, open_artifact
-from app.services.publish import PublishRequest
+from app.publishing.downloads import find_artifact, open_artifact
+from app.publishing.publish import PublishRequest
+from app.schemas import DeprecationRequest, PackagePublic, VersionPublic
 from app.storage import blob_key
 from app.trust.evidence import Evidence
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from app.deps import SessionDep
-from app.services.metadata import MAX_BATCH, batch_metadata, resolve_range
+from app.publishing.metadata import MAX_BATCH, batch_metadata, resolve_range
 
 router = APIRouter(prefix="/api/v1", tags=["resolve"])
 

@@ -38,8 +38,8 @@ from app.advisory_errors import (
 from app.clock import Clock
 from app.db import session_scope
 from app.models import Package, PackageVersion
+from app.publishing import packages as pkgs
 from app.services import advisory_store as store
-from app.services import packages as pkgs
 from app.services.advisories import require_security
 from app.services.advisory_schemas import QuarantineReport, VersionRef
 from app.services.records import audit, enqueue

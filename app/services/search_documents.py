@@ -15,9 +15,9 @@ from sqlmodel import Session, col, func, select
 
 from app.clock import as_utc
 from app.models import Package, PackageFile, PackageOwner, Provenance, User
-from app.services import packages as pkgs
+from app.publishing import packages as pkgs
+from app.publishing.documents import latest_version
 from app.services.advisories import advisories_for_version
-from app.services.documents import latest_version
 from search import PackageDocument
 
 

@@ -21,9 +21,9 @@ from app.accounts.service import Principal
 from app.clock import as_utc
 from app.errors import Forbidden, MalformedInput, NotFound
 from app.models import Org, TrustedPublisher
-from app.names import parse_package_name
-from app.services import ownership
-from app.services import packages as pkgs
+from app.publishing import ownership
+from app.publishing import packages as pkgs
+from app.publishing.names import parse_package_name
 from app.services.records import audit
 from app.trust import publisher_rules
 from app.trust.signatures import POLICIES

@@ -16,8 +16,8 @@ from sqlmodel import Session
 
 from app.accounts.service import Principal
 from app.models import Package
-from app.names import PackageName
-from app.services.staging import Staged
+from app.publishing.names import PackageName
+from app.publishing.staging import Staged
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ from app.accounts.service import Principal
 from app.clock import as_utc
 from app.errors import TooManyPendingPublishers
 from app.models import ApiToken, Org, Package, TrustedPublisher, User
-from app.names import parse_package_name
-from app.services import packages as pkgs
+from app.publishing import packages as pkgs
+from app.publishing.names import parse_package_name
 from app.services.records import audit
 
 PENDING_LIFETIME = timedelta(days=30)  # PyPI's PENDING_PUBLISHER_EXPIRY_DAYS

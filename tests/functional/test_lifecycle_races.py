@@ -26,7 +26,7 @@ from app.clock import ManualClock, SystemClock
 from app.config import Settings
 from app.db import session_scope
 from app.models import AuditEvent
-from app.services.sweep import sweep_orphans
+from app.publishing.sweep import sweep_orphans
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem, sha256
 from tests.functional.signed_publish import GpgPublisher, make_key

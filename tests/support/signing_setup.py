@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from app.db import session_scope
 from app.errors import DomainError
 from app.models import TrustedPublisher, User
-from app.names import parse_package_name
+from app.publishing.names import parse_package_name
 from app.trust.gpg_keys import register_verified_key
 from signing.gpg import KeyInfo
 from tests.support.server import RunningServer

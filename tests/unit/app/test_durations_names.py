@@ -7,7 +7,7 @@ import pytest
 from app.config import Settings
 from app.durations import parse_duration
 from app.errors import InvalidName
-from app.names import parse_package_name
+from app.publishing.names import parse_package_name
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

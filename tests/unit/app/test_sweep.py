@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from app.clock import SystemClock
 from app.db import make_engine, session_scope
 from app.models import Package, PackageBlob, PackageFile, PackageVersion
-from app.services.sweep import sweep_orphans
+from app.publishing.sweep import sweep_orphans
 from app.storage import FilesystemBlobStore
 
 CLOCK = SystemClock()

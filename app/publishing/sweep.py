@@ -5,7 +5,7 @@
 A publish stores its blob before its transaction commits, and deletes it again if the
 transaction fails; a crash between the two can leave an orphan, and so can a crash between an
 unpublish's commit and its purge. Every deletion re-checks the references under the digest's
-lock (``app.services.blob_refs``), so even a publish reusing the bytes at that moment keeps
+lock (``app.publishing.blob_refs``), so even a publish reusing the bytes at that moment keeps
 them; blobs younger than ``min_age`` are skipped anyway, so in-flight publishes are not made
 to store their bytes twice.
 
@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from app.clock import Clock
 from app.db import session_scope
-from app.services.blob_refs import live_digests, release_if_unreferenced, settle_set_aside
+from app.publishing.blob_refs import live_digests, release_if_unreferenced, settle_set_aside
 from app.storage import BlobStore, FilesystemBlobStore
 from app.storage.tempfiles import Removed, remove_abandoned
 

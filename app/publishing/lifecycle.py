@@ -18,7 +18,7 @@ also used to make every signed unpublish a 500 (the provenance row referenced th
 Races, decided by the database:
 - concurrent unpublishes of one version: a conditional ``UPDATE ... WHERE unpublished_at IS
   NULL``; exactly one matches its row, the others raise ``VersionGone``, one audit event;
-- a publish of the same bytes as another version: ``app.services.blob_refs`` (the digest lock
+- a publish of the same bytes as another version: ``app.publishing.blob_refs`` (the digest lock
   and the reference re-check inside this transaction; bytes destroyed only after commit).
 """
 
@@ -37,10 +37,10 @@ from app.clock import Clock, as_utc
 from app.db import session_scope
 from app.errors import UnpublishWindowClosed, VersionGone
 from app.models import PackageBlob, PackageFile, PackageVersion
-from app.names import parse_package_name
-from app.services import ownership
-from app.services import packages as pkgs
-from app.services.blob_refs import BlobReleases
+from app.publishing import ownership
+from app.publishing import packages as pkgs
+from app.publishing.blob_refs import BlobReleases
+from app.publishing.names import parse_package_name
 from app.services.records import audit, enqueue
 from app.storage import BlobStore
 

@@ -10,10 +10,10 @@ from sqlmodel import Session, col, select
 from app.clock import as_utc
 from app.errors import NotFound
 from app.models import GpgKey, Package, PackageBlob, PackageFile, PackageVersion, Provenance
+from app.publishing import packages as pkgs
+from app.publishing.versioning import parse_version
 from app.schemas import PackagePublic, SignerPublic, VersionPublic, VersionSummary
-from app.services import packages as pkgs
 from app.services.advisories import advisories_for_version
-from app.versioning import parse_version
 
 
 def artifact_path(name: str, version: str) -> str:

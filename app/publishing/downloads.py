@@ -33,8 +33,8 @@ from app.clock import Clock
 from app.db import session_scope
 from app.errors import VersionGone, VersionQuarantined
 from app.models import PackageBlob, PackageFile, PackageVersion
-from app.services import packages as pkgs
-from app.services.blob_refs import lock_digest
+from app.publishing import packages as pkgs
+from app.publishing.blob_refs import lock_digest
 from app.services.records import enqueue
 from app.storage import BlobNotFound, BlobStore
 

@@ -3,7 +3,7 @@
     require_owner(session, package, principal, action="deprecate")
     require_may_create(session, name, principal, now=now)
 
-Package lookups are in ``app.services.packages``; whether a trusted publisher acts for its
+Package lookups are in ``app.publishing.packages``; whether a trusted publisher acts for its
 registrant now is ``app.trust.publisher_rules`` (this module asks it for minted tokens).
 Failures: ``Forbidden``.
 """
@@ -17,8 +17,8 @@ from sqlmodel import Session
 from app.accounts.service import Principal, is_scope_member
 from app.errors import Forbidden
 from app.models import Package
-from app.names import PackageName
-from app.services.packages import is_user_owner
+from app.publishing.names import PackageName
+from app.publishing.packages import is_user_owner
 from app.trust import publisher_rules
 
 

@@ -36,17 +36,17 @@ from app.errors import (
     VersionExists,
 )
 from app.models import Package, PackageBlob, PackageFile, PackageOwner, PackageVersion, Provenance
-from app.names import PackageName, parse_package_name
+from app.publishing import ownership
+from app.publishing import packages as pkgs
+from app.publishing.blob_refs import BlobReleases, ensure_stored
+from app.publishing.names import PackageName, parse_package_name
+from app.publishing.staging import Staged, check_declared_digest, stage
+from app.publishing.versioning import parse_range, parse_version
 from app.schemas import PublishMetadata
-from app.services import ownership
-from app.services import packages as pkgs
-from app.services.blob_refs import BlobReleases, ensure_stored
 from app.services.records import audit, enqueue
-from app.services.staging import Staged, check_declared_digest, stage
 from app.storage import BlobStore
 from app.trust import publisher_rules
 from app.trust.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence
-from app.versioning import parse_range, parse_version
 
 log = logging.getLogger("vouch.publish")
 

@@ -16,9 +16,9 @@ from sqlmodel import Session, col, select
 from app.clock import as_utc
 from app.errors import DomainError, NotFound
 from app.models import Package, PackageBlob, PackageFile, PackageVersion
-from app.services import packages as pkgs
-from app.services.documents import artifact_path
-from app.versioning import parse_version
+from app.publishing import packages as pkgs
+from app.publishing.documents import artifact_path
+from app.publishing.versioning import parse_version
 from versions import InvalidRange, Range
 
 MAX_BATCH = 1000

@@ -1,4 +1,4 @@
-"""Reading packages and versions (who may change them: ``app.services.ownership``).
+"""Reading packages and versions (who may change them: ``app.publishing.ownership``).
 
     package = get_package(session, "@acme/widgets")
     version = get_version(session, package, "1.2.3")
