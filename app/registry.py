@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from app.advisories.quarantine import QuarantineService
+from app.advisories.service import AdvisoryService
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import make_engine, upgrade
@@ -21,8 +23,6 @@ from app.publishing.downloads import DownloadCounter
 from app.publishing.lifecycle import LifecycleService
 from app.publishing.publish import PublishService
 from app.publishing.read_cache import DocumentCache
-from app.services.advisories import AdvisoryService
-from app.services.advisory_quarantine import QuarantineService
 from app.storage import BlobStore, FilesystemBlobStore
 from app.trust.oidc_exchange import JwksSource, OidcExchange
 from app.trust.signatures import EvidenceVerifier, PolicySignatureChecker

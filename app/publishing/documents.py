@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.advisories.service import advisories_for_version
 from app.clock import as_utc
 from app.errors import NotFound
 from app.models import GpgKey, Package, PackageBlob, PackageFile, PackageVersion, Provenance
 from app.publishing import packages as pkgs
 from app.publishing.versioning import parse_version
 from app.schemas import PackagePublic, SignerPublic, VersionPublic, VersionSummary
-from app.services.advisories import advisories_for_version
 
 
 def artifact_path(name: str, version: str) -> str:

@@ -3,7 +3,7 @@ import/export, listing with filters, and quarantine of malicious versions.
 
 Reading published and withdrawn advisories needs no token; drafts and every change need the
 security team (role ``security`` or an administrator). Errors are problem+json (see
-``app.advisory_errors``).
+``app.advisories.errors``).
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
-from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep
-from app.errors import MalformedInput
-from app.input_guards import DB_INT_MAX
-from app.services.advisories import AdvisoryService, ListFilters
-from app.services.advisory_quarantine import QuarantineService
-from app.services.advisory_schemas import (
+from app.advisories.quarantine import QuarantineService
+from app.advisories.schemas import (
     AdvisoryPublic,
     ImportReport,
     QuarantineReport,
     QuarantineRequest,
     WithdrawRequest,
 )
+from app.advisories.service import AdvisoryService, ListFilters
+from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep
+from app.errors import MalformedInput
+from app.input_guards import DB_INT_MAX
 
 router = APIRouter(prefix="/api/v1/advisories", tags=["advisories"])
 

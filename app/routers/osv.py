@@ -1,7 +1,7 @@
 """The OSV-compatible API (``POST /v1/query``, ``POST /v1/querybatch``, ``GET /v1/vulns/{id}``),
 so ``pip-audit --osv-url`` and osv-scanner-style clients work against Vouch unchanged.
 
-Shapes follow api.osv.dev (see ``app.services.advisory_osv``): a query answers full records
+Shapes follow api.osv.dev (see ``app.advisories.osv``): a query answers full records
 or ``{}``; a batch answers only ids and ``modified``, in input order; withdrawn records are
 returned by id but never match a query; drafts do not exist here. Errors are problem+json
 with a ``message`` field too (the gRPC-gateway field OSV clients print).
@@ -14,16 +14,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.advisory_errors import AdvisoryNotFound
-from app.deps import RegistryDep
-from app.errors import DomainError
-from app.services.advisory_osv import (
+from app.advisories.errors import AdvisoryNotFound
+from app.advisories.osv import (
     batch_response,
     decode_body,
     parse_batch,
     parse_query,
     query_response,
 )
+from app.deps import RegistryDep
+from app.errors import DomainError
 
 router = APIRouter(prefix="/v1", tags=["osv"])
 

@@ -14,7 +14,7 @@ import math
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from app.advisory_errors import AdvisoryNotFound
+from app.advisories.errors import AdvisoryNotFound
 from app.db import session_scope
 from app.deps import RegistryDep
 from app.errors import PackageNotFound

@@ -30,7 +30,7 @@ from advisories.matching import Query
 from advisories.models import Advisory
 from advisories.purl import parse_purl
 from advisories.schema import load_schema
-from app.advisory_errors import InvalidQuery, from_library
+from app.advisories.errors import InvalidQuery, from_library
 
 MAX_BATCH = 1000
 

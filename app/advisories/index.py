@@ -5,7 +5,7 @@
 
 Before each use, one cheap read of the advisory generation counter tells whether any process
 wrote advisories since the last refresh; if so, only the rows written since then are reloaded
-(see :mod:`app.services.advisory_store`). Drafts are kept out of the index (they are not
+(see :mod:`app.advisories.store`). Drafts are kept out of the index (they are not
 public); withdrawn records are in it (retrievable by id) and the index never matches them.
 
 ``AdvisoryIndex`` is not safe for a writer running beside readers, so refreshes and queries
@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 
 from advisories.matching import AdvisoryIndex
 from advisories.models import Advisory
+from app.advisories import store
 from app.db import session_scope
-from app.services import advisory_store as store
 
 T = TypeVar("T")
 

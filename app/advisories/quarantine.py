@@ -29,19 +29,19 @@ from advisories.errors import AdvisoryWithdrawn
 from advisories.models import Advisory
 from advisories.ranges import compile_affected
 from app.accounts.service import Principal
-from app.advisory_errors import (
+from app.advisories import store
+from app.advisories.errors import (
     AdvisoryNotFound,
     AdvisoryNotMalicious,
     AdvisoryNotPublished,
     from_library,
 )
+from app.advisories.schemas import QuarantineReport, VersionRef
+from app.advisories.service import require_security
 from app.clock import Clock
 from app.db import session_scope
 from app.models import Package, PackageVersion
 from app.publishing import packages as pkgs
-from app.services import advisory_store as store
-from app.services.advisories import require_security
-from app.services.advisory_schemas import QuarantineReport, VersionRef
 from app.services.records import audit, enqueue
 
 

@@ -15,7 +15,7 @@ Every change is an audit event (``advisory:create|edit|publish|withdraw|import``
 the same transaction. Drafts are visible to the security team only.
 
 Failures: ``AdvisoryNotFound`` (404), ``Forbidden`` (403), library errors mapped by
-``app.advisory_errors.from_library`` (``invalid_advisory`` 400, ``advisory_withdrawn`` /
+``app.advisories.errors.from_library`` (``invalid_advisory`` 400, ``advisory_withdrawn`` /
 ``advisory_already_published`` 409), ``AdvisoryNotPublished`` (409: withdrawing a draft).
 """
 
@@ -38,15 +38,15 @@ from advisories.matching import Query
 from advisories.models import Advisory, parse_timestamp
 from advisories.ranges import is_affected
 from app.accounts.service import Principal
-from app.advisory_errors import AdvisoryNotFound, AdvisoryNotPublished, from_library
+from app.advisories import store
+from app.advisories.errors import AdvisoryNotFound, AdvisoryNotPublished, from_library
+from app.advisories.index import IndexCache
+from app.advisories.schemas import AdvisoryPublic, ImportReport, ImportResult
 from app.clock import Clock
 from app.db import session_scope
 from app.errors import Forbidden, MalformedInput, NotAuthenticated
 from app.models import Advisory as AdvisoryRow
 from app.models import AdvisoryPackage
-from app.services import advisory_store as store
-from app.services.advisory_index import IndexCache
-from app.services.advisory_schemas import AdvisoryPublic, ImportReport, ImportResult
 from app.services.records import audit, enqueue
 
 
