@@ -79,7 +79,7 @@ class Registry:
                                      on_change=read_cache.invalidate)
         downloads = DownloadCounter(engine, clock, settings.download_flush_interval)
         search = open_search(settings)
-        from app.services.search_sync import search_handlers
+        from app.search.sync import search_handlers
 
         worker = OutboxWorker(engine, clock, search_handlers(engine, search))
         # Advisory changes can alter version documents: both drop the cached ones they touch.

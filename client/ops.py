@@ -40,7 +40,7 @@ def reindex() -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from app.db import session_scope
-    from app.services.search_documents import all_search_documents
+    from app.search.documents import all_search_documents
 
     registry = _registry()
     try:

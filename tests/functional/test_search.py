@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.services.search_sync import search_handlers
+from app.search.sync import search_handlers
 from search import open_index
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem, publish

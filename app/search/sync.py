@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from app.db import session_scope
-from app.services.search_documents import download_totals, package_search_document
+from app.search.documents import download_totals, package_search_document
 from app.worker import Handler
 from search import SearchIndex
 

@@ -1,0 +1,8 @@
+"""Search, the registry's side: package documents for the index and the outbox handlers.
+
+    handlers = sync.search_handlers(engine, index)   # OutboxWorker applies them
+
+``documents`` builds one search document per package from the database; ``sync`` keeps the
+index (the ``search`` library's backends) in step through the outbox. A search outage never
+fails a publish.
+"""
