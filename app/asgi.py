@@ -5,7 +5,7 @@ Settings come from ``VOUCH_*`` variables; nothing is built at import time.
 
 from fastapi import FastAPI
 
-from app.config import Settings
+from app.core.config import Settings
 from app.main import create_app
 
 

@@ -10,8 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from app.accounts.service import Principal, authenticate
-from app.db import session_scope
-from app.errors import Forbidden, NotAuthenticated, TokenScopeInsufficient
+from app.core.db import session_scope
+from app.core.errors import Forbidden, NotAuthenticated, TokenScopeInsufficient
 from app.registry import Registry
 
 # Dependencies are async where they do no blocking work: every sync dependency costs a hop to

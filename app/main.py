@@ -17,15 +17,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.clock import Clock
-from app.config import Settings
-from app.errors import DatabaseUnavailable
-from app.limits import BodyPolicy, RequestGuard
-from app.problems import PROBLEM_RESPONSES, install_problem_handlers
+from app.core.clock import Clock
+from app.core.config import Settings
+from app.core.errors import DatabaseUnavailable
+from app.core.limits import BodyPolicy, RequestGuard
+from app.core.problems import PROBLEM_RESPONSES, install_problem_handlers
+from app.core.readiness import DatabaseProbe
 from app.publishing.blob_refs import settle_set_aside
 from app.publishing.read_cache import CachedReads
 from app.publishing.sweep import sweep_temporary_files
-from app.readiness import DatabaseProbe
 from app.registry import Registry
 from app.routers import accounts, advisories, audit, oidc, osv, packages, resolve, search, trust
 from app.web import install_web

@@ -16,9 +16,10 @@ from sqlalchemy.engine import Engine
 
 from app.advisories.quarantine import QuarantineService
 from app.advisories.service import AdvisoryService
-from app.clock import Clock, SystemClock
-from app.config import Settings
-from app.db import make_engine, upgrade
+from app.core.clock import Clock, SystemClock
+from app.core.config import Settings
+from app.core.db import make_engine, upgrade
+from app.core.worker import OutboxWorker
 from app.publishing.downloads import DownloadCounter
 from app.publishing.lifecycle import LifecycleService
 from app.publishing.publish import PublishService
@@ -26,7 +27,6 @@ from app.publishing.read_cache import DocumentCache
 from app.storage import BlobStore, FilesystemBlobStore
 from app.trust.oidc_exchange import JwksSource, OidcExchange
 from app.trust.signatures import EvidenceVerifier, PolicySignatureChecker
-from app.worker import OutboxWorker
 from search import SearchIndex, open_index
 
 log = logging.getLogger("vouch")

@@ -17,7 +17,7 @@ import typer
 from client.errors import ClientError, UsageError
 
 if TYPE_CHECKING:
-    from app.config import Settings
+    from app.core.config import Settings
 
 # The app modules (SQLAlchemy, Alembic) are imported inside the commands: they cost ~0.6 s,
 # which every other `vouch` command should not pay.
@@ -35,7 +35,7 @@ def _admin(create: bool = typer.Option(
 
 
 def _settings() -> Settings:
-    from app.config import Settings
+    from app.core.config import Settings
 
     try:
         return Settings()
@@ -59,7 +59,7 @@ def existing_settings() -> Settings:
 
 
 def _engine(*, create: bool = False) -> Any:
-    from app.db import make_engine, upgrade
+    from app.core.db import make_engine, upgrade
 
     settings = _settings() if create else existing_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,9 +82,9 @@ def create_user(name: str, admin: bool = typer.Option(False, "--admin"),
                                              help="machine-readable output on stdout")) -> None:
     """Create a user (roles: --admin, --security)."""
     from app.accounts import service as accounts
-    from app.clock import SystemClock
-    from app.db import session_scope
-    from app.errors import DomainError
+    from app.core.clock import SystemClock
+    from app.core.db import session_scope
+    from app.core.errors import DomainError
 
     engine = _engine()
     try:
@@ -113,10 +113,10 @@ def create_token(
 ) -> None:
     """Create an API token for user NAME and print only the token on stdout."""
     from app.accounts import service as accounts
-    from app.clock import SystemClock
-    from app.db import session_scope
-    from app.durations import parse_duration
-    from app.errors import DomainError
+    from app.core.clock import SystemClock
+    from app.core.db import session_scope
+    from app.core.durations import parse_duration
+    from app.core.errors import DomainError
 
     expires: timedelta | None = None
     if expires_in:
@@ -143,7 +143,7 @@ def sweep_blobs(min_age: str = typer.Option("1h", "--min-age",
                                             help="leave younger blobs alone (in-flight)")) -> None:
     """Delete stored blobs that no database row references, and the temporary files of
     processes that died mid-write (crash leftovers; files a live process holds are kept)."""
-    from app.durations import parse_duration
+    from app.core.durations import parse_duration
     from app.publishing.sweep import sweep_orphans, sweep_temporary_files
     from app.registry import Registry
 
@@ -167,16 +167,16 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the registry with uvicorn (migrations are applied at start-up)."""
     import uvicorn
 
-    from app.db import make_engine, upgrade
+    from app.core.db import make_engine, upgrade
 
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     engine.dispose()
-    from app.slow_clients import protocol_factory
+    from app.core.slow_clients import protocol_factory
 
-    # Slow clients are cut off (issue 9): see app.slow_clients for the three deadlines.
+    # Slow clients are cut off (issue 9): see app.core.slow_clients for the three deadlines.
     uvicorn.run("app.asgi:build", host=host, port=port, workers=workers, factory=True,
                 log_level="info", access_log=False, proxy_headers=True,
                 http=protocol_factory(settings))  # type: ignore[arg-type]

@@ -39,7 +39,7 @@ def reindex() -> None:
     """Rebuild the search index from the database and swap it in without downtime."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.search.documents import all_search_documents
 
     registry = _registry()

@@ -18,10 +18,17 @@ from sqlmodel import func, select
 
 from app.accounts import service as accounts
 from app.accounts.tokens import hash_secret
-from app.clock import ManualClock
-from app.config import Settings
-from app.db import session_scope
-from app.models import ApiToken, AuditEvent, PackageBlob, PackageVersion, TrustedPublisher, User
+from app.core.clock import ManualClock
+from app.core.config import Settings
+from app.core.db import session_scope
+from app.core.models import (
+    ApiToken,
+    AuditEvent,
+    PackageBlob,
+    PackageVersion,
+    TrustedPublisher,
+    User,
+)
 from tests.support.databases import DatabaseFactory
 from tests.support.server import RunningServer, running_registry
 from tests.support.signers import SessionSigning, Signer, SigningClient, SigningMethod

@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts import tokens
-from app.clock import as_utc
-from app.errors import (
+from app.core.clock import as_utc
+from app.core.errors import (
     AlreadyExists,
     Forbidden,
     InvalidName,
@@ -29,8 +29,8 @@ from app.errors import (
     NotFound,
     TokenScopeInsufficient,
 )
-from app.models import ApiToken, Membership, Org, TrustedPublisher, User
-from app.services.records import audit
+from app.core.models import ApiToken, Membership, Org, TrustedPublisher, User
+from app.core.records import audit
 
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

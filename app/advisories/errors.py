@@ -15,7 +15,7 @@ Codes: ``invalid_advisory``, ``invalid_advisory_id``, ``invalid_severity``, ``in
 from __future__ import annotations
 
 from advisories.errors import AdvisoryError, InvalidAdvisory
-from app.errors import Conflict, DomainError, MalformedInput, NotFound
+from app.core.errors import Conflict, DomainError, MalformedInput, NotFound
 
 _CONFLICT_CODES = frozenset({"advisory_withdrawn", "advisory_already_published"})
 

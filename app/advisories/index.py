@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from advisories.matching import AdvisoryIndex
 from advisories.models import Advisory
 from app.advisories import store
-from app.db import session_scope
+from app.core.db import session_scope
 
 T = TypeVar("T")
 

@@ -38,11 +38,11 @@ from app.advisories.errors import (
 )
 from app.advisories.schemas import QuarantineReport, VersionRef
 from app.advisories.service import require_security
-from app.clock import Clock
-from app.db import session_scope
-from app.models import Package, PackageVersion
+from app.core.clock import Clock
+from app.core.db import session_scope
+from app.core.models import Package, PackageVersion
+from app.core.records import audit, enqueue
 from app.publishing import packages as pkgs
-from app.services.records import audit, enqueue
 
 
 def reason_prefix(advisory_id: str) -> str:

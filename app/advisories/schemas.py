@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.clock import as_utc
-from app.models import Advisory as AdvisoryRow
+from app.core.clock import as_utc
+from app.core.models import Advisory as AdvisoryRow
 
 
 class WithdrawRequest(BaseModel):

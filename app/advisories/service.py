@@ -42,12 +42,12 @@ from app.advisories import store
 from app.advisories.errors import AdvisoryNotFound, AdvisoryNotPublished, from_library
 from app.advisories.index import IndexCache
 from app.advisories.schemas import AdvisoryPublic, ImportReport, ImportResult
-from app.clock import Clock
-from app.db import session_scope
-from app.errors import Forbidden, MalformedInput, NotAuthenticated
-from app.models import Advisory as AdvisoryRow
-from app.models import AdvisoryPackage
-from app.services.records import audit, enqueue
+from app.core.clock import Clock
+from app.core.db import session_scope
+from app.core.errors import Forbidden, MalformedInput, NotAuthenticated
+from app.core.models import Advisory as AdvisoryRow
+from app.core.models import AdvisoryPackage
+from app.core.records import audit, enqueue
 
 
 def is_security(principal: Principal | None) -> bool:

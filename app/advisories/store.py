@@ -28,8 +28,8 @@ from sqlmodel import Session, col, delete, select
 from advisories.ecosystems import normalize_name
 from advisories.models import Advisory
 from advisories.severity import assess
-from app.models import Advisory as AdvisoryRow
-from app.models import AdvisoryPackage
+from app.core.models import Advisory as AdvisoryRow
+from app.core.models import AdvisoryPackage
 
 STATES = ("draft", "published", "withdrawn")
 PUBLIC_STATES = ("published", "withdrawn")

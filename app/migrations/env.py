@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by ``app.db.upgrade``."""
+"""Alembic environment: runs on the connection handed over by ``app.core.db.upgrade``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import app.models  # noqa: F401  (registers the tables on the metadata)
+import app.core.models  # noqa: F401  (registers the tables on the metadata)
 
 target_metadata = SQLModel.metadata
 config = context.config

@@ -41,8 +41,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.db import session_scope
-from app.models import PackageBlob, PackageFile, PackageVersion
+from app.core.db import session_scope
+from app.core.models import PackageBlob, PackageFile, PackageVersion
 from app.storage import BlobStore, aside_digest
 
 log = logging.getLogger("vouch.blobs")

@@ -8,9 +8,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.advisories.service import advisories_for_version
-from app.clock import as_utc
-from app.errors import NotFound
-from app.models import GpgKey, Package, PackageBlob, PackageFile, PackageVersion, Provenance
+from app.core.clock import as_utc
+from app.core.errors import NotFound
+from app.core.models import GpgKey, Package, PackageBlob, PackageFile, PackageVersion, Provenance
 from app.publishing import packages as pkgs
 from app.publishing.versioning import parse_version
 from app.schemas import PackagePublic, SignerPublic, VersionPublic, VersionSummary

@@ -29,13 +29,13 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.clock import Clock
-from app.db import session_scope
-from app.errors import VersionGone, VersionQuarantined
-from app.models import PackageBlob, PackageFile, PackageVersion
+from app.core.clock import Clock
+from app.core.db import session_scope
+from app.core.errors import VersionGone, VersionQuarantined
+from app.core.models import PackageBlob, PackageFile, PackageVersion
+from app.core.records import enqueue
 from app.publishing import packages as pkgs
 from app.publishing.blob_refs import lock_digest
-from app.services.records import enqueue
 from app.storage import BlobNotFound, BlobStore
 
 log = logging.getLogger("vouch.downloads")

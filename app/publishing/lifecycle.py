@@ -33,15 +33,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.accounts.service import Principal
-from app.clock import Clock, as_utc
-from app.db import session_scope
-from app.errors import UnpublishWindowClosed, VersionGone
-from app.models import PackageBlob, PackageFile, PackageVersion
+from app.core.clock import Clock, as_utc
+from app.core.db import session_scope
+from app.core.errors import UnpublishWindowClosed, VersionGone
+from app.core.models import PackageBlob, PackageFile, PackageVersion
+from app.core.records import audit, enqueue
 from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.blob_refs import BlobReleases
 from app.publishing.names import parse_package_name
-from app.services.records import audit, enqueue
 from app.storage import BlobStore
 
 log = logging.getLogger("vouch.lifecycle")

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.clock import as_utc
-from app.errors import DomainError, NotFound
-from app.models import Package, PackageBlob, PackageFile, PackageVersion
+from app.core.clock import as_utc
+from app.core.errors import DomainError, NotFound
+from app.core.models import Package, PackageBlob, PackageFile, PackageVersion
 from app.publishing import packages as pkgs
 from app.publishing.documents import artifact_path
 from app.publishing.versioning import parse_version

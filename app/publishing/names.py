@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.errors import InvalidName
+from app.core.errors import InvalidName
 
 MAX_NAME_LENGTH = 214  # npm's limit, scope included
 _PART = re.compile(r"^[a-z0-9][a-z0-9._-]*$")

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.accounts.service import Principal, is_scope_member
-from app.errors import Forbidden
-from app.models import Package
+from app.core.errors import Forbidden
+from app.core.models import Package
 from app.publishing.names import PackageName
 from app.publishing.packages import is_user_owner
 from app.trust import publisher_rules

@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from app.accounts.service import is_scope_member
-from app.errors import PackageNotFound, VersionNotFound
-from app.models import Package, PackageOwner, PackageVersion
+from app.core.errors import PackageNotFound, VersionNotFound
+from app.core.models import Package, PackageOwner, PackageVersion
 
 
 def find_package(session: Session, name: str, ecosystem: str = "generic") -> Package | None:

@@ -25,9 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.service import Principal
-from app.clock import Clock
-from app.db import session_scope
-from app.errors import (
+from app.core.clock import Clock
+from app.core.db import session_scope
+from app.core.errors import (
     DomainError,
     Forbidden,
     InvalidMetadata,
@@ -35,7 +35,15 @@ from app.errors import (
     VersionBurned,
     VersionExists,
 )
-from app.models import Package, PackageBlob, PackageFile, PackageOwner, PackageVersion, Provenance
+from app.core.models import (
+    Package,
+    PackageBlob,
+    PackageFile,
+    PackageOwner,
+    PackageVersion,
+    Provenance,
+)
+from app.core.records import audit, enqueue
 from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.blob_refs import BlobReleases, ensure_stored
@@ -43,7 +51,6 @@ from app.publishing.names import PackageName, parse_package_name
 from app.publishing.staging import Staged, check_declared_digest, stage
 from app.publishing.versioning import parse_range, parse_version
 from app.schemas import PublishMetadata
-from app.services.records import audit, enqueue
 from app.storage import BlobStore
 from app.trust import publisher_rules
 from app.trust.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from app.errors import DigestMismatch, MalformedInput, PayloadTooLarge
+from app.core.errors import DigestMismatch, MalformedInput, PayloadTooLarge
 from app.storage.tempfiles import locked_temp_file
 
 CHUNK = 1024 * 1024

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from app.clock import Clock
-from app.db import session_scope
+from app.core.clock import Clock
+from app.core.db import session_scope
 from app.publishing.blob_refs import live_digests, release_if_unreferenced, settle_set_aside
 from app.storage import BlobStore, FilesystemBlobStore
 from app.storage.tempfiles import Removed, remove_abandoned

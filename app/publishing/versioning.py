@@ -5,7 +5,7 @@ Raises ``InvalidVersionError`` / ``InvalidMetadata`` (domain errors) instead of 
 
 from __future__ import annotations
 
-from app.errors import InvalidVersionError
+from app.core.errors import InvalidVersionError
 from versions import InvalidRange, InvalidVersion, Range, Version
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.accounts import service as accounts
-from app.clock import as_utc
-from app.db import session_scope
+from app.core.clock import as_utc
+from app.core.db import session_scope
+from app.core.durations import parse_duration
+from app.core.errors import MalformedInput
+from app.core.input_guards import RowId
+from app.core.models import ApiToken, User
 from app.deps import AdminDep, PrincipalDep, RegistryDep, SessionDep
-from app.durations import parse_duration
-from app.errors import MalformedInput
-from app.input_guards import RowId
-from app.models import ApiToken, User
 from app.schemas import MemberAdd, OrgCreate, TokenCreate, TokenCreated, TokenPublic
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])

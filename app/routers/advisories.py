@@ -21,9 +21,9 @@ from app.advisories.schemas import (
     WithdrawRequest,
 )
 from app.advisories.service import AdvisoryService, ListFilters
+from app.core.errors import MalformedInput
+from app.core.input_guards import DB_INT_MAX
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep
-from app.errors import MalformedInput
-from app.input_guards import DB_INT_MAX
 
 router = APIRouter(prefix="/api/v1/advisories", tags=["advisories"])
 

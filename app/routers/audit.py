@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
-from app.clock import as_utc
+from app.core.clock import as_utc
+from app.core.input_guards import DB_INT_MAX
+from app.core.models import AuditEvent
 from app.deps import AdminDep, SessionDep
-from app.input_guards import DB_INT_MAX
-from app.models import AuditEvent
 from app.schemas import AuditEventPublic
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])

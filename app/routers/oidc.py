@@ -13,8 +13,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.errors import ServiceUnavailable
 from app.deps import RegistryDep
-from app.errors import ServiceUnavailable
 from app.trust.oidc_exchange import OidcExchange
 
 router = APIRouter(prefix="/api/v1/oidc", tags=["trusted publishing"])

@@ -22,8 +22,8 @@ from app.advisories.osv import (
     parse_query,
     query_response,
 )
+from app.core.errors import DomainError
 from app.deps import RegistryDep
-from app.errors import DomainError
 
 router = APIRouter(prefix="/v1", tags=["osv"])
 

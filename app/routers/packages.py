@@ -18,10 +18,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.datastructures import UploadFile
 
-from app.db import session_scope
+from app.core.db import session_scope
+from app.core.errors import MalformedInput
+from app.core.input_guards import check_json_bytes, reject_nul
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep, SessionDep
-from app.errors import MalformedInput
-from app.input_guards import check_json_bytes, reject_nul
 from app.publishing import packages as pkgs
 from app.publishing.documents import (
     build_version_document,
@@ -83,7 +83,7 @@ async def _read_small(form: Any, field: str, limit: int, max_depth: int, *,
     data = await value.read() if isinstance(value, UploadFile) else str(value).encode()
     if len(data) > limit:
         raise MalformedInput(f"{field} is larger than {limit} bytes")
-    # The multipart body streams past app.limits; its small fields get the same checks here.
+    # The multipart body streams past app.core.limits; its small fields get the same checks here.
     if not binary:
         check_json_bytes(data, max_depth=max_depth, what=f"the {field} field")
     return data

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from app.core.errors import MalformedInput, ServiceUnavailable
 from app.deps import RegistryDep
-from app.errors import MalformedInput, ServiceUnavailable
 from search import Hit, InvalidSearchRequest, SearchFilters, SearchUnavailable
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])

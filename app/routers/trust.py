@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.db import session_scope
+from app.core.db import session_scope
+from app.core.errors import Forbidden
+from app.core.input_guards import RowId
 from app.deps import PrincipalDep, RegistryDep, SessionDep
-from app.errors import Forbidden
-from app.input_guards import RowId
 from app.trust import configuration as trust_config
 from app.trust import gpg_keys
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from sqlmodel import Session, col, func, select
 
 from app.advisories.service import advisories_for_version
-from app.clock import as_utc
-from app.models import Package, PackageFile, PackageOwner, Provenance, User
+from app.core.clock import as_utc
+from app.core.models import Package, PackageFile, PackageOwner, Provenance, User
 from app.publishing import packages as pkgs
 from app.publishing.documents import latest_version
 from search import PackageDocument

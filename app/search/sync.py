@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from app.db import session_scope
+from app.core.db import session_scope
+from app.core.worker import Handler
 from app.search.documents import download_totals, package_search_document
-from app.worker import Handler
 from search import SearchIndex
 
 

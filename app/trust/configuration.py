@@ -18,13 +18,13 @@ from sqlmodel import Session, select
 
 from app.accounts import service as accounts
 from app.accounts.service import Principal
-from app.clock import as_utc
-from app.errors import Forbidden, MalformedInput, NotFound
-from app.models import Org, TrustedPublisher
+from app.core.clock import as_utc
+from app.core.errors import Forbidden, MalformedInput, NotFound
+from app.core.models import Org, TrustedPublisher
+from app.core.records import audit
 from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.names import parse_package_name
-from app.services.records import audit
 from app.trust import publisher_rules
 from app.trust.signatures import POLICIES
 from signing.errors import PolicyError

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from app.accounts.service import Principal
-from app.models import Package
+from app.core.models import Package
 from app.publishing.names import PackageName
 from app.publishing.staging import Staged
 

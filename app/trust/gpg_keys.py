@@ -39,11 +39,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.service import Principal, require_unrestricted
-from app.clock import as_utc
-from app.db import session_scope
-from app.errors import AlreadyExists, Conflict, DomainError, NotFound
-from app.models import GpgFingerprint, GpgKey, GpgKeyChallenge, User
-from app.services.records import audit
+from app.core.clock import as_utc
+from app.core.db import session_scope
+from app.core.errors import AlreadyExists, Conflict, DomainError, NotFound
+from app.core.models import GpgFingerprint, GpgKey, GpgKeyChallenge, User
+from app.core.records import audit
 from signing.errors import VerificationError
 from signing.gpg import KeyInfo, inspect_key, verify_possession
 

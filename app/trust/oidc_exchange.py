@@ -47,11 +47,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.service import mint_publisher_token
-from app.clock import Clock
-from app.db import session_scope
-from app.errors import DomainError, ServiceUnavailable
-from app.models import Org, TrustedPublisher, UsedOidcToken
-from app.services.records import audit
+from app.core.clock import Clock
+from app.core.db import session_scope
+from app.core.errors import DomainError, ServiceUnavailable
+from app.core.models import Org, TrustedPublisher, UsedOidcToken
+from app.core.records import audit
 from app.trust import publisher_rules
 from signing.errors import IdentityMismatch, OidcTokenInvalid, PolicyError
 from signing.oidc import GitHubOidcClaims, verify_github_oidc

@@ -31,12 +31,12 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.service import Principal
-from app.clock import as_utc
-from app.errors import TooManyPendingPublishers
-from app.models import ApiToken, Org, Package, TrustedPublisher, User
+from app.core.clock import as_utc
+from app.core.errors import TooManyPendingPublishers
+from app.core.models import ApiToken, Org, Package, TrustedPublisher, User
+from app.core.records import audit
 from app.publishing import packages as pkgs
 from app.publishing.names import parse_package_name
-from app.services.records import audit
 
 PENDING_LIFETIME = timedelta(days=30)  # PyPI's PENDING_PUBLISHER_EXPIRY_DAYS
 MAX_PENDING_PER_USER = 3  # PyPI's limit per user

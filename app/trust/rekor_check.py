@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from app.errors import ServiceUnavailable
+from app.core.errors import ServiceUnavailable
 from signing.errors import RekorUnavailable
 from signing.rekor import RekorClient, RekorMode
 from signing.sigstore import VerifiedSigstore

@@ -11,8 +11,8 @@ from typing import Protocol
 
 from sqlmodel import Session, select
 
-from app.errors import SignatureRejected
-from app.models import Org
+from app.core.errors import SignatureRejected
+from app.core.models import Org
 from app.trust.evidence import PublishContext, VerifiedEvidence
 
 POLICIES = ("sigstore", "gpg", "any", "none")

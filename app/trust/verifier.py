@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.errors import SignatureRejected
-from app.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
+from app.core.errors import SignatureRejected
+from app.core.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
 from app.trust import gpg_keys, publisher_rules
 from app.trust.evidence import PublishContext, VerifiedEvidence
 from signing.errors import KeyUnknown, VerificationError

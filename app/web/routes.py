@@ -15,9 +15,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from app.advisories.errors import AdvisoryNotFound
-from app.db import session_scope
+from app.core.db import session_scope
+from app.core.errors import PackageNotFound
 from app.deps import RegistryDep
-from app.errors import PackageNotFound
 from app.web.rendering import render
 from app.web.views import advisory_view, package_page
 from search import InvalidSearchRequest, SearchUnavailable

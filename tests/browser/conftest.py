@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from app.clock import ManualClock
-from app.config import Settings
+from app.core.clock import ManualClock
+from app.core.config import Settings
 from app.registry import Registry
 from tests.functional.test_web_pages import StandInVerifier
 from tests.support.server import RunningServer, running_registry

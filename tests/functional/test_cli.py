@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
 from tests.conftest import Actors
 from tests.functional.clihelp import publish_args
 from tests.support.signers import Signer

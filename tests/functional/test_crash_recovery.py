@@ -31,10 +31,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from app.clock import as_utc
-from app.db import make_engine, session_scope
-from app.models import OutboxItem
-from app.services.records import enqueue
+from app.core.clock import as_utc
+from app.core.db import make_engine, session_scope
+from app.core.models import OutboxItem
+from app.core.records import enqueue
 from tests.support.sigstore_local import GitHubIdentity, SigstoreInstance
 from tests.support.vouch_process import ROOT, StallingPeer, VouchProcess, process_env, vouch_cli
 

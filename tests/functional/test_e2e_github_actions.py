@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.clock import ManualClock
+from app.core.clock import ManualClock
 from tests.conftest import Actors
 from tests.functional.clihelp import cli_env, vouch
 from tests.support.sigstore_local import GitHubIdentity, SigstoreInstance

@@ -22,8 +22,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from app.db import alembic_config, make_engine, session_scope
-from app.models import GpgFingerprint, GpgKey, GpgKeyChallenge, User
+from app.core.db import alembic_config, make_engine, session_scope
+from app.core.models import GpgFingerprint, GpgKey, GpgKeyChallenge, User
 from tests.conftest import Actors, state_counts
 from tests.functional.clihelp import cli_env, vouch
 from tests.functional.helpers import assert_problem, publish

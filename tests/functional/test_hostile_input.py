@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from app.db import session_scope
-from app.models import Advisory, ApiToken, Org
+from app.core.db import session_scope
+from app.core.models import Advisory, ApiToken, Org
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem, publish
 from tests.functional.test_advisories_fixtures import generic_advisory

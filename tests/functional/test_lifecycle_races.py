@@ -22,10 +22,10 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from app.clock import ManualClock, SystemClock
-from app.config import Settings
-from app.db import session_scope
-from app.models import AuditEvent
+from app.core.clock import ManualClock, SystemClock
+from app.core.config import Settings
+from app.core.db import session_scope
+from app.core.models import AuditEvent
 from app.publishing.sweep import sweep_orphans
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem, sha256

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from app.clock import ManualClock
-from app.db import session_scope
-from app.models import ApiToken, AuditEvent
+from app.core.clock import ManualClock
+from app.core.db import session_scope
+from app.core.models import ApiToken, AuditEvent
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem, publish
 from tests.support.sigstore_local import GitHubIdentity

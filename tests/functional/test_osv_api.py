@@ -10,7 +10,7 @@ import pytest
 
 from advisories.matching import AdvisoryIndex
 from advisories.models import Advisory
-from app.config import Settings
+from app.core.config import Settings
 from app.registry import Registry
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem

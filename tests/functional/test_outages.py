@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.db import make_engine, upgrade
+from app.core.db import make_engine, upgrade
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem, publish, sha256
 from tests.support.postgres_instance import PostgresInstance

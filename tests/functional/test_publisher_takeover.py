@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from app.clock import ManualClock
-from app.db import session_scope
-from app.models import ApiToken, AuditEvent, Package, PackageOwner, TrustedPublisher, User
+from app.core.clock import ManualClock
+from app.core.db import session_scope
+from app.core.models import ApiToken, AuditEvent, Package, PackageOwner, TrustedPublisher, User
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem, publish
 from tests.support.sigstore_local import GitHubIdentity, SigstoreInstance

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
 from tests.conftest import PRODUCT_SIGNATURE_POLICY, Actors, state_counts
 from tests.functional.helpers import assert_problem, publish
 from tests.support.signers import GpgSigner

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from app.clock import ManualClock
-from app.db import session_scope
-from app.models import ApiToken, Membership, TrustedPublisher
+from app.core.clock import ManualClock
+from app.core.db import session_scope
+from app.core.models import ApiToken, Membership, TrustedPublisher
 from tests.conftest import Actors, StateCounts, state_counts
 from tests.functional.helpers import assert_problem, publish
 from tests.functional.test_advisories_fixtures import generic_advisory

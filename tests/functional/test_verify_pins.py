@@ -160,8 +160,8 @@ def test_verify_rechecks_the_owner_id_the_registry_recorded(
     the registry recorded at publish time, so the swap fails."""
     from sqlmodel import select
 
-    from app.db import session_scope
-    from app.models import Provenance
+    from app.core.db import session_scope
+    from app.core.models import Provenance
 
     _sigstore_signed(actors, sigstore_instance)
     trust = sigstore_trusted_root_path

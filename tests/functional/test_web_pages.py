@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from app.clock import ManualClock
-from app.config import Settings
+from app.core.clock import ManualClock
+from app.core.config import Settings
 from app.registry import Registry
 from app.trust.evidence import PublishContext, VerifiedEvidence
 from tests.conftest import Actors

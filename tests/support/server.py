@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from app.clock import ManualClock
-from app.config import Settings
+from app.core.clock import ManualClock
+from app.core.config import Settings
 from app.main import create_app
 from app.registry import Registry
 

@@ -15,9 +15,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from app.db import session_scope
-from app.errors import DomainError
-from app.models import TrustedPublisher, User
+from app.core.db import session_scope
+from app.core.errors import DomainError
+from app.core.models import TrustedPublisher, User
 from app.publishing.names import parse_package_name
 from app.trust.gpg_keys import register_verified_key
 from signing.gpg import KeyInfo

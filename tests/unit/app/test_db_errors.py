@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.db_errors import database_outage
-from app.errors import DatabaseUnavailable
+from app.core.db_errors import database_outage
+from app.core.errors import DatabaseUnavailable
 from tests.support.postgres_instance import free_port
 
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.config import Settings
-from app.durations import parse_duration
-from app.errors import InvalidName
+from app.core.config import Settings
+from app.core.durations import parse_duration
+from app.core.errors import InvalidName
 from app.publishing.names import parse_package_name
 
 

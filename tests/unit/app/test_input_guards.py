@@ -1,4 +1,4 @@
-"""The byte-level JSON checks of app.input_guards, held against what json.loads decodes."""
+"""The byte-level JSON checks of app.core.input_guards, held against what json.loads decodes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from app.errors import MalformedInput, NulCharacter
-from app.input_guards import check_json_bytes, json_depth
+from app.core.errors import MalformedInput, NulCharacter
+from app.core.input_guards import check_json_bytes, json_depth
 
 
 @pytest.mark.parametrize(("text", "depth"), [

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.clock import ManualClock
+from app.core.clock import ManualClock
 from app.trust.oidc_exchange import JwksSource, JwksUnavailable
 
 ISSUER = "https://issuer.example"

@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from app.clock import ManualClock, as_utc
-from app.db import make_engine, session_scope
-from app.models import OutboxItem
-from app.services.records import enqueue
-from app.worker import OutboxWorker
+from app.core.clock import ManualClock, as_utc
+from app.core.db import make_engine, session_scope
+from app.core.models import OutboxItem
+from app.core.records import enqueue
+from app.core.worker import OutboxWorker
 
 LEASE = timedelta(seconds=3)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from app.clock import SystemClock
-from app.db import make_engine, session_scope
-from app.models import Package, PackageBlob, PackageFile, PackageVersion
+from app.core.clock import SystemClock
+from app.core.db import make_engine, session_scope
+from app.core.models import Package, PackageBlob, PackageFile, PackageVersion
 from app.publishing.sweep import sweep_orphans
 from app.storage import FilesystemBlobStore
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 if TYPE_CHECKING:
-    from app.config import Settings
+    from app.core.config import Settings
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.durations import parse_duration
+from app.core.durations import parse_duration
 
 log = logging.getLogger("vouch.config")
 
@@ -36,11 +36,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     max_metadata_bytes: int = Field(default=64 * 1024, gt=0)
     # Hostile input (issue 9): JSON bodies have their own caps, far below the artifact cap, and
-    # a nesting limit checked before anything parses them (app.limits, app.input_guards).
+    # a nesting limit checked before anything parses them (app.core.limits, app.core.input_guards).
     max_json_bytes: int = Field(default=1024 * 1024, gt=0)
     max_json_batch_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_json_depth: int = Field(default=64, ge=2, le=512)
-    # Slow clients (`vouch serve`, app.slow_clients): a request's headers must arrive within
+    # Slow clients (`vouch serve`, app.core.slow_clients): a request's headers must arrive within
     # request_header_timeout of the connection opening (or of the previous response); its body
     # may pause at most request_body_idle_timeout and must arrive within request_body_timeout.
     request_header_timeout: Duration = timedelta(seconds=15)

@@ -18,7 +18,7 @@ import sqlite3
 
 from sqlalchemy import exc as sa_exc
 
-from app.errors import DatabaseUnavailable
+from app.core.errors import DatabaseUnavailable
 
 # PostgreSQL SQLSTATEs: class 08 (connection exception), 53 (insufficient resources: disk
 # full, out of memory, too many connections), and the server shutting down or starting up.

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.models import AuditEvent, OutboxItem
+from app.core.models import AuditEvent, OutboxItem
 
 
 def audit(

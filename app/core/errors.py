@@ -1,4 +1,4 @@
-"""Domain errors: services raise these; ``app.problems`` maps them to HTTP in one table.
+"""Domain errors: services raise these; ``app.core.problems`` maps them to HTTP in one table.
 
     raise VersionExists("left-pad", "1.0.0")
 
@@ -227,13 +227,13 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     status = 503
     title = "Service unavailable"
-    # Seconds for a Retry-After header (app.problems sends it when set).
+    # Seconds for a Retry-After header (app.core.problems sends it when set).
     retry_after: ClassVar[int | None] = None
 
 
 class DatabaseUnavailable(ServiceUnavailable):
     """The database cannot answer now (down, unreachable, restarting, out of connections, or
-    SQLite's disk or lock): the request may be retried. ``app.db_errors`` decides which
+    SQLite's disk or lock): the request may be retried. ``app.core.db_errors`` decides which
     driver errors these are; the detail never repeats the driver's message or the URL."""
 
     code = "database_unavailable"

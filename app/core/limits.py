@@ -15,7 +15,7 @@ What it does, in order, before any route or parser sees the request:
    before a byte is read, and a chunked body is counted as it arrives and refused the moment
    it crosses the cap, so the server never holds more than the cap.
 4. A JSON body is read whole (it is small by now), checked for NUL characters and nesting depth
-   (``app.input_guards``: 400 ``nul_character`` / ``malformed_input``) and handed on to the
+   (``app.core.input_guards``: 400 ``nul_character`` / ``malformed_input``) and handed on to the
    route as if it had just arrived. A streamed (multipart) body passes through, counted; its
    small fields are checked by the publish route with the same ``check_json_bytes``.
 """
@@ -29,9 +29,9 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import DomainError, NulCharacter, PayloadTooLarge
-from app.input_guards import check_json_bytes, query_has_nul
-from app.problems import problem
+from app.core.errors import DomainError, NulCharacter, PayloadTooLarge
+from app.core.input_guards import check_json_bytes, query_has_nul
+from app.core.problems import problem
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class BodyPolicy:
 
 class RejectedInput(HTTPException):
     """A guard's refusal raised from inside ``receive``: FastAPI re-raises HTTP exceptions from
-    body reading untouched (others become a generic 400), and ``app.problems`` answers it with
+    body reading untouched (others become a generic 400), and ``app.core.problems`` answers it with
     the domain error's own status and code."""
 
     def __init__(self, error: DomainError) -> None:

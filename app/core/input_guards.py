@@ -29,7 +29,7 @@ from typing import Annotated
 
 from fastapi import Path
 
-from app.errors import MalformedInput, NulCharacter
+from app.core.errors import MalformedInput, NulCharacter
 
 # PostgreSQL INTEGER (ids, counts); SQLite's 64-bit integers are wider, so this bounds both.
 DB_INT_MAX = 2**31 - 1

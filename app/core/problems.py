@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.db_errors import database_outage
-from app.errors import DomainError
+from app.core.db_errors import database_outage
+from app.core.errors import DomainError
 
 log = logging.getLogger("vouch.errors")
 
@@ -101,7 +101,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         error = getattr(exc, "error", None)
-        if isinstance(error, DomainError):  # app.limits.RejectedInput, raised from receive()
+        if isinstance(error, DomainError):  # app.core.limits.RejectedInput, raised from receive()
             return problem(error.status, error.code, error.title, error.detail, **error.extra)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, code.replace("_", " ").capitalize(),

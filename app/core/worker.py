@@ -29,10 +29,10 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from app.clock import Clock
-from app.db import session_scope
-from app.db_errors import database_outage
-from app.models import OutboxItem
+from app.core.clock import Clock
+from app.core.db import session_scope
+from app.core.db_errors import database_outage
+from app.core.models import OutboxItem
 
 log = logging.getLogger("vouch.worker")
 

@@ -1,1 +1,0 @@
-"""Services: the registry's behaviour, free of HTTP. Each raises ``app.errors`` on failure."""
