@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 serve: $(STAMP)
-	$(BIN)/vouch serve --host 127.0.0.1 --port 8000
+	$(BIN)/vouch serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python scripts/test_browser_deps.py

@@ -68,7 +68,7 @@ def _show(doc: dict[str, Any], as_json: bool, verb: str) -> None:
     if as_json:
         output.emit_json(doc)
     else:
-        output.out.print(f"{verb} [bold]{doc['id']}[/] ({doc['state']}) {doc['summary']}")
+        output.out.print(f"{verb} {doc['id']} ({doc['state']}) {doc['summary']}")
 
 
 @advisory_app.command("new")
@@ -232,7 +232,7 @@ def import_(paths: list[Path] = typer.Argument(..., help="OSV JSON files or dire
     else:
         output.out.print(", ".join(f"{key} {value}" for key, value in totals.items()))
         for result in invalid:
-            output.err.print(f"[red]invalid[/] {result['source']}: "
+            output.err.print(f"invalid {result['source']}: "
                              + "; ".join(result["reasons"]), highlight=False)
     if invalid:  # exit code 1; the valid records were imported all the same
         raise ClientError(f"{len(invalid)} invalid record(s) were not imported")

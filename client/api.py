@@ -50,13 +50,34 @@ class RegistryClient:
 
     # -- plumbing ---------------------------------------------------------------------------
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request; raise the ``ClientError`` its problem response maps to.
+
+        A public read (GET/HEAD) refused with 401 ``invalid_token`` (a malformed, expired or
+        revoked ``VOUCH_TOKEN``) is retried once without the token, with a warning that says
+        how to fix the token; anything else refused with ``invalid_token`` says the same in
+        its error.
+        """
         try:
             response = self.http.request(method, url, **kwargs)
+            if (response.status_code == 401 and method in ("GET", "HEAD")
+                    and _problem_code(response) == "invalid_token" and self.config.token):
+                self._drop_token()
+                response = self.http.request(method, url, **kwargs)
         except httpx.HTTPError as err:
             raise RegistryUnavailable(
                 f"cannot reach the registry at {self.config.registry}: {err}") from err
         check(response)
         return response
+
+    def _drop_token(self) -> None:
+        """Stop sending the refused token (warned once): public reads still work."""
+        if "Authorization" not in self.http.headers:
+            return
+        del self.http.headers["Authorization"]
+        from client import output
+
+        output.warn(f"the registry refused VOUCH_TOKEN ({FIX_CREDENTIAL_ADVICE}); "
+                    "continuing without it")
 
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self.request(method, url, **kwargs)
@@ -78,7 +99,8 @@ class RegistryClient:
 
     def publish(self, name: str, version: str, artifact: Path, metadata: dict[str, Any],
                 *, sha256: str | None = None, bundle: bytes | None = None,
-                gpg_signature: bytes | None = None) -> dict[str, Any]:
+                gpg_signature: bytes | None = None,
+                progress: Progress | None = None) -> dict[str, Any]:
         self.require_token()
         data: dict[str, str] = {"metadata": json.dumps(metadata)}
         if sha256:
@@ -88,7 +110,8 @@ class RegistryClient:
             files["sigstore_bundle"] = ("bundle.sigstore.json", bundle, "application/json")
         if gpg_signature is not None:
             files["gpg_signature"] = ("artifact.sig", gpg_signature, "application/octet-stream")
-        with artifact.open("rb") as stream:
+        with artifact.open("rb") as raw:
+            stream = _Reporting(raw, artifact.stat().st_size, progress)
             files["artifact"] = (artifact.name, stream, "application/octet-stream")
             result: dict[str, Any] = self.json(
                 "PUT", f"/api/v1/packages/{package_path(name)}/versions/{quote(version)}",
@@ -145,6 +168,64 @@ class RegistryClient:
         return self.cache.store_artifact(sha256, staged, sha512)
 
 
+class _Reporting:
+    """A binary file that reports how much of it was read (the upload's progress)."""
+
+    def __init__(self, raw: Any, total: int, progress: Progress | None) -> None:
+        self.raw, self.total, self.progress, self.done = raw, total, progress, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self.raw.read(size)
+        self.done += len(chunk)
+        if self.progress:
+            self.progress(self.done, self.total)
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position: int = self.raw.seek(offset, whence)
+        self.done = position
+        return position
+
+    def tell(self) -> int:
+        position: int = self.raw.tell()
+        return position
+
+    def fileno(self) -> int:
+        number: int = self.raw.fileno()
+        return number
+
+
+FIX_CREDENTIAL_ADVICE = (
+    "the token is invalid, expired or revoked: unset VOUCH_TOKEN (or the `token` in the "
+    "config file), or create a new one with `vouch admin create-token USER`")
+
+
+def _problem_code(response: httpx.Response) -> str | None:
+    try:
+        response.read()
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def problem_message(status: int, problem: dict[str, Any], fallback: str) -> str:
+    """``STATUS CODE: detail`` plus each validation error (``limit: must be <= 1000``)."""
+    code = problem.get("code")
+    detail = str(problem.get("detail") or fallback)
+    message = f"{status} {code}: {detail}" if code else f"{status}: {detail}"
+    for error in problem.get("errors") or []:
+        if isinstance(error, dict):
+            loc = [str(p) for p in error.get("loc") or [] if str(p) not in
+                   ("query", "body", "path", "header")]
+            where = ".".join(loc)
+            message += f"\n  {where + ': ' if where else ''}{error.get('msg', '')}"
+    if code == "invalid_token":
+        message += f"\n  {FIX_CREDENTIAL_ADVICE}"
+    return message
+
+
 def check(response: httpx.Response, *, streaming: bool = False) -> None:
     """Raise the right ``ClientError`` for a non-2xx response."""
     if response.status_code < 400:
@@ -158,9 +239,9 @@ def check(response: httpx.Response, *, streaming: bool = False) -> None:
             problem = body
     except ValueError:
         pass
-    detail = problem.get("detail") or response.text[:200] or response.reason_phrase
+    message = problem_message(response.status_code, problem,
+                              response.text[:200] or response.reason_phrase)
     code = problem.get("code")
-    message = f"{response.status_code} {code or ''}: {detail}".replace("  ", " ")
     if response.status_code >= 500:
         raise RegistryUnavailable(message, code=code, problem=problem)
     raise ClientError(message, code=code, problem=problem)

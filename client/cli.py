@@ -28,8 +28,10 @@ from client.advisory_cli import advisory_app
 from client.api import RegistryClient
 from client.config import load_config
 from client.errors import EXIT_USAGE, ClientError, UsageError
-from client.ops import search_app
+from client.flags import PUBLISH_FLAGS, name_flags
+from client.ops import search_command
 from client.ops import worker as run_worker
+from client.org_cli import org_app
 from client.project_cli import install_command, lock_command
 from client.specs import parse_dependency, split_spec
 from client.trust_cli import gpg_key_app, policy_app, publisher_app, trust_app
@@ -37,8 +39,30 @@ from client.verify_cli import verify_command
 
 app = typer.Typer(help="Vouch: a package registry built for supply-chain security.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as dist_version
+
+        try:
+            number = dist_version("vouch")
+        except PackageNotFoundError:
+            number = "unknown"
+        typer.echo(f"vouch {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(_version_flag: bool = typer.Option(False, "--version", callback=_version,
+                                             is_eager=True, help="print the version")) -> None:
+    """Vouch: a package registry built for supply-chain security."""
+
+
 app.add_typer(admin_app, name="admin")
-app.add_typer(search_app, name="search")
+app.command("search")(search_command)
+app.add_typer(org_app, name="org")
 app.command("lock")(lock_command)
 app.command("install")(install_command)
 app.command("verify")(verify_command)
@@ -76,10 +100,23 @@ def worker() -> None:
     run_worker()
 
 
+def _readable_file(path: Path, flag: str) -> Path:
+    """``path`` if it is a readable file; else ``UsageError`` (exit 2) naming ``flag``."""
+    if not path.is_file():
+        what = "does not exist" if not path.exists() else "is not a file"
+        raise UsageError(f"{flag} {path}: {what}")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as err:
+        raise UsageError(f"{flag} {path}: cannot read it ({err.strerror})") from err
+    return path
+
+
 @app.command()
 def publish(
     spec: str = typer.Argument(..., help="NAME@VERSION"),
-    artifact: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    artifact: Path = typer.Argument(..., help="the file to publish"),
     metadata: Path | None = typer.Option(None, "--metadata", help="JSON file of metadata"),
     description: str | None = typer.Option(None, "--description"),
     license_: str | None = typer.Option(None, "--license"),
@@ -87,20 +124,31 @@ def publish(
     keyword: list[str] = typer.Option([], "--keyword"),
     dependency: list[str] = typer.Option([], "--dependency", "-d", help="name@range"),
     bundle: Path | None = typer.Option(None, "--bundle", help="Sigstore bundle"),
-    gpg_signature: Path | None = typer.Option(None, "--gpg-signature",
-                                              help="detached GPG signature"),
+    gpg_signature: Path | None = typer.Option(
+        None, "--gpg-signature",
+        help="detached GPG signature (gpg --armor --detach-sign ARTIFACT; register the key "
+             "first with `vouch gpg-key add`)"),
     as_json: bool = JsonFlag,
 ) -> None:
-    """Publish ARTIFACT as NAME@VERSION (signed with --bundle or --gpg-signature)."""
+    """Publish ARTIFACT as NAME@VERSION (signed with --gpg-signature or --bundle).
+
+    A missing or unreadable file is a usage error (exit 2). Registry errors name the flags
+    (``--bundle``, ``--gpg-signature``), not the form fields the request uses.
+    """
     from client.cache import file_digests
 
     name, version = split_spec(spec)
+    _readable_file(artifact, "ARTIFACT")
+    for flag, given in (("--bundle", bundle), ("--gpg-signature", gpg_signature),
+                        ("--metadata", metadata)):
+        if given is not None:
+            _readable_file(given, flag)
     meta: dict[str, Any] = {}
     if metadata:
         try:
             meta = json.loads(metadata.read_text())
         except (OSError, ValueError) as err:
-            raise UsageError(f"cannot read metadata {metadata}: {err}") from err
+            raise UsageError(f"cannot read --metadata {metadata}: {err}") from err
     for key, value in (("description", description), ("license", license_),
                        ("repository", repository)):
         if value is not None:
@@ -110,15 +158,17 @@ def publish(
     if dependency:
         meta.setdefault("dependencies", {}).update(parse_dependency(d) for d in dependency)
     sha256, _ = file_digests(artifact)
-    with _client() as api:
+    size = artifact.stat().st_size
+    with _client() as api, name_flags(PUBLISH_FLAGS), \
+            output.transfer_bar(f"uploading {name}@{version}", size) as progress:
         doc = api.publish(name, version, artifact, meta, sha256=sha256,
                           bundle=bundle.read_bytes() if bundle else None,
-                          gpg_signature=gpg_signature.read_bytes() if gpg_signature else None)
+                          gpg_signature=gpg_signature.read_bytes() if gpg_signature else None,
+                          progress=progress)
     if as_json:
         output.emit_json(doc)
     else:
-        output.out.print(f"published [bold]{doc['name']}@{doc['version']}[/] "
-                         f"sha256 {doc['sha256']}")
+        output.out.print(f"published {doc['name']}@{doc['version']} sha256 {doc['sha256']}")
 
 
 @app.command()
@@ -138,10 +188,11 @@ def info(spec: str = typer.Argument(..., help="NAME or NAME@VERSION"),
         _print_package(doc)
     else:
         _print_version(doc)
+        _print_advisories(doc.get("advisories") or [])
 
 
 def _print_package(doc: dict[str, Any]) -> None:
-    output.out.print(f"[bold]{doc['name']}[/] latest {doc['latest']}  "
+    output.out.print(f"{doc['name']} latest {doc['latest']}  "
                      f"downloads {doc['downloads']}  status {doc['status']}")
     for v in doc["versions"]:
         marks = [m for m, on in (("unpublished", v["unpublished"]),
@@ -152,7 +203,7 @@ def _print_package(doc: dict[str, Any]) -> None:
 
 
 def _print_version(doc: dict[str, Any]) -> None:
-    output.out.print(f"[bold]{doc['name']}@{doc['version']}[/]  {doc['description']}")
+    output.out.print(f"{doc['name']}@{doc['version']}  {doc['description'] or ''}")
     for label in ("license", "repository", "published_at", "published_by", "sha256", "sha512",
                   "size", "downloads"):
         output.out.print(f"  {label:<13} {doc.get(label)}")
@@ -165,13 +216,26 @@ def _print_version(doc: dict[str, Any]) -> None:
         who = ident.get("identity") or ident.get("fingerprint") or ident
         output.out.print(f"  {'signed':<13} {signer['method']} by {who}")
     else:
-        output.out.print(f"  {'signed':<13} [yellow]unsigned[/]")
+        output.out.print(f"  {'signed':<13} unsigned", style="yellow")
     if doc.get("deprecated"):
-        output.out.print(f"  [yellow]DEPRECATED[/]: {doc['deprecated']}")
+        output.out.print(f"  DEPRECATED: {doc['deprecated']}", style="yellow")
     if doc.get("unpublished"):
-        output.out.print("  [red]UNPUBLISHED[/]")
+        output.out.print("  UNPUBLISHED", style="red")
     if doc.get("quarantined"):
-        output.out.print("  [red]QUARANTINED[/]")
+        output.out.print("  QUARANTINED", style="red")
+
+
+def _print_advisories(advisories: list[dict[str, Any]]) -> None:
+    """The advisories that affect this version (the registry's version document lists them)."""
+    if not advisories:
+        output.out.print(f"  {'advisories':<13} none known")
+        return
+    output.out.print(f"  {'advisories':<13} {len(advisories)} affect this version",
+                     style="red")
+    for a in advisories:
+        severity = a.get("severity") or "unknown severity"
+        fixed = f"  fixed in {a['fixed']}" if a.get("fixed") else ""
+        output.out.print(f"    {a.get('id')} ({severity}) {a.get('summary') or ''}{fixed}")
 
 
 @app.command()
@@ -198,56 +262,88 @@ def download(spec: str = typer.Argument(..., help="NAME@VERSION"),
 
 
 @app.command()
-def unpublish(spec: str = typer.Argument(..., help="NAME@VERSION")) -> None:
+def unpublish(spec: str = typer.Argument(..., help="NAME@VERSION"),
+              as_json: bool = JsonFlag) -> None:
     """Unpublish within the grace period (the number stays burned forever)."""
     name, version = split_spec(spec)
     with _client() as api:
         api.unpublish(name, version)
-    output.out.print(f"unpublished {name}@{version}")
+    if as_json:
+        output.emit_json({"name": name, "version": version, "unpublished": True})
+    else:
+        output.out.print(f"unpublished {name}@{version}")
 
 
 @app.command()
 def deprecate(spec: str = typer.Argument(..., help="NAME@VERSION"),
               message: str | None = typer.Option(None, "--message", "-m"),
-              undo: bool = typer.Option(False, "--undo", help="remove the deprecation")) -> None:
+              undo: bool = typer.Option(False, "--undo", help="remove the deprecation"),
+              as_json: bool = JsonFlag) -> None:
     """Deprecate a version with a message (or --undo)."""
     name, version = split_spec(spec)
     if not undo and not message:
         raise UsageError("give --message, or --undo to undeprecate")
     with _client() as api:
-        api.deprecate(name, version, None if undo else message)
-    output.out.print(f"{'undeprecated' if undo else 'deprecated'} {name}@{version}")
+        doc = api.deprecate(name, version, None if undo else message)
+    if as_json:
+        output.emit_json(doc if doc is not None else
+                         {"name": name, "version": version, "deprecated": None})
+    else:
+        output.out.print(f"{'undeprecated' if undo else 'deprecated'} {name}@{version}")
 
 
 @app.command("audit-log")
 def audit_log(package: str | None = typer.Option(None, "--package"),
               action: str | None = typer.Option(None, "--action"),
-              limit: int = typer.Option(100, "--limit"),
+              actor: str | None = typer.Option(None, "--actor"),
+              limit: int = typer.Option(50, "--limit", min=1, max=1000,
+                                        help="how many events (newest first)"),
+              before: int | None = typer.Option(None, "--before", min=1,
+                                                help="only events with a smaller id (the "
+                                                     "next page: the last id shown)"),
               as_json: bool = JsonFlag) -> None:
-    """Show the registry's audit log (administrators)."""
+    """Show the registry's audit log, newest first (administrators). Page back with
+    --before ID (the id of the last event shown)."""
+    from client.audit import newest_events
+
     with _client() as api:
-        events = api.audit_events(package=package, action=action, limit=limit)
+        events, more = newest_events(api, package=package, action=action, actor=actor,
+                                     limit=limit, before=before)
     if as_json:
         output.emit_json(events)
         return
     for e in events:
         target = f"{e['package']}@{e['version']}" if e.get("version") else (e.get("package") or "")
-        output.out.print(f"{e['at']}  {e['actor'] or '-':<16} {e['action']:<22} {target}")
+        output.out.print(f"{e['id']:>7}  {e['at']}  {e['actor'] or '-':<16} "
+                         f"{e['action']:<22} {target}")
+    if more and events:
+        output.err.print(f"older events: vouch audit-log --before {events[-1]['id']}")
 
 
 def main() -> None:
-    """Entry point: map client errors to documented exit codes."""
+    """Entry point: map client errors to documented exit codes. With ``--json`` on the command
+    line, errors are one JSON object on stderr (``{"error": {"message", "code", ...}}``)."""
+    as_json = "--json" in sys.argv[1:]
     try:
         app(standalone_mode=False)
     except ClientError as err:
-        output.err.print(f"[red]error[/]: {err.message}", highlight=False)
+        if as_json:
+            output.emit_json_error(err.message, code=err.code, exit_code=err.exit_code,
+                                   problem=err.problem)
+        else:
+            output.err.print("error", style="red", end="")
+            output.err.print(f": {err.message}")
         sys.exit(err.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
     except Exception as err:
         # Click's usage errors (missing argument, bad option) carry show() and exit_code.
         if hasattr(err, "show") and hasattr(err, "exit_code"):
-            err.show()
+            if as_json:
+                message = err.format_message() if hasattr(err, "format_message") else str(err)
+                output.emit_json_error(message, code="usage", exit_code=EXIT_USAGE)
+            else:
+                err.show()
             sys.exit(EXIT_USAGE)
         raise
 

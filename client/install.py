@@ -43,6 +43,7 @@ from client.extract import (
     UnsafeArchive,
     extract_tarball,
 )
+from client.preference import Preferences
 from client.project import Project
 from client.source import RegistrySource
 from versions.errors import VersionsError
@@ -52,10 +53,21 @@ from versions.resolver import resolve
 Avoid = Callable[[str, object], bool]
 
 
-def lock(api: RegistryClient, project: Project, *, avoid: Avoid | None = None) -> Lockfile:
-    """Resolve the project's requirements against the registry; raises ``ClientError``."""
+def lock(api: RegistryClient, project: Project, *, avoid: Avoid | None = None,
+         preferences: Preferences | None = None,
+         notes: list[str] | None = None) -> Lockfile:
+    """Resolve the project's requirements against the registry; raises ``ClientError``.
+
+    With ``preferences`` (``client.preference``), versions that fail the consumer's policy
+    (unsigned, affected) are picked only when nothing else satisfies the ranges; each such
+    fallback, and each deprecated pick, is appended to ``notes`` in words.
+    """
     source = RegistrySource(api, ttl=60.0)
     source.prefetch(list(project.dependencies))
+    if preferences is not None:
+        preferences.source = source
+        if preferences.active:
+            avoid = preferences.avoid
     try:
         resolution = resolve(project.dependencies, source, avoid=avoid)
     except VersionsError as err:  # no solution, or a malformed range in vouch.toml
@@ -69,6 +81,15 @@ def lock(api: RegistryClient, project: Project, *, avoid: Avoid | None = None) -
             name=name, version=version, url=api.config.registry + meta["artifact_url"],
             sha256=meta["sha256"], sha512=meta["sha512"],
             dependencies=dict(sorted(meta["dependencies"].items()))))
+    if notes is not None:
+        for name in resolution.avoided:
+            why = (preferences.reasons(name, str(resolution[name])) if preferences is not None
+                   else ["flagged"])
+            notes.append(f"{name}@{resolution[name]} is {' and '.join(why)}: no version that "
+                         "passes your policy satisfies the requirements, so it fell back to it")
+        for name, message in sorted(resolution.deprecated.items()):
+            notes.append(f"{name}@{resolution[name]} is deprecated ({message}): no other "
+                         "version satisfies the requirements")
     return Lockfile(root=dict(sorted(project.dependencies.items())), packages=packages)
 
 

@@ -100,12 +100,16 @@ def publisher_list(target: str = typer.Argument(..., help="PACKAGE or @SCOPE"),
 
 
 @publisher_app.command("remove")
-def publisher_remove(publisher_id: int = typer.Argument(..., help="ID from `list`")) -> None:
+def publisher_remove(publisher_id: int = typer.Argument(..., help="ID from `list`"),
+                     as_json: bool = JsonFlag) -> None:
     """Stop trusting a publisher (tokens already minted for it stop publishing)."""
     with _client() as api:
         api.require_token()
         api.request("DELETE", f"/api/v1/trusted-publishers/{publisher_id}")
-    output.out.print(f"removed trusted publisher {publisher_id}")
+    if as_json:
+        output.emit_json({"id": publisher_id, "removed": True})
+    else:
+        output.out.print(f"removed trusted publisher {publisher_id}")
 
 
 # -- GPG keys -----------------------------------------------------------------------------

@@ -98,6 +98,9 @@ def test_admin_commands_work_without_a_server(tmp_path: Path, database_url: str)
     env = dict(os.environ, VOUCH_DATA_DIR=str(tmp_path / "fresh"),
                PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     env.pop("VOUCH_DATABASE_URL", None)
+    # A data dir without a database is refused (issue 12) until `admin migrate` creates it.
+    assert vouch("admin", "create-user", "root", env=env, cwd=tmp_path).returncode == 2
+    assert vouch("admin", "migrate", env=env, cwd=tmp_path).returncode == 0
     made = vouch("admin", "create-user", "root", "--admin", env=env, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     token = vouch("admin", "create-token", "root", env=env, cwd=tmp_path)
