@@ -2,7 +2,8 @@
 
 Data model after the Gitea package registry: Package 1—* PackageVersion 1—* PackageFile *—1
 PackageBlob, plus accounts, tokens, provenance, trust configuration, advisories, the audit log
-and the outbox. Table models never go on the wire: routers answer with ``app.schemas`` models.
+and the outbox. Table models never go on the wire: routers answer with each domain's
+``schemas`` models.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""Append-only audit events and outbox rows, written inside the caller's transaction."""
+"""Append-only audit events and outbox rows, written inside the caller's transaction, and the
+audit event's wire model (``AuditEventPublic``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.core.models import AuditEvent, OutboxItem
@@ -30,3 +32,13 @@ def audit(
 def enqueue(session: Session, *, at: datetime, kind: str, **payload: Any) -> None:
     """Queue derived work (search reindex, advisory matching) for the worker."""
     session.add(OutboxItem(kind=kind, payload=payload, created_at=at, available_at=at))
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    package: str | None
+    version: str | None
+    details: dict[str, Any]

@@ -12,8 +12,8 @@ from app.core.clock import as_utc
 from app.core.errors import NotFound
 from app.core.models import GpgKey, Package, PackageBlob, PackageFile, PackageVersion, Provenance
 from app.publishing import packages as pkgs
+from app.publishing.schemas import PackagePublic, SignerPublic, VersionPublic, VersionSummary
 from app.publishing.versioning import parse_version
-from app.schemas import PackagePublic, SignerPublic, VersionPublic, VersionSummary
 
 
 def artifact_path(name: str, version: str) -> str:

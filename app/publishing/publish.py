@@ -48,9 +48,9 @@ from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.blob_refs import BlobReleases, ensure_stored
 from app.publishing.names import PackageName, parse_package_name
+from app.publishing.schemas import PublishMetadata
 from app.publishing.staging import Staged, check_declared_digest, stage
 from app.publishing.versioning import parse_range, parse_version
-from app.schemas import PublishMetadata
 from app.storage import BlobStore
 from app.trust import publisher_rules
 from app.trust.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.accounts import service as accounts
+from app.accounts.schemas import MemberAdd, OrgCreate, TokenCreate, TokenCreated, TokenPublic
 from app.core.clock import as_utc
 from app.core.db import session_scope
 from app.core.durations import parse_duration
@@ -15,7 +16,6 @@ from app.core.errors import MalformedInput
 from app.core.input_guards import RowId
 from app.core.models import ApiToken, User
 from app.deps import AdminDep, PrincipalDep, RegistryDep, SessionDep
-from app.schemas import MemberAdd, OrgCreate, TokenCreate, TokenCreated, TokenPublic
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

@@ -8,8 +8,8 @@ from sqlmodel import col, select
 from app.core.clock import as_utc
 from app.core.input_guards import DB_INT_MAX
 from app.core.models import AuditEvent
+from app.core.records import AuditEventPublic
 from app.deps import AdminDep, SessionDep
-from app.schemas import AuditEventPublic
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 

@@ -31,7 +31,7 @@ from app.publishing.documents import (
 )
 from app.publishing.downloads import find_artifact, open_artifact
 from app.publishing.publish import PublishRequest
-from app.schemas import DeprecationRequest, PackagePublic, VersionPublic
+from app.publishing.schemas import DeprecationRequest, PackagePublic, VersionPublic
 from app.storage import blob_key
 from app.trust.evidence import Evidence
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.schemas import SignerPublic
+from app.publishing.schemas import SignerPublic
 
 _IDENTITY_KEYS = ("identity", "san", "subject")
 _USER_KEYS = ("uid", "user_id", "email")

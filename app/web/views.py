@@ -19,7 +19,7 @@ from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM
 from app.advisories.schemas import AdvisoryPublic
 from app.publishing import packages as pkgs
 from app.publishing.documents import package_document, version_document
-from app.schemas import PackagePublic, VersionPublic
+from app.publishing.schemas import PackagePublic, VersionPublic
 from app.web.signers import SignerView, describe_signer
 
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "moderate": 2, "low": 3}

@@ -1,4 +1,5 @@
-"""Wire models: what requests carry in and what responses carry out (never table models)."""
+"""Publishing's wire models: the publish metadata part, deprecation, version and package
+documents (never table models)."""
 
 from __future__ import annotations
 
@@ -95,47 +96,3 @@ class PackagePublic(BaseModel):
     latest: str | None
     downloads: int
     versions: list[VersionSummary]
-
-
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="", max_length=128)
-    actions: list[str] = Field(default_factory=list)
-    packages: list[str] = Field(default_factory=list)
-    expires_in: str | None = None
-
-
-class TokenPublic(BaseModel):
-    id: int
-    name: str
-    prefix: str
-    actions: list[str]
-    packages: list[str]
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-
-
-class TokenCreated(TokenPublic):
-    token: str
-
-
-class AuditEventPublic(BaseModel):
-    id: int
-    at: datetime
-    actor: str | None
-    action: str
-    package: str | None
-    version: str | None
-    details: dict[str, Any]
-
-
-class OrgCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=64)
-
-
-class MemberAdd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    user: str
-    role: str = Field(default="member", pattern="^(owner|member)$")
