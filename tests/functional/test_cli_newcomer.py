@@ -5,8 +5,10 @@ a bad token does not block public reads, and `vouch install NAME` works as on np
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -356,3 +358,45 @@ def test_make_serve_takes_port_and_host() -> None:
     assert done.returncode == 0, done.stderr
     assert "serve --host 0.0.0.0 --port 9123" in done.stdout
     assert "make serve PORT=" in (ROOT / "README.md").read_text()
+
+
+# -- the README's First steps, run as written ----------------------------------------------
+def _first_steps_block() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## First steps"):]
+    return section[section.index("```sh\n") + 6:section.index("\n```", section.index("```sh"))]
+
+
+def test_readme_first_steps_work_as_written(tmp_path: Path) -> None:
+    """A scratch checkout (its own ./var, the repository's .venv), `make serve`'s command on
+    a free port, a fresh GNUPGHOME: every line of the README's First steps, in order."""
+    from tests.support.vouch_process import VouchProcess, process_env
+
+    scratch = tmp_path / "clone"
+    scratch.mkdir()
+    (scratch / ".venv").symlink_to(ROOT / ".venv")
+    gnupg = Path(tempfile.mkdtemp(prefix="vrd-", dir="/tmp"))
+    gnupg.chmod(0o700)
+    serve_env = {"VOUCH_DATA_DIR": str(scratch / "var")}
+    try:
+        with VouchProcess.serve(serve_env, log=tmp_path / "serve.log") as server:
+            assert server.url is not None
+            script = _first_steps_block().replace("http://127.0.0.1:8000", server.url)
+            env = process_env({"VOUCH_CACHE_DIR": str(tmp_path / "cache"),
+                               "VOUCH_CONFIG": str(tmp_path / "none.toml")})
+            env["GNUPGHOME"] = str(gnupg)
+            done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=scratch,
+                                  env=env, capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stdout + done.stderr
+            shown = httpx.get(f"{server.url}/api/v1/packages/left-pad/versions/1.0.0").json()
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(gnupg), "--kill", "gpg-agent"],
+                       capture_output=True, check=False, timeout=60)
+        shutil.rmtree(gnupg, ignore_errors=True)
+    assert shown["signer"]["method"] == "gpg" and shown["unpublished"]
+    assert (scratch / "left-pad.tgz").read_bytes() == (scratch / "left-pad-1.0.0.tgz").read_bytes()
+    installed = scratch / "app" / "vouch_modules" / "left-pad"
+    assert (installed / "left-pad" / "README").read_text() == "pad strings\n"
+    assert tomllib.loads((scratch / "app" / "vouch.toml").read_text()) == {
+        "dependencies": {"left-pad": "^1.0.0"}}
+    assert "version:publish" in done.stdout  # the audit log, newest first
