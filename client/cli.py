@@ -248,6 +248,10 @@ def download(spec: str = typer.Argument(..., help="NAME@VERSION"),
         doc = api.version(name, version)
         if not doc.get("artifact_url"):
             raise ClientError(f"{name}@{version} has no artifact to download")
+        if api.cache.check(doc["sha256"]) == "corrupt":
+            output.warn(f"the cached artifact of {name}@{version} (sha256 {doc['sha256']}) "
+                        "did not match its digest (tampered or corrupted); it was removed "
+                        "and is downloaded again")
         with output.transfer_bar(f"{name}@{version}", doc.get("size")) as progress:
             cached = api.fetch_artifact(doc["artifact_url"], doc["sha256"], doc["sha512"],
                                         progress=progress)

@@ -65,7 +65,7 @@ def transfer_bar(description: str, total: int | None) -> Iterator[Any]:
     if not show_bar(total):
         yield lambda done, total: None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), TimeRemainingColumn(), console=err) as progress:
         task = progress.add_task(description, total=total)
         yield lambda done, total: progress.update(task, completed=done, total=total)

@@ -85,6 +85,7 @@ def test_download_refuses_a_tampered_cache_entry(cli_env: dict[str, str], signer
     done = vouch("download", "lib@1.0.0", "-o", str(second), env=cli_env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert second.read_bytes() == b"genuine"
+    assert "lib@1.0.0" in done.stderr and "tampered" in done.stderr  # said, not hidden
 
 
 def test_exit_codes(cli_env: dict[str, str], tmp_path: Path) -> None:
