@@ -52,14 +52,14 @@ class RegistryClient:
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request; raise the ``ClientError`` its problem response maps to.
 
-        A public read (GET/HEAD) refused with 401 ``invalid_token`` (a malformed, expired or
-        revoked ``VOUCH_TOKEN``) is retried once without the token, with a warning that says
-        how to fix the token; anything else refused with ``invalid_token`` says the same in
-        its error.
+        A public read (GET/HEAD, or a batch query such as ``POST /api/v1/metadata``) refused
+        with 401 ``invalid_token`` (a malformed, expired or revoked ``VOUCH_TOKEN``) is retried
+        once without the token, with a warning that says how to fix the token; anything else
+        refused with ``invalid_token`` says the same in its error.
         """
         try:
             response = self.http.request(method, url, **kwargs)
-            if (response.status_code == 401 and method in ("GET", "HEAD")
+            if (response.status_code == 401 and _is_public_read(method, url)
                     and _problem_code(response) == "invalid_token" and self.config.token):
                 self._drop_token()
                 response = self.http.request(method, url, **kwargs)
@@ -150,6 +150,11 @@ class RegistryClient:
         staged = self.cache.new_temp()
         try:
             with self.http.stream("GET", url) as response:
+                if (response.status_code == 401 and self.config.token
+                        and _problem_code(response) == "invalid_token"):
+                    self._drop_token()
+                    staged.unlink(missing_ok=True)
+                    return self.fetch_artifact(url, sha256, sha512, progress)
                 check(response, streaming=True)
                 total = int(response.headers.get("content-length") or 0) or None
                 done = 0
@@ -198,6 +203,13 @@ class _Reporting:
 FIX_CREDENTIAL_ADVICE = (
     "the token is invalid, expired or revoked: unset VOUCH_TOKEN (or the `token` in the "
     "config file), or create a new one with `vouch admin create-token USER`")
+
+
+PUBLIC_QUERIES = ("/api/v1/metadata", "/v1/query", "/v1/querybatch")
+
+
+def _is_public_read(method: str, url: str) -> bool:
+    return method in ("GET", "HEAD") or (method == "POST" and url in PUBLIC_QUERIES)
 
 
 def _problem_code(response: httpx.Response) -> str | None:
