@@ -269,12 +269,13 @@ def test_install_names_adds_locks_and_installs(actors: Actors, tmp_path: Path) -
     project = tmp_path / "app"
     project.mkdir()
     env = _env(actors, None, tmp_path)
-    done = vouch("install", "left-pad", "is-odd@~3.0", "--json", env=env, cwd=project)
+    # As the package pages say: `vouch install NAME@VERSION` (an exact range), or a bare name.
+    done = vouch("install", "left-pad", "is-odd@3.0.0", "--json", env=env, cwd=project)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert sorted(p["name"] for p in result["installed"]) == ["is-odd", "left-pad"]
     manifest = tomllib.loads((project / "vouch.toml").read_text())
-    assert manifest == {"dependencies": {"left-pad": "^1.2.0", "is-odd": "~3.0"}}
+    assert manifest == {"dependencies": {"left-pad": "^1.2.0", "is-odd": "3.0.0"}}
     assert (project / "vouch.lock").is_file()
     assert (project / "vouch_modules" / "left-pad" / "left-pad-1.2.0").read_bytes() == \
         b"pad 1.2.0"
