@@ -108,3 +108,13 @@ def test_every_app_module_imports() -> None:
 
     for name in sorted(graph("app")):
         importlib.import_module(name)
+
+
+def test_app_is_organised_by_domain() -> None:
+    """app/ holds the composition root and the HTTP edge at the top, everything else in a
+    domain package (issue 11): a new module goes into its domain, not beside main.py."""
+    top_modules = {p.name for p in (ROOT / "app").glob("*.py")}
+    packages = {p.name for p in (ROOT / "app").iterdir() if (p / "__init__.py").exists()}
+    assert top_modules == {"__init__.py", "asgi.py", "deps.py", "main.py", "registry.py"}
+    assert packages == {"accounts", "advisories", "core", "publishing", "routers", "search",
+                        "storage", "trust", "web"}
