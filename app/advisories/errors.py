@@ -61,10 +61,10 @@ class LibraryError(DomainError):
 
     def __init__(self, code: str, status: int, detail: str, **extra: object) -> None:
         super().__init__(detail, **extra)
-        self.code = code  # type: ignore[misc]
-        self.status = status  # type: ignore[misc]
+        self.code = code
+        self.status = status
         if status == 409:
-            self.title = "Conflict"  # type: ignore[misc]
+            self.title = "Conflict"
 
 
 def from_library(err: AdvisoryError) -> DomainError:

@@ -9,15 +9,18 @@ is safe to show to the caller (it never contains secrets).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 
 class DomainError(Exception):
     """Root of every error a service raises on purpose."""
 
-    code: ClassVar[str] = "error"
-    status: ClassVar[int] = 400
-    title: ClassVar[str] = "Bad request"
+    # Plain attributes (not ClassVar): a subclass fixes them in its body, and the two errors
+    # that carry a library's code (``SignatureRejected``, ``advisories.errors.LibraryError``)
+    # set them per instance.
+    code: str = "error"
+    status: int = 400
+    title: str = "Bad request"
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -53,7 +56,10 @@ class InvalidMetadata(DomainError):
     title = "Invalid metadata"
 
 
-class DigestMismatch(DomainError):
+class DeclaredDigestMismatch(DomainError):
+    """The upload's sha256 is not the one the request declared (``signing``'s
+    ``DigestMismatch``, code ``artifact_mismatch``, is a signature over other bytes)."""
+
     code = "digest_mismatch"
     title = "Digest mismatch"
 
@@ -72,7 +78,7 @@ class SignatureRejected(DomainError):
 
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
-        self.code = code  # type: ignore[misc]
+        self.code = code
 
 
 # 401 / 403 -----------------------------------------------------------------------------------
@@ -228,7 +234,7 @@ class ServiceUnavailable(DomainError):
     status = 503
     title = "Service unavailable"
     # Seconds for a Retry-After header (app.core.problems sends it when set).
-    retry_after: ClassVar[int | None] = None
+    retry_after: int | None = None
 
 
 class DatabaseUnavailable(ServiceUnavailable):

@@ -4,7 +4,7 @@
     resolve_range(session, "left-pad", "^1.2.0")        # the highest satisfying version
 
 Three queries serve any number of packages, so a client resolves a large graph in a few round
-trips. ``resolve_range`` raises ``InvalidRangeError`` (422) or ``NoMatchingVersion`` (404).
+trips. ``resolve_range`` raises ``InvalidRangeError`` (422) or ``NoSatisfyingVersion`` (404).
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ class InvalidRangeError(DomainError):
     title = "Invalid range"
 
 
-class NoMatchingVersion(NotFound):
+class NoSatisfyingVersion(NotFound):
+    """No available version satisfies the range (the library's ``NoMatchingVersion`` is a
+    resolver failure; this is the registry's 404)."""
+
     code = "no_matching_version"
 
 
@@ -75,7 +78,7 @@ def resolve_range(session: Session, name: str, range_text: str) -> dict[str, Any
             if r.unpublished_at is None and r.quarantined_at is None]
     matching = [r for r in live if wanted.satisfies(parse_version(r.version))]
     if not matching or package.status == "quarantined":
-        raise NoMatchingVersion(f"no available version of {name} satisfies {range_text!r}",
+        raise NoSatisfyingVersion(f"no available version of {name} satisfies {range_text!r}",
                                 package=name, range=range_text,
                                 available=[r.version for r in live])
     # Rows are ascending: prefer the highest non-deprecated version, as the resolver does.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from app.core.errors import DigestMismatch, MalformedInput, PayloadTooLarge
+from app.core.errors import DeclaredDigestMismatch, MalformedInput, PayloadTooLarge
 from app.storage.tempfiles import locked_temp_file
 
 CHUNK = 1024 * 1024
@@ -62,4 +62,4 @@ def check_declared_digest(staged: Staged, declared: str | None) -> None:
     if len(normalized) != 64 or any(c not in "0123456789abcdef" for c in normalized):
         raise MalformedInput("sha256 must be 64 hexadecimal characters")
     if not hmac.compare_digest(normalized.encode(), staged.sha256.encode()):
-        raise DigestMismatch(expected=normalized, actual=staged.sha256)
+        raise DeclaredDigestMismatch(expected=normalized, actual=staged.sha256)
