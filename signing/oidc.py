@@ -26,8 +26,9 @@ import jwt
 from jwt.algorithms import RSAAlgorithm
 
 from signing.errors import OidcTokenInvalid
+from signing.fulcio import GITHUB_ACTIONS_ISSUER
 
-GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+GITHUB_ISSUER = GITHUB_ACTIONS_ISSUER  # one value: signing/fulcio.py
 LEEWAY_SECONDS = 60
 MAX_TOKEN_BYTES = 16 * 1024
 _REQUIRED = ("iss", "aud", "exp", "iat", "jti", "sub", "repository", "repository_owner",

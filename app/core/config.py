@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.durations import parse_duration
+from signing.fulcio import GITHUB_ACTIONS_ISSUER
 
 log = logging.getLogger("vouch.config")
 
@@ -58,7 +59,7 @@ class Settings(BaseSettings):
     sigstore_trust: str = "public-good"
     rekor_url: str | None = None
     rekor_mode: Literal["off", "fail_closed", "fail_open"] = "off"
-    oidc_issuer: str = "https://token.actions.githubusercontent.com"
+    oidc_issuer: str = GITHUB_ACTIONS_ISSUER
     oidc_audience: str = "vouch"
     oidc_jwks_url: str | None = None
     oidc_jwks_file: Path | None = None

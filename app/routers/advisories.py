@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
+from advisories.severity import Level
 from app.advisories.quarantine import QuarantineService
 from app.advisories.schemas import (
     AdvisoryPublic,
@@ -46,7 +47,7 @@ JsonBody = Annotated[Any, Body()]
 def list_advisories(
     service: ServiceDep, principal: OptionalPrincipalDep,
     package: str | None = None, ecosystem: str | None = None,
-    severity: Literal["low", "moderate", "high", "critical"] | None = None,
+    severity: Level | None = None,
     state: Literal["draft", "published", "withdrawn"] | None = None,
     withdrawn: bool | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
