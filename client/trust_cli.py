@@ -3,6 +3,8 @@
     vouch trusted-publisher add widget --repository acme/widget --workflow release.yml \\
         [--environment release] [--ref 'refs/tags/v*']
     vouch trusted-publisher add @acme --repository acme/monorepo --workflow publish.yml
+    vouch trusted-publisher add widget --identity a@tny.town \
+        --issuer https://github.com/login/oauth      # a personal Sigstore identity
     vouch trusted-publisher list widget --json
     vouch trusted-publisher remove 3
     vouch gpg-key add                        # gpg's default key signs a registry challenge
@@ -52,6 +54,11 @@ def _client() -> RegistryClient:
 
 def _describe(p: dict[str, Any]) -> str:
     target = p.get("package") or f"{p.get('scope')}/*"
+    if p.get("provider") == "identity":
+        text = f"{p['id']:>5}  {target}  identity:{p['identity']} via {p['issuer']}"
+        if p.get("pending_expires_at"):
+            text += f"  pending until {p['pending_expires_at']}"
+        return text
     text = f"{p['id']:>5}  {target}  github:{p['repository']}/.github/workflows/{p['workflow']}"
     if p.get("environment"):
         text += f"  environment={p['environment']}"
@@ -64,19 +71,37 @@ def _describe(p: dict[str, Any]) -> str:
 @publisher_app.command("add")
 def publisher_add(
     target: str = typer.Argument(..., help="PACKAGE, or @SCOPE for every package of an org"),
-    repository: str = typer.Option(..., "--repository", help="GitHub OWNER/REPO"),
-    workflow: str = typer.Option(..., "--workflow", help="workflow file name, e.g. release.yml"),
+    repository: str | None = typer.Option(None, "--repository", help="GitHub OWNER/REPO"),
+    workflow: str | None = typer.Option(None, "--workflow",
+                                        help="workflow file name, e.g. release.yml"),
     environment: str | None = typer.Option(None, "--environment",
                                            help="GitHub deployment environment to require"),
     ref: str | None = typer.Option(None, "--ref", help="ref pattern, e.g. 'refs/tags/v*'"),
+    identity: str | None = typer.Option(
+        None, "--identity", help="a personal Sigstore identity (e.g. your e-mail address, as "
+        "`sigstore sign` shows it); with --issuer"),
+    issuer: str | None = typer.Option(
+        None, "--issuer", help="the identity's OIDC issuer, e.g. https://github.com/login/oauth"),
     as_json: bool = JsonFlag,
 ) -> None:
-    """Trust a GitHub Actions workflow to publish TARGET (before its first version, too)."""
+    """Trust a GitHub Actions workflow (--repository, --workflow) or a personal Sigstore
+    identity (--identity, --issuer) to publish TARGET (before its first version, too)."""
+    if identity is not None or issuer is not None:
+        if identity is None or issuer is None:
+            raise UsageError("--identity and --issuer go together")
+        if any(v is not None for v in (repository, workflow, environment, ref)):
+            raise UsageError("give either --identity/--issuer or --repository/--workflow")
+        body: dict[str, Any] = {"target": target, "provider": "identity",
+                                "identity": identity, "issuer": issuer}
+    elif repository is None or workflow is None:
+        raise UsageError("give --repository and --workflow (a GitHub Actions workflow), or "
+                         "--identity and --issuer (a personal Sigstore identity)")
+    else:
+        body = {"target": target, "repository": repository, "workflow": workflow,
+                "environment": environment, "ref_pattern": ref}
     with _client() as api:
         api.require_token()
-        doc = api.json("POST", "/api/v1/trusted-publishers", json={
-            "target": target, "repository": repository, "workflow": workflow,
-            "environment": environment, "ref_pattern": ref})
+        doc = api.json("POST", "/api/v1/trusted-publishers", json=body)
     if as_json:
         output.emit_json(doc)
     else:

@@ -176,6 +176,9 @@ class TrustedPublisher(SQLModel, table=True):
     workflow: str = Field(max_length=256)
     environment: str | None = Field(default=None, max_length=256)
     ref_pattern: str | None = Field(default=None, max_length=256)
+    # provider "identity": one personal Sigstore identity (SAN) from one OIDC issuer (issue 12)
+    identity: str | None = Field(default=None, max_length=256)
+    issuer: str | None = Field(default=None, max_length=256)
     created_at: datetime = _ts()
     created_by: str = Field(max_length=128)
     # Set while the publisher is pending (its package does not exist yet): it stops acting

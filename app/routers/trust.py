@@ -24,14 +24,23 @@ class PublisherCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     target: str = Field(description="a package name, or @scope for every package of an org",
                         max_length=214)
-    provider: str = Field(default="github", pattern="^github$")
-    repository: str = Field(max_length=256)
+    provider: str = Field(
+        default="github", pattern="^(github|identity)$",
+        description="github: a GitHub Actions workflow (repository, workflow); identity: a "
+                    "personal Sigstore identity (identity, issuer), as `sigstore sign` "
+                    "produces from a browser login")
+    repository: str | None = Field(default=None, max_length=256)
     repository_owner_id: str | None = Field(
         default=None, pattern=r"^[0-9]{1,20}$",
         description="GitHub's numeric owner id; bound on first use when omitted")
-    workflow: str = Field(max_length=256)
+    workflow: str | None = Field(default=None, max_length=256)
     environment: str | None = Field(default=None, max_length=256)
     ref_pattern: str | None = Field(default=None, max_length=256)
+    identity: str | None = Field(default=None, max_length=256,
+                                 description="the certificate's identity, e.g. an e-mail")
+    issuer: str | None = Field(default=None, max_length=256,
+                               description="the OIDC issuer URL, e.g. "
+                                           "https://github.com/login/oauth")
 
 
 class GpgKeyCreate(BaseModel):
@@ -60,7 +69,8 @@ class PolicyUpdate(BaseModel):
 
 
 @router.post("/trusted-publishers", status_code=201,
-             summary="Trust a GitHub Actions workflow to publish a package or a scope")
+             summary="Trust a GitHub Actions workflow or a personal Sigstore identity to publish a "
+                     "package or a scope")
 def add_publisher(body: PublisherCreate, principal: PrincipalDep,
                   registry: RegistryDep) -> dict[str, Any]:
     """For a package name that does not exist yet the publisher is *pending*: it reserves
@@ -71,7 +81,8 @@ def add_publisher(body: PublisherCreate, principal: PrincipalDep,
         row = trust_config.add_publisher(
             session, principal, target=body.target, repository=body.repository,
             workflow=body.workflow, environment=body.environment, ref_pattern=body.ref_pattern,
-            now=registry.clock.now(), repository_owner_id=body.repository_owner_id)
+            now=registry.clock.now(), repository_owner_id=body.repository_owner_id,
+            provider=body.provider, identity=body.identity, issuer=body.issuer)
         return trust_config.publisher_public(row, session)
 
 

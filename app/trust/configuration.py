@@ -25,10 +25,8 @@ from app.core.records import audit
 from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.names import parse_package_name
-from app.trust import publisher_rules
+from app.trust import identities, publisher_rules
 from app.trust.signatures import POLICIES
-from signing.errors import PolicyError
-from signing.policy import GitHubPublisher
 
 
 def _require_control(session: Session, principal: Principal, target: str, *,
@@ -52,14 +50,19 @@ def _require_control(session: Session, principal: Principal, target: str, *,
     return name.full, None
 
 
-def add_publisher(session: Session, principal: Principal, *, target: str, repository: str,
-                  workflow: str, environment: str | None, ref_pattern: str | None,
-                  now: datetime, repository_owner_id: str | None = None) -> TrustedPublisher:
+def add_publisher(session: Session, principal: Principal, *, target: str,
+                  repository: str | None, workflow: str | None, environment: str | None,
+                  ref_pattern: str | None, now: datetime,
+                  repository_owner_id: str | None = None, provider: str = "github",
+                  identity: str | None = None, issuer: str | None = None) -> TrustedPublisher:
+    """Trust a GitHub workflow (``provider="github"``) or a personal Sigstore identity
+    (``provider="identity"``: ``identity`` from ``issuer``) for ``target``; both kinds follow
+    the same ownership and pending rules (``publisher_rules``)."""
     package_name, org = _require_control(session, principal, target, now=now)
-    try:  # validates the shape
-        GitHubPublisher(repository, workflow, environment, ref_pattern, repository_owner_id)
-    except PolicyError as err:
-        raise MalformedInput(str(err)) from err
+    identities.build_policy(  # validates the shape: MalformedInput
+        provider=provider, repository=repository, workflow=workflow, environment=environment,
+        ref_pattern=ref_pattern, repository_owner_id=repository_owner_id, identity=identity,
+        issuer=issuer)
     publisher_rules.sweep_pending(session, now)
     pending_until = None
     if package_name is not None and pkgs.find_package(session, package_name) is None:
@@ -68,17 +71,18 @@ def add_publisher(session: Session, principal: Principal, *, target: str, reposi
                                                   now)
         pending_until = now + publisher_rules.PENDING_LIFETIME
     row = TrustedPublisher(package_name=package_name, org_id=org.id if org else None,
-                           repository=repository, workflow=workflow.removeprefix(
-                               ".github/workflows/"), environment=environment,
-                           ref_pattern=ref_pattern, repository_owner_id=repository_owner_id,
-                           created_at=now, created_by=principal.name,
+                           provider=provider, repository=repository or "",
+                           workflow=(workflow or "").removeprefix(".github/workflows/"),
+                           environment=environment, ref_pattern=ref_pattern,
+                           repository_owner_id=repository_owner_id, identity=identity,
+                           issuer=issuer, created_at=now, created_by=principal.name,
                            pending_expires_at=pending_until)
     session.add(row)
     session.flush()
     audit(session, at=now, actor=principal.name, action="trusted-publisher:add",
           package=package_name, org=org.name if org else None, publisher_id=row.id,
-          repository=repository, workflow=row.workflow, environment=environment,
-          ref_pattern=ref_pattern,
+          provider=provider, repository=repository, workflow=workflow and row.workflow,
+          environment=environment, ref_pattern=ref_pattern, identity=identity, issuer=issuer,
           pending_expires_at=pending_until.isoformat() if pending_until else None)
     return row
 
@@ -118,7 +122,8 @@ def remove_publisher(session: Session, principal: Principal, publisher_id: int, 
     publisher_rules.revoke_minted_tokens(session, row, now)
     session.delete(row)
     audit(session, at=now, actor=principal.name, action="trusted-publisher:remove",
-          package=row.package_name, publisher_id=publisher_id, repository=row.repository)
+          package=row.package_name, publisher_id=publisher_id,
+          repository=row.repository or None, identity=row.identity, issuer=row.issuer)
 
 
 def _owns_scope_of(session: Session, row: TrustedPublisher, principal: Principal) -> bool:
@@ -132,10 +137,12 @@ def _owns_scope_of(session: Session, row: TrustedPublisher, principal: Principal
 def publisher_public(row: TrustedPublisher, session: Session) -> dict[str, Any]:
     org = session.get(Org, row.org_id) if row.org_id else None
     return {"id": row.id, "package": row.package_name, "scope": f"@{org.name}" if org else None,
-            "provider": row.provider, "repository": row.repository,
-            "repository_owner_id": row.repository_owner_id, "workflow": row.workflow,
+            "provider": row.provider, "repository": row.repository or None,
+            "repository_owner_id": row.repository_owner_id, "workflow": row.workflow or None,
             "environment": row.environment, "ref_pattern": row.ref_pattern,
-            "created_by": row.created_by, "created_at": as_utc(row.created_at).isoformat(),
+            "identity": row.identity, "issuer": row.issuer,
+            "describe": identities.describe(row), "created_by": row.created_by,
+            "created_at": as_utc(row.created_at).isoformat(),
             "pending_expires_at": (as_utc(row.pending_expires_at).isoformat()
                                    if row.pending_expires_at else None)}
 

@@ -21,9 +21,10 @@ from app.core.errors import SignatureRejected
 from app.core.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
 from app.trust import gpg_keys, publisher_rules
 from app.trust.evidence import PublishContext, VerifiedEvidence
+from app.trust.identities import identity_policy
 from signing.errors import KeyUnknown, VerificationError
 from signing.gpg import VerifiedGpg, verify_detached
-from signing.policy import AnyOf, GitHubPublisher, IdentityPolicy
+from signing.policy import AnyOf, IdentityPolicy
 from signing.sigstore import VerifiedSigstore, verify_bundle
 from signing.trust import TrustRoot
 
@@ -49,9 +50,7 @@ class RegistryEvidenceVerifier:
                 f"{ctx.name.full} has no trusted publisher, so no Sigstore identity is trusted "
                 "for it: register one with `vouch trusted-publisher add`")
         # The owner id binding holds for bundles too, whatever token uploads them (issue 9).
-        policy: IdentityPolicy = AnyOf([
-            GitHubPublisher(p.repository, p.workflow, None, p.ref_pattern,
-                            p.repository_owner_id) for p in publishers])
+        policy: IdentityPolicy = AnyOf([identity_policy(p) for p in publishers])
         try:
             verified = verify_bundle(ctx.evidence.sigstore_bundle, ctx.staged.sha256,
                                      ctx.upload_filename, policy, self.trust,
