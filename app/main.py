@@ -24,6 +24,7 @@ from app.core.limits import BodyPolicy, RequestGuard
 from app.core.problems import PROBLEM_RESPONSES, install_problem_handlers
 from app.core.readiness import DatabaseProbe
 from app.publishing.blob_refs import settle_set_aside
+from app.publishing.fast_downloads import ArtifactLookup, FastDownloads
 from app.publishing.read_cache import CachedReads
 from app.publishing.sweep import sweep_temporary_files
 from app.registry import Registry
@@ -38,6 +39,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     registry = registry or Registry.build(settings, clock=clock)
 
     probe = DatabaseProbe(registry.engine)
+    lookup = ArtifactLookup(registry.engine)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +52,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             yield
         finally:
             probe.close()
+            lookup.close()
             registry.close()
 
     app = FastAPI(title="Vouch", version="0.1.0", lifespan=lifespan,
@@ -74,6 +77,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     install_web(app)  # server-rendered pages and /static
     app.add_middleware(CachedReads, cache=registry.read_cache)
+    # Plain artifact downloads: one query on the event loop, no routing (fast_downloads).
+    app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
     # Outermost: NUL in path/query, body caps, JSON depth and NUL, before anything parses.
     app.add_middleware(RequestGuard, **_body_policies(settings))
     return app
