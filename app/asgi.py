@@ -1,13 +1,48 @@
-"""The ASGI entry point for uvicorn: ``uvicorn --factory app.asgi:build``.
+"""The ASGI entry points for uvicorn, and the `vouch serve` master.
 
-Settings come from ``VOUCH_*`` variables; nothing is built at import time.
+    uvicorn --factory app.asgi:build          # settings from VOUCH_*, migrations applied
+    serve("127.0.0.1", 8000, workers=2)       # what `vouch serve` runs once it migrated
+
+Settings come from ``VOUCH_*`` variables; nothing is built at import time, and this module
+imports nothing heavy at import time either: `vouch serve`'s master process (which only
+supervises the workers) imports uvicorn and the settings, not the application (issue 13:
+idle memory). Each worker builds the application with ``build_migrated``: the master applied
+the migrations before it started them, so workers never load Alembic.
 """
 
-from fastapi import FastAPI
+from __future__ import annotations
 
-from app.core.config import Settings
-from app.main import create_app
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def build() -> FastAPI:
+    from app.core.config import Settings
+    from app.main import create_app
+
     return create_app(Settings())
+
+
+def build_migrated() -> FastAPI:
+    """The application for a worker of `vouch serve`, whose master applied the migrations."""
+    from app.core.config import Settings
+    from app.main import create_app
+    from app.registry import Registry
+
+    settings = Settings()
+    return create_app(settings, registry=Registry.build(settings, migrate=False))
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    """Run uvicorn's master (with ``workers`` > 1 it only supervises) over ``build_migrated``.
+    Slow clients are cut off (issue 9): see app.core.slow_clients for the three deadlines."""
+    import uvicorn
+
+    from app.core.config import Settings
+    from app.core.slow_clients import protocol_factory
+
+    uvicorn.run("app.asgi:build_migrated", host=host, port=port, workers=workers,
+                factory=True, log_level="info", access_log=False, proxy_headers=True,
+                http=protocol_factory(Settings()))  # type: ignore[arg-type]

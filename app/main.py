@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     install_web(app)  # server-rendered pages and /static
     app.add_middleware(CachedReads, cache=registry.read_cache)
-    # Plain artifact downloads: one query on the event loop, no routing (fast_downloads).
+    # Plain artifact downloads: one query and one thread hop, no routing (fast_downloads).
     app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
     # Outermost: NUL in path/query, body caps, JSON depth and NUL, before anything parses.
     app.add_middleware(RequestGuard, **_body_policies(settings))

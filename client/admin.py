@@ -164,8 +164,11 @@ def sweep_blobs(min_age: str = typer.Option("1h", "--min-age",
 
 
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the registry with uvicorn (migrations are applied at start-up)."""
-    import uvicorn
+    """Apply pending migrations, then become the server: this process is replaced (same pid)
+    by a fresh interpreter running ``app.asgi.serve``, so the master that supervises the
+    workers does not keep the CLI's and Alembic's imports (issue 13: idle memory)."""
+    import os
+    import sys
 
     from app.core.db import make_engine, upgrade
 
@@ -174,9 +177,10 @@ def serve(host: str, port: int, workers: int) -> None:
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     engine.dispose()
-    from app.core.slow_clients import protocol_factory
-
-    # Slow clients are cut off (issue 9): see app.core.slow_clients for the three deadlines.
-    uvicorn.run("app.asgi:build", host=host, port=port, workers=workers, factory=True,
-                log_level="info", access_log=False, proxy_headers=True,
-                http=protocol_factory(settings))  # type: ignore[arg-type]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # -P: the current directory is not put on sys.path (it could shadow the app's modules).
+    os.execv(sys.executable, [sys.executable, "-P", "-c",  # noqa: S606 (fixed argv)
+                              "import sys; from app.asgi import serve; "
+                              "serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))",
+                              host, str(port), str(workers)])
