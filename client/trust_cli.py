@@ -231,7 +231,11 @@ def policy_set(target: str = typer.Argument(..., help="PACKAGE or @SCOPE"),
     if as_json:
         output.emit_json(doc)
     else:
-        output.out.print(f"signature policy of {target}: {doc['policy'] or 'default'}")
+        line = f"signature policy of {target}: {doc['policy'] or 'default'}"
+        if doc.get("pending_expires_at"):
+            line += (f" (pending: applies to your first publish of {target}; dropped if "
+                     f"someone else creates it; expires {doc['pending_expires_at']})")
+        output.out.print(line, markup=False)
 
 
 # -- trust root ---------------------------------------------------------------------------

@@ -186,6 +186,21 @@ class TrustedPublisher(SQLModel, table=True):
     pending_expires_at: datetime | None = _ts(nullable=True, index=True)
 
 
+class PendingPolicy(SQLModel, table=True):
+    """A signature policy set on a name before its first version (trust/pending_policies)."""
+
+    __tablename__ = "pending_policies"
+    __table_args__ = (UniqueConstraint("package_name", "created_by",
+                                       name="uq_pending_policy_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    package_name: str = Field(max_length=214, index=True)
+    policy: str = Field(max_length=16)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts(index=True)
+
+
 class GpgKey(SQLModel, table=True):
     __tablename__ = "gpg_keys"
     __table_args__ = (UniqueConstraint("user_id", "fingerprint", name="uq_user_key"),)

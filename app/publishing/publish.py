@@ -52,7 +52,7 @@ from app.publishing.schemas import PublishMetadata
 from app.publishing.staging import Staged, check_declared_digest, stage
 from app.publishing.versioning import parse_range, parse_version
 from app.storage import BlobStore
-from app.trust import publisher_rules
+from app.trust import pending_policies, publisher_rules
 from app.trust.evidence import Evidence, PublishContext, SignatureChecker, VerifiedEvidence
 
 log = logging.getLogger("vouch.publish")
@@ -286,6 +286,7 @@ class PublishService:
         audit(session, at=now, actor=principal.name, action="package:create",
               package=package.name)
         publisher_rules.claim_pending(session, package, actor=principal.name, now=now)
+        pending_policies.claim(session, package, actor=principal.name, now=now)
 
     def _get_or_create_blob(self, session: Session, staged: Staged,
                             now: datetime) -> PackageBlob:

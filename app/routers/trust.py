@@ -137,7 +137,11 @@ def set_policy(body: PolicyUpdate, principal: PrincipalDep,
                registry: RegistryDep) -> dict[str, Any]:
     if body.policy == "none" and registry.settings.environment != "development":
         raise Forbidden("policy 'none' (unsigned publishes) is refused outside development")
+    """On a name with no version yet (one you may create) the policy is *pending*
+    (``pending_expires_at``): it governs your first publish and becomes the package's policy,
+    is dropped when someone else creates the name, and expires after 30 days."""
     with session_scope(registry.engine, write=True) as session:
-        trust_config.set_policy(session, principal, body.target, body.policy,
-                                now=registry.clock.now())
-    return {"target": body.target, "policy": body.policy}
+        expires = trust_config.set_policy(session, principal, body.target, body.policy,
+                                          now=registry.clock.now())
+    return {"target": body.target, "policy": body.policy,
+            "pending_expires_at": expires.isoformat() if expires else None}

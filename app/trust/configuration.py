@@ -25,7 +25,7 @@ from app.core.records import audit
 from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.names import parse_package_name
-from app.trust import identities, publisher_rules
+from app.trust import identities, pending_policies, publisher_rules
 from app.trust.signatures import POLICIES
 
 
@@ -149,7 +149,10 @@ def publisher_public(row: TrustedPublisher, session: Session) -> dict[str, Any]:
 
 # -- policies ---------------------------------------------------------------------------------
 def set_policy(session: Session, principal: Principal, target: str, policy: str | None, *,
-               now: datetime) -> None:
+               now: datetime) -> datetime | None:
+    """Set (``None``: clear) the policy of a package or ``@scope``. On a name that does not
+    exist yet (one the caller may create) the policy is *pending* (``pending_policies``);
+    returns when it expires, else None."""
     if policy is not None and policy not in POLICIES:
         raise MalformedInput(f"policy is one of {', '.join(POLICIES)}")
     package_name, org = _require_control(session, principal, target, now=now)
@@ -158,8 +161,12 @@ def set_policy(session: Session, principal: Principal, target: str, policy: str 
         session.add(org)
     else:
         assert package_name is not None
-        package = pkgs.get_package(session, package_name)
+        package = pkgs.find_package(session, package_name)
+        if package is None:
+            return pending_policies.set_pending(session, principal, package_name, policy,
+                                                now=now)
         package.signature_policy = policy
         session.add(package)
     audit(session, at=now, actor=principal.name, action="signature-policy:set",
           package=package_name, org=org.name if org else None, policy=policy)
+    return None

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from app.core.errors import SignatureRejected
 from app.core.models import Org
+from app.trust import pending_policies
 from app.trust.evidence import PublishContext, VerifiedEvidence
 
 POLICIES = ("sigstore", "gpg", "any", "none")
@@ -27,6 +28,10 @@ class EvidenceVerifier(Protocol):
 def effective_policy(session: Session, ctx: PublishContext, default: str) -> str:
     if ctx.package is not None and ctx.package.signature_policy:
         return ctx.package.signature_policy
+    if ctx.package is None:  # a first publish: the publisher's own pending policy, if any
+        pending = pending_policies.pending_for(session, ctx.name.full, ctx.principal, ctx.now)
+        if pending is not None:
+            return pending
     if ctx.name.scope is not None:
         org = session.exec(select(Org).where(Org.name == ctx.name.scope)).first()
         if org is not None and org.signature_policy:

@@ -110,7 +110,8 @@ def test_policy_set(actors: Actors, tmp_path: Path) -> None:
     assert publish(client, "widget", "1.0.0").status_code == 201
     result = vouch("policy", "set", "widget", "gpg", "--json", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"target": "widget", "policy": "gpg"}
+    assert json.loads(result.stdout) == {"target": "widget", "policy": "gpg",
+                                         "pending_expires_at": None}
     assert vouch("policy", "set", "widget", "sigstore", env=env, cwd=tmp_path).returncode == 0
     # The registry now refuses alice's GPG-signed publishes of widget (the default takes both).
     refused = publish(client, "widget", "1.1.0")
