@@ -71,6 +71,7 @@ from bench._server import (
     main_wrapper,
     percentile,
     publish,
+    run_vouch,
     running_server,
     tail,
 )
@@ -443,6 +444,10 @@ def measure_vouch(db: str, args: argparse.Namespace, gen: LoadGen, instance: obj
             ws.env["VOUCH_DATABASE_URL"] = url
         root = instance.write_trusted_root(ws.path / "trusted_root.json")  # type: ignore[attr-defined]
         ws.env["VOUCH_SIGSTORE_TRUST"] = str(root)
+        # Newer `vouch admin` refuses to create a database implicitly: migrate first.
+        migrated = run_vouch(["admin", "migrate"], ws.env)
+        if migrated.returncode != 0 and "migrate" not in (migrated.stderr + migrated.stdout):
+            raise BenchError(f"`vouch admin migrate` failed: {migrated.stderr[-2000:]}")
         token = create_token(ws.env, "bench", "--admin")
         started = time.perf_counter()
         print(f"[{db}] seeding {args.packages} x {args.versions} + 10 MiB: "
