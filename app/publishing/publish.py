@@ -113,11 +113,13 @@ class PublishService:
                                      upload_filename=request.filename or filename,
                                      evidence=request.evidence, principal=principal,
                                      now=self.clock.now())
-                verified = self.signatures.check(session, ctx)
+                verification = self.signatures.prepare(session, ctx)
+            # Issue 11: gpg, Sigstore and the online Rekor lookup run with no connection held;
+            # _record confirms in its write transaction what could have changed meanwhile.
+            verified = verification()
             stored = _BlobWrite(created=self.blobs.put_file(staged.sha256, staged.path))
             try:
-                published = self._record(name, version_text, metadata, staged, filename,
-                                         verified, principal, stored)
+                published = self._record(ctx, metadata, verified, stored)
             except BaseException:
                 if stored.created:
                     self._discard_blob(staged.sha256)
@@ -193,12 +195,19 @@ class PublishService:
             return "no published version satisfies the range"
         return None
 
-    def _record(self, name: PackageName, version: str, metadata: PublishMetadata,
-                staged: Staged, filename: str, verified: VerifiedEvidence | None,
-                principal: Principal, stored: _BlobWrite) -> Published:
+    def _record(self, ctx: PublishContext, metadata: PublishMetadata,
+                verified: VerifiedEvidence | None, stored: _BlobWrite) -> Published:
+        name, version, staged, filename = ctx.name, ctx.version, ctx.staged, ctx.filename
+        principal = ctx.principal
         now = self.clock.now()
         with session_scope(self.engine, write=True) as session:
-            package = self._get_or_create_package(session, name, principal, now)
+            checked = verified
+
+            def confirm() -> VerifiedEvidence | None:
+                return self.signatures.confirm(session, ctx, checked)
+
+            package, verified = self._get_or_create_package(session, name, principal, now,
+                                                            confirm)
             assert package.id is not None
             row = PackageVersion(
                 package_id=package.id, version=version,
@@ -246,12 +255,16 @@ class PublishService:
             return Published(package=package, version=row, blob=blob, filename=filename,
                              provenance=provenance)
 
-    def _get_or_create_package(self, session: Session, name: PackageName,
-                               principal: Principal, now: datetime) -> Package:
+    def _get_or_create_package(
+        self, session: Session, name: PackageName, principal: Principal, now: datetime,
+        confirm: Callable[[], VerifiedEvidence | None],
+    ) -> tuple[Package, VerifiedEvidence | None]:
         """The package, created by this publish if it does not exist. Who may publish is
         decided again here, inside the write transaction: between the read-only authorization
         and now, another first publish may have created the package (its unique name decides
-        the race) or its owners and publishers may have changed."""
+        the race) or its owners and publishers may have changed. ``confirm`` re-checks the
+        signature's premises once who may publish is settled, before a new package claims
+        its pending publishers (the claim removes other accounts' publishers)."""
         package = pkgs.find_package(session, name.full)
         if package is None:
             ownership.require_may_create(session, name, principal, now=now)
@@ -259,6 +272,7 @@ class PublishService:
             if name.scope is None and owner_id is None:
                 raise Forbidden(f"nobody can be made owner of {name.full} through this token",
                                 package=name.full)
+            verified = confirm()  # while the name is still free (pending publishers act)
             package = Package(name=name.full, scope=name.scope, created_at=now)
             try:
                 with session.begin_nested():
@@ -270,9 +284,9 @@ class PublishService:
                 package = pkgs.get_package(session, name.full)
             else:
                 self._created(session, package, owner_id, principal, now)
-                return package
+                return package, verified
         ownership.require_owner(session, package, principal, "publish")
-        return package
+        return package, confirm()
 
     def _created(self, session: Session, package: Package, owner_id: int | None,
                  principal: Principal, now: datetime) -> None:

@@ -1,6 +1,6 @@
 """Trust: who may sign for a package, and checking that they did.
 
-    checker.check(session, ctx)      # signatures.py: VerifiedEvidence, or SignatureRejected
+    verification = checker.prepare(session, ctx)   # signatures.py; then verification()
 
 ``publisher_rules`` (whether a trusted publisher acts for its registrant now, pending
 publishers), ``configuration`` (registering publishers and setting a package's signature

@@ -1,13 +1,21 @@
 """Signature evidence on publish: what the client sent, what was verified, and the hook.
 
-    verified = checker.check(session, ctx)   # VerifiedEvidence, or None if unsigned is allowed
+    with session_scope(engine) as session:
+        verification = checker.prepare(session, ctx)    # loads what the policy needs
+    verified = verification()                           # gpg / sigstore / Rekor: no session
+    with session_scope(engine, write=True) as session:
+        verified = checker.confirm(session, ctx, verified)   # re-checked where it is written
 
 The registry asks a ``SignatureChecker`` to decide; it raises ``SignatureRejected`` (with a
-stable code such as ``signature_required``) and never returns a half-verified result.
+stable code such as ``signature_required``) and never returns a half-verified result. The
+cryptography (up to 30 s of gpg, 5 s of online Rekor) runs with no database connection held;
+what could change meanwhile (a key revoked, a trusted publisher removed) is checked again in
+the write transaction that records the version (issue 11).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -42,6 +50,13 @@ class VerifiedEvidence:
     log_index: int | None = None
     log_id: str | None = None
     integrated_time: datetime | None = None
+    # The trusted-publisher rows a Sigstore identity was checked against (not stored):
+    # ``confirm`` requires that they all still act when the version is written.
+    checked_publishers: tuple[int, ...] = ()
+
+
+#: The verification step, prepared with what it needs; runs without a database session.
+Verification = Callable[[], "VerifiedEvidence | None"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,13 @@ class PublishContext:
 
 
 class SignatureChecker(Protocol):
-    def check(self, session: Session, ctx: PublishContext) -> VerifiedEvidence | None:
-        """Verify ``ctx.evidence`` as the package's policy demands; raises ``SignatureRejected``."""
+    def prepare(self, session: Session, ctx: PublishContext) -> Verification:
+        """Decide what ``ctx.evidence`` must satisfy and load it; raises ``SignatureRejected``
+        for what needs no cryptography (missing, ambiguous, method not allowed)."""
+        ...
+
+    def confirm(self, session: Session, ctx: PublishContext,
+                verified: VerifiedEvidence | None) -> VerifiedEvidence | None:
+        """Inside the write transaction: what ``verified`` relied on still holds (the key is
+        not revoked, the publishers still act); raises ``SignatureRejected`` otherwise."""
         ...

@@ -14,15 +14,22 @@ from sqlmodel import Session, select
 from app.core.errors import SignatureRejected
 from app.core.models import Org
 from app.trust import pending_policies
-from app.trust.evidence import PublishContext, VerifiedEvidence
+from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
 
 POLICIES = ("sigstore", "gpg", "any", "none")
 
 
 class EvidenceVerifier(Protocol):
-    def verify_sigstore(self, session: Session, ctx: PublishContext) -> VerifiedEvidence: ...
+    """The cryptography, in two halves around the database: ``prepare_*`` loads what the
+    check needs (in a read session) and returns the check, which runs with no session;
+    ``confirm`` re-checks in the write transaction what may have changed meanwhile."""
 
-    def verify_gpg(self, session: Session, ctx: PublishContext) -> VerifiedEvidence: ...
+    def prepare_sigstore(self, session: Session, ctx: PublishContext) -> Verification: ...
+
+    def prepare_gpg(self, session: Session, ctx: PublishContext) -> Verification: ...
+
+    def confirm(self, session: Session, ctx: PublishContext,
+                verified: VerifiedEvidence) -> VerifiedEvidence: ...
 
 
 def effective_policy(session: Session, ctx: PublishContext, default: str) -> str:
@@ -46,7 +53,9 @@ class PolicySignatureChecker:
         self.default_policy = default_policy
         self.verifier = verifier
 
-    def check(self, session: Session, ctx: PublishContext) -> VerifiedEvidence | None:
+    def prepare(self, session: Session, ctx: PublishContext) -> Verification:
+        """The verification ``ctx.evidence`` needs under the package's policy (``None``
+        policy and no evidence: a check that returns None); raises ``SignatureRejected``."""
         policy = effective_policy(session, ctx, self.default_policy)
         evidence = ctx.evidence
         if evidence.sigstore_bundle is not None and evidence.gpg_signature is not None:
@@ -54,7 +63,7 @@ class PolicySignatureChecker:
                                     "send either a Sigstore bundle or a GPG signature, not both")
         if evidence.empty:
             if policy == "none":
-                return None
+                return _unsigned
             raise SignatureRejected(
                 "signature_required",
                 f"{ctx.name.full} requires a signature (policy {policy!r}): send a Sigstore "
@@ -67,8 +76,19 @@ class PolicySignatureChecker:
             if policy == "gpg":
                 raise SignatureRejected("signature_method_not_allowed",
                                         f"{ctx.name.full} accepts only GPG signatures")
-            return self.verifier.verify_sigstore(session, ctx)
+            return self.verifier.prepare_sigstore(session, ctx)
         if policy == "sigstore":
             raise SignatureRejected("signature_method_not_allowed",
                                     f"{ctx.name.full} accepts only Sigstore bundles")
-        return self.verifier.verify_gpg(session, ctx)
+        return self.verifier.prepare_gpg(session, ctx)
+
+    def confirm(self, session: Session, ctx: PublishContext,
+                verified: VerifiedEvidence | None) -> VerifiedEvidence | None:
+        """Re-check, in the write transaction, what ``verified`` relied on."""
+        if verified is None or self.verifier is None:
+            return verified
+        return self.verifier.confirm(session, ctx, verified)
+
+
+def _unsigned() -> None:
+    return None

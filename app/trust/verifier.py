@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -20,7 +21,7 @@ from sqlmodel import Session, col, select
 from app.core.errors import SignatureRejected
 from app.core.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
 from app.trust import gpg_keys, publisher_rules
-from app.trust.evidence import PublishContext, VerifiedEvidence
+from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
 from app.trust.identities import identity_policy
 from signing.errors import KeyUnknown, VerificationError
 from signing.gpg import VerifiedGpg, verify_detached
@@ -41,7 +42,9 @@ class RegistryEvidenceVerifier:
         self.log_check = log_check
 
     # -- Sigstore ---------------------------------------------------------------------------
-    def verify_sigstore(self, session: Session, ctx: PublishContext) -> VerifiedEvidence:
+    def prepare_sigstore(self, session: Session, ctx: PublishContext) -> Verification:
+        """The acting publishers' identities, loaded now; the returned check verifies the
+        bundle (and asks the online log) with no session."""
         assert ctx.evidence.sigstore_bundle is not None
         publishers = self._publishers(session, ctx)
         if not publishers:
@@ -51,18 +54,50 @@ class RegistryEvidenceVerifier:
                 "for it: register one with `vouch trusted-publisher add`")
         # The owner id binding holds for bundles too, whatever token uploads them (issue 9).
         policy: IdentityPolicy = AnyOf([identity_policy(p) for p in publishers])
-        try:
-            verified = verify_bundle(ctx.evidence.sigstore_bundle, ctx.staged.sha256,
-                                     ctx.upload_filename, policy, self.trust,
-                                     artifact_sha512=ctx.staged.sha512, now=ctx.now)
-            if self.log_check is not None:
-                self.log_check(ctx.evidence.sigstore_bundle, verified)
-        except VerificationError as err:
-            raise SignatureRejected(err.code, f"Sigstore verification failed: {err}") from err
-        return VerifiedEvidence(
-            method="sigstore", raw=ctx.evidence.sigstore_bundle.decode(),
-            identity=_sigstore_identity(verified), log_index=verified.log_index,
-            log_id=verified.log_id, integrated_time=verified.integrated_time)
+        checked = tuple(sorted(p.id for p in publishers if p.id is not None))
+        bundle = ctx.evidence.sigstore_bundle
+
+        def verify() -> VerifiedEvidence:
+            try:
+                verified = verify_bundle(bundle, ctx.staged.sha256, ctx.upload_filename,
+                                         policy, self.trust,
+                                         artifact_sha512=ctx.staged.sha512, now=ctx.now)
+                if self.log_check is not None:
+                    self.log_check(bundle, verified)
+            except VerificationError as err:
+                raise SignatureRejected(err.code,
+                                        f"Sigstore verification failed: {err}") from err
+            return VerifiedEvidence(
+                method="sigstore", raw=bundle.decode(),
+                identity=_sigstore_identity(verified), log_index=verified.log_index,
+                log_id=verified.log_id, integrated_time=verified.integrated_time,
+                checked_publishers=checked)
+
+        return verify
+
+    def confirm(self, session: Session, ctx: PublishContext,
+                verified: VerifiedEvidence) -> VerifiedEvidence:
+        """In the write transaction: a Sigstore identity's publishers all still act (one
+        removed or stopped acting while the bundle was checked: refused, fail closed); a GPG
+        key is not revoked now, and its owner is recorded."""
+        if verified.method == "sigstore":
+            acting = {p.id for p in self._publishers(session, ctx)}
+            if not set(verified.checked_publishers) <= acting:
+                raise SignatureRejected(
+                    "identity_mismatch", "a trusted publisher of this package was removed or "
+                    "stopped acting while the signature was checked; publish again")
+            return verified
+        fingerprints = [verified.identity["fingerprint"], verified.identity["signing_key"]]
+        # A fingerprint, once revoked by its owner, is refused whoever holds a copy (issue 9).
+        revoked_fpr = gpg_keys.revoked_among(session, fingerprints)
+        if revoked_fpr is not None:
+            raise SignatureRejected("key_revoked", f"the signing key {revoked_fpr} was "
+                                    "revoked in this registry")
+        owner = session.exec(select(GpgKey).where(
+            GpgKey.fingerprint == verified.identity["fingerprint"],
+            col(GpgKey.revoked_at).is_(None))).first()
+        return replace(verified, identity={**verified.identity,
+                                           "key_owner_id": owner.user_id if owner else None})
 
     def _publishers(self, session: Session, ctx: PublishContext) -> list[TrustedPublisher]:
         """The publishers whose bundles may vouch for this upload: those of the package (or
@@ -75,36 +110,33 @@ class RegistryEvidenceVerifier:
         return publisher_rules.acting_publishers_for(session, ctx.name.full, ctx.now)
 
     # -- GPG --------------------------------------------------------------------------------
-    def verify_gpg(self, session: Session, ctx: PublishContext) -> VerifiedEvidence:
+    def prepare_gpg(self, session: Session, ctx: PublishContext) -> Verification:
+        """The maintainers' keys (active and revoked), loaded now; the returned check runs
+        gpg with no session. The revocation and the key's owner are settled in ``confirm``."""
         assert ctx.evidence.gpg_signature is not None
         active, revoked = self._keys(session, ctx)
-        try:
+        signature = ctx.evidence.gpg_signature
+
+        def verify() -> VerifiedEvidence:
             try:
-                verified = self._gpg(ctx, active)
-            except KeyUnknown:
-                # Signed by a key the registry revoked? Say so precisely.
-                if revoked and self._signed_by_any(ctx, revoked):
-                    raise SignatureRejected("key_revoked", "the signing key was revoked in "
-                                            "this registry") from None
-                raise
-        except VerificationError as err:
-            raise SignatureRejected(err.code, f"GPG verification failed: {err}") from err
-        # A fingerprint, once revoked by its owner, is refused whoever holds a copy (issue 9).
-        revoked_fpr = gpg_keys.revoked_among(session, [verified.fingerprint,
-                                                       verified.signing_key_fingerprint])
-        if revoked_fpr is not None:
-            raise SignatureRejected("key_revoked", f"the signing key {revoked_fpr} was "
-                                    "revoked in this registry")
-        owner = session.exec(select(GpgKey).where(
-            GpgKey.fingerprint == verified.fingerprint,
-            col(GpgKey.revoked_at).is_(None))).first()
-        return VerifiedEvidence(
-            method="gpg", raw=_armored_text(ctx.evidence.gpg_signature),
-            identity={"fingerprint": verified.fingerprint,
-                      "signing_key": verified.signing_key_fingerprint,
-                      "user_id": verified.signer,
-                      "key_owner_id": owner.user_id if owner else None},
-            integrated_time=verified.signed_at)
+                try:
+                    verified = self._gpg(ctx, active)
+                except KeyUnknown:
+                    # Signed by a key the registry revoked? Say so precisely.
+                    if revoked and self._signed_by_any(ctx, revoked):
+                        raise SignatureRejected("key_revoked", "the signing key was revoked "
+                                                "in this registry") from None
+                    raise
+            except VerificationError as err:
+                raise SignatureRejected(err.code, f"GPG verification failed: {err}") from err
+            return VerifiedEvidence(
+                method="gpg", raw=_armored_text(signature),
+                identity={"fingerprint": verified.fingerprint,
+                          "signing_key": verified.signing_key_fingerprint,
+                          "user_id": verified.signer, "key_owner_id": None},
+                integrated_time=verified.signed_at)
+
+        return verify
 
     def _gpg(self, ctx: PublishContext, keys: list[str]) -> VerifiedGpg:
         if not keys:

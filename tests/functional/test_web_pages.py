@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app.core.clock import ManualClock
 from app.core.config import Settings
 from app.registry import Registry
-from app.trust.evidence import PublishContext, VerifiedEvidence
+from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
 from tests.conftest import Actors
 from tests.functional.helpers import publish
 from tests.functional.test_advisories_fixtures import generic_advisory, security_client
@@ -33,15 +33,20 @@ EVIL = "<script>alert(1)</script>"
 class StandInVerifier:
     """Accepts any evidence and records a fixed identity, as a real verifier would record."""
 
-    def verify_sigstore(self, session: Session, ctx: PublishContext) -> VerifiedEvidence:
-        return VerifiedEvidence(
+    def prepare_sigstore(self, session: Session, ctx: PublishContext) -> Verification:
+        return lambda: VerifiedEvidence(
             method="sigstore", raw="{}", log_index=123456789, log_id="c0ffee",
             integrated_time=datetime(2025, 3, 1, 12, 0, tzinfo=UTC),
             identity={"identity": SIGSTORE_IDENTITY, "issuer": GITHUB_ISSUER,
                       "github": {"repository": "acme/widgets", "ref": "refs/tags/v2"}})
 
-    def verify_gpg(self, session: Session, ctx: PublishContext) -> VerifiedEvidence:
-        return VerifiedEvidence(method="gpg", raw="sig", identity={"fingerprint": FINGERPRINT})
+    def prepare_gpg(self, session: Session, ctx: PublishContext) -> Verification:
+        return lambda: VerifiedEvidence(method="gpg", raw="sig",
+                                        identity={"fingerprint": FINGERPRINT})
+
+    def confirm(self, session: Session, ctx: PublishContext,
+                verified: VerifiedEvidence) -> VerifiedEvidence:
+        return verified
 
 
 @pytest.fixture
