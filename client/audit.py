@@ -1,22 +1,19 @@
-"""The audit log newest first, paged with ``before``, over the registry's oldest-first API.
+"""The audit log newest first, paged with ``before``: one request.
 
     events, more = newest_events(api, limit=50, before=1234)
 
-``GET /api/v1/audit-events`` returns events oldest first after an id (``after``, ``limit`` at
-most 1000) and has no newest-first order or ``before``: this walks the matching events in pages
-of 1000 and keeps the newest ``limit`` below ``before``. That costs one request per 1000
-matching events; a registry-side ``order=desc``/``before`` would make it one request.
-Raises ``ClientError`` (403 for non-administrators) and ``RegistryUnavailable``.
+``GET /api/v1/audit-events?order=desc&before=ID&limit=N`` returns the newest ``N`` events
+below ``ID``; one more than asked tells whether older ones exist. Raises ``ClientError`` (403
+for non-administrators) and ``RegistryUnavailable``.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 from client.api import RegistryClient
 
-PAGE = 1000
+PAGE = 1000  # the registry's largest page
 
 
 def newest_events(api: RegistryClient, *, limit: int, before: int | None = None,
@@ -24,17 +21,9 @@ def newest_events(api: RegistryClient, *, limit: int, before: int | None = None,
     """The newest ``limit`` events with id < ``before`` (newest first) and whether older
     matching events exist."""
     params: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
-    kept: deque[dict[str, Any]] = deque(maxlen=limit + 1)
-    after = 0
-    while True:
-        page: list[dict[str, Any]] = api.json("GET", "/api/v1/audit-events",
-                                              params={**params, "after": after, "limit": PAGE})
-        for event in page:
-            if before is None or event["id"] < before:
-                kept.append(event)
-        if len(page) < PAGE or (before is not None and page[-1]["id"] >= before):
-            break
-        after = page[-1]["id"]
-    events = list(kept)
+    params.update(order="desc", limit=min(limit + 1, PAGE))
+    if before is not None:
+        params["before"] = before
+    events: list[dict[str, Any]] = api.json("GET", "/api/v1/audit-events", params=params)
     more = len(events) > limit
-    return list(reversed(events[-limit:])), more
+    return events[:limit], more

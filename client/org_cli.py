@@ -1,11 +1,11 @@
-"""`vouch org create|add-member|remove-member`: organisations own ``@scope`` packages.
+"""`vouch org create|add-member|remove-member|list`: organisations own ``@scope`` packages.
 
     vouch org create acme                     # you become its owner; packages @acme/*
     vouch org add-member acme bob --role owner
     vouch org remove-member acme bob
+    vouch org list [--json]                   # yours (administrators: all), with your role
 
 Exit codes (``client.errors``): 0 ok, 1 refused by the registry, 2 usage, 3 unreachable.
-Listing organisations needs a registry endpoint that does not exist yet.
 """
 
 from __future__ import annotations
@@ -55,6 +55,24 @@ def org_add_member(org: str, user: str,
         output.emit_json(doc)
     else:
         output.out.print(f"{doc['user']} is now {doc['role']} of {doc['org']}")
+
+
+@org_app.command("list")
+def org_list(as_json: bool = JsonFlag) -> None:
+    """Your organisations (administrators see all), with your role and member count."""
+    with RegistryClient(load_config()) as api:
+        api.require_token()
+        rows = api.json("GET", "/api/v1/orgs")
+    if as_json:
+        output.emit_json(rows)
+    elif not rows:
+        output.out.print("you belong to no organisation (create one: vouch org create NAME)",
+                         markup=False)
+    else:
+        for row in rows:
+            output.out.print(f"{row['scope']}  {row['role'] or '(admin)'}  "
+                             f"{row['members']} member{'s' if row['members'] != 1 else ''}",
+                             markup=False)
 
 
 @org_app.command("remove-member")

@@ -35,6 +35,24 @@ class OrgCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
 
 
+class OrgPublic(BaseModel):
+    name: str
+    scope: str
+    role: str | None = Field(description="the caller's role (owner or member); None for an "
+                                         "administrator who is not a member")
+    members: int
+
+
+class UserCreate(BaseModel):
+    """Strict: ``admin``/``security`` are JSON booleans (``"no"``, ``1`` or an object are
+    refused with 422, never read as truthy)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(min_length=1, max_length=128)
+    admin: bool = False
+    security: bool = False
+
+
 class MemberAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user: str

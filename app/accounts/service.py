@@ -220,6 +220,24 @@ def create_org(session: Session, name: str, owner: Principal, *, now: datetime) 
     return org
 
 
+def list_orgs(session: Session, principal: Principal) -> list[tuple[Org, str | None, int]]:
+    """The caller's organisations (administrators: all), by name, with the caller's role
+    (None where an administrator is not a member) and the member count. A token minted for a
+    trusted publisher belongs to no organisation: an empty list."""
+    mine = {m.org_id: m.role for m in session.exec(
+        select(Membership).where(Membership.user_id == principal.user_id))
+            } if principal.user_id is not None else {}
+    query = select(Org).order_by(col(Org.name))
+    if not principal.is_admin:
+        query = query.where(col(Org.id).in_(list(mine)))
+    orgs = session.exec(query).all()
+    counts: dict[int, int] = {}
+    for org_id in session.exec(select(Membership.org_id).where(
+            col(Membership.org_id).in_([o.id for o in orgs]))):
+        counts[org_id] = counts.get(org_id, 0) + 1
+    return [(o, mine.get(o.id or 0), counts.get(o.id or 0, 0)) for o in orgs]
+
+
 def get_org(session: Session, name: str) -> Org:
     org = session.exec(select(Org).where(Org.name == name)).first()
     if org is None:

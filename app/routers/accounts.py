@@ -8,7 +8,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.accounts import service as accounts
-from app.accounts.schemas import MemberAdd, OrgCreate, TokenCreate, TokenCreated, TokenPublic
+from app.accounts.schemas import (
+    MemberAdd,
+    OrgCreate,
+    OrgPublic,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    UserCreate,
+)
 from app.core.clock import as_utc
 from app.core.db import session_scope
 from app.core.durations import parse_duration
@@ -74,6 +82,12 @@ def create_org(body: OrgCreate, principal: PrincipalDep,
     return {"name": org.name, "scope": f"@{org.name}"}
 
 
+@router.get("/orgs", summary="Your organisations (administrators: all)")
+def list_orgs(principal: PrincipalDep, session: SessionDep) -> list[OrgPublic]:
+    return [OrgPublic(name=org.name, scope=f"@{org.name}", role=role, members=members)
+            for org, role, members in accounts.list_orgs(session, principal)]
+
+
 @router.post("/orgs/{org}/members", status_code=201)
 def add_member(org: str, body: MemberAdd, principal: PrincipalDep,
                registry: RegistryDep) -> dict[str, str]:
@@ -95,13 +109,9 @@ def remove_member(org: str, user: str, principal: PrincipalDep,
 
 
 @router.post("/users", status_code=201)
-def create_user(body: dict[str, object], admin: AdminDep,
+def create_user(body: UserCreate, admin: AdminDep,
                 registry: RegistryDep) -> dict[str, object]:
-    name = body.get("name")
-    if not isinstance(name, str):
-        raise MalformedInput("name is required")
     with session_scope(registry.engine, write=True) as session:
-        user = accounts.create_user(session, name, now=registry.clock.now(), actor=admin.name,
-                                    admin=bool(body.get("admin")),
-                                    security=bool(body.get("security")))
+        user = accounts.create_user(session, body.name, now=registry.clock.now(),
+                                    actor=admin.name, admin=body.admin, security=body.security)
     return {"name": user.name, "admin": user.is_admin, "security": user.is_security}
