@@ -9,9 +9,10 @@ A version is a last resort when it is unsigned (and signatures are required, i.e
 ``--allow-unsigned``) or affected by a published advisory (with ``--avoid-vulnerable``);
 deprecated versions are already a last resort and quarantined ones never chosen (the resolver).
 
-Whether a version is signed: the batch metadata (``POST /api/v1/metadata``) carries no signer,
-so unless a version entry has ``signed``/``signer``, each candidate's version document is read
-(concurrently, once per package, cached for the run). Raises ``RegistryUnavailable``.
+Whether a version is signed: the batch metadata (``POST /api/v1/metadata``) says so per
+version (``signed``, ``signing_method``), so no further request is made; only against a
+registry that predates those fields is each candidate's version document read (concurrently,
+once per package, cached for the run). Raises ``RegistryUnavailable``.
 """
 
 from __future__ import annotations

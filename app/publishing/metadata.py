@@ -3,8 +3,10 @@
     batch_metadata(session, ["left-pad", "@acme/x"])   # {"packages": {...}, "missing": [...]}
     resolve_range(session, "left-pad", "^1.2.0")        # the highest satisfying version
 
-Three queries serve any number of packages, so a client resolves a large graph in a few round
-trips. ``resolve_range`` raises ``InvalidRangeError`` (422) or ``NoSatisfyingVersion`` (404).
+Four queries serve any number of packages, so a client resolves a large graph in a few round
+trips. Each version says whether it is ``signed`` and how (``signing_method``: ``sigstore`` or
+``gpg``; None when unsigned), so a client preferring signed versions needs no version
+documents. ``resolve_range`` raises ``InvalidRangeError`` (422) or ``NoSatisfyingVersion`` (404).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.core.clock import as_utc
 from app.core.errors import DomainError, NotFound
-from app.core.models import Package, PackageBlob, PackageFile, PackageVersion
+from app.core.models import Package, PackageBlob, PackageFile, PackageVersion, Provenance
 from app.publishing import packages as pkgs
 from app.publishing.documents import artifact_path
 from app.publishing.versioning import parse_version
@@ -49,12 +51,18 @@ def batch_metadata(session: Session, names: list[str]) -> dict[str, Any]:
         select(PackageFile, PackageBlob)
         .where(col(PackageFile.version_id).in_([r.id for r in rows]),
                PackageFile.blob_id == PackageBlob.id))}
+    methods = dict(session.exec(
+        select(Provenance.file_id, Provenance.method)
+        .where(col(Provenance.file_id).in_([f.id for f, _ in files.values()])))
+        .all()) if files else {}
     result: dict[str, Any] = {p.name: {"name": p.name, "status": p.status, "versions": []}
                               for p in packages}
     for row in rows:
         package = by_id[row.package_id]
         file_blob = files.get(row.id) if row.id is not None else None
         blob = file_blob[1] if file_blob else None
+        method = methods.get(file_blob[0].id or 0) if file_blob else None
+        method = None if method == "none" else method
         served = blob is not None and row.unpublished_at is None
         result[package.name]["versions"].append({
             "version": row.version, "dependencies": row.dependencies,
@@ -64,6 +72,7 @@ def batch_metadata(session: Session, names: list[str]) -> dict[str, Any]:
             "sha256": blob.sha256 if blob else None, "sha512": blob.sha512 if blob else None,
             "size": blob.size if blob else None,
             "artifact_url": artifact_path(package.name, row.version) if served else None,
+            "signed": method is not None, "signing_method": method,
         })
     return {"packages": result, "missing": [n for n in wanted if n not in result]}
 
