@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from app.accounts.service import Principal, authenticate
+from app.accounts.token_gate import STATE_KEY
 from app.core.db import session_scope
 from app.core.errors import Forbidden, NotAuthenticated, TokenScopeInsufficient
 from app.registry import Registry
@@ -50,6 +51,9 @@ async def optional_principal(request: Request, registry: RegistryDep) -> Princip
     secret = bearer_secret(request)
     if secret is None:
         return None
+    checked = request.scope.get("state", {}).get(STATE_KEY)
+    if isinstance(checked, Principal):  # looked up once by the TokenGate
+        return checked
 
     def lookup() -> Principal:
         with session_scope(registry.engine) as session:

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.accounts.token_gate import TokenGate
 from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.errors import DatabaseUnavailable
@@ -79,6 +80,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.add_middleware(CachedReads, cache=registry.read_cache)
     # Plain artifact downloads: one query and one thread hop, no routing (fast_downloads).
     app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
+    # A presented bearer token that is not valid: 401 everywhere, public reads included.
+    app.add_middleware(TokenGate, registry=registry)
     # Outermost: NUL in path/query, body caps, JSON depth and NUL, before anything parses.
     app.add_middleware(RequestGuard, **_body_policies(settings))
     return app

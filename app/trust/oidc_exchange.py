@@ -226,10 +226,10 @@ class OidcExchange:
                            publisher_ids=[p.id for p in publishers if p.id is not None])
 
     def _verify(self, token: str, now: datetime) -> GitHubOidcClaims:
-        try:
-            kid = jwt.get_unverified_header(token).get("kid")
-        except jwt.PyJWTError:
-            kid = None  # verify_github_oidc explains what is wrong with it
+        """``InvalidOidcToken`` (401) for a token that is not a well-formed RS256 JWT, checked
+        before the keys are needed, so only a well-formed token that cannot be checked gets
+        ``JwksUnavailable`` (503)."""
+        kid = _well_formed_kid(token)
         try:
             claims = verify_github_oidc(token, jwks=self.jwks.jwks_for(kid),
                                         audience=self.audience, issuer=self.issuer, now=now)
@@ -238,6 +238,23 @@ class OidcExchange:
         if len(claims.jti) > MAX_JTI_LENGTH:
             raise InvalidOidcToken("the OIDC token's jti is too long")
         return claims
+
+
+def _well_formed_kid(token: str) -> str | None:
+    """The key id of a token whose header and claims parse as an RS256 JWT; nothing is
+    verified yet. Raises ``InvalidOidcToken``."""
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError) as err:
+        raise InvalidOidcToken(f"the OIDC token is invalid: not a JWT: {err}") from err
+    if header.get("alg") != "RS256":
+        raise InvalidOidcToken(f"the OIDC token is invalid: algorithm {header.get('alg')!r} "
+                               "is not allowed (RS256 only)")
+    if not isinstance(claims, dict):
+        raise InvalidOidcToken("the OIDC token is invalid: its claims are not an object")
+    kid = header.get("kid")
+    return kid if isinstance(kid, str) else None
 
 
 def matching_publishers(session: Session, claims: GitHubOidcClaims,
