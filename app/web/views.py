@@ -5,7 +5,11 @@
     view = advisory_view(service.detail(None, "GHSA-xxxx"))   # AdvisoryNotFound upstream
 
 ``package_page`` reads the package document and every version document (signer, advisories,
-downloads), newest version first, and gathers the advisories that affect any version.
+downloads), newest version first, and gathers the advisories that affect any version. The
+install snippet recommends the newest version that passes `vouch verify`'s default checks
+(signed, not deprecated, quarantined, unpublished or affected by an advisory; a release before
+a pre-release), not simply the newest. A GPG signer is named by the registry account that owns
+the key (``app.web.signers``).
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM
 from app.advisories.schemas import AdvisoryPublic
+from app.core.models import User
 from app.publishing import packages as pkgs
 from app.publishing.documents import package_document, version_document
 from app.publishing.schemas import PackagePublic, VersionPublic
@@ -50,6 +55,7 @@ class PackagePage:
     current: VersionPublic | None  # the latest version, or the newest one when none is live
     versions: list[VersionRow]  # newest first
     advisories: list[AffectingAdvisory]
+    recommended: VersionPublic | None = None  # the newest version that passes verification
 
     @property
     def description(self) -> str:
@@ -77,14 +83,54 @@ def package_page(session: Session, name: str) -> PackagePage:
     """Everything the package page shows. Raises ``PackageNotFound`` for an unknown name."""
     package = pkgs.get_package(session, name)
     document = package_document(session, package)
-    rows = [VersionRow(doc, describe_signer(doc.signer))
-            for doc in (version_document(session, package, row)
-                        for row in reversed(pkgs.list_versions(session, package)))]
+    docs = [version_document(session, package, row)
+            for row in reversed(pkgs.list_versions(session, package))]
+    owners = _key_owners(session, docs)
+    rows = [VersionRow(doc, describe_signer(doc.signer, _owner_of(doc, owners)))
+            for doc in docs]
     current = next((r.doc for r in rows if r.doc.version == document.latest), None)
     if current is None and rows:
         current = rows[0].doc
     return PackagePage(package=document, current=current, versions=rows,
-                       advisories=_advisories(rows))
+                       advisories=_advisories(rows), recommended=recommended_version(docs))
+
+
+def passes_verification(doc: VersionPublic) -> bool:
+    """What `vouch verify` checks by default, as far as the documents tell: signed, served,
+    not deprecated, not quarantined, no advisory affecting it."""
+    return (doc.signer is not None and doc.artifact_url is not None and not doc.unpublished
+            and not doc.quarantined and not doc.deprecated and not doc.advisories)
+
+
+def recommended_version(docs: list[VersionPublic]) -> VersionPublic | None:
+    """The newest version (``docs`` newest first) that passes verification, a release before
+    any pre-release; None when no version passes."""
+    passing = [d for d in docs if passes_verification(d)]
+    releases = [d for d in passing if "-" not in d.version.split("+", 1)[0]]
+    best = releases or passing
+    return best[0] if best else None
+
+
+def _key_owner_id(doc: VersionPublic) -> int | None:
+    identity = doc.signer.identity if doc.signer is not None else None
+    if doc.signer is None or doc.signer.method != "gpg" or not isinstance(identity, dict):
+        return None
+    owner = identity.get("key_owner_id")
+    return owner if isinstance(owner, int) and not isinstance(owner, bool) else None
+
+
+def _key_owners(session: Session, docs: list[VersionPublic]) -> dict[int, str]:
+    """Account names of the GPG keys' owners, one query."""
+    ids = {i for i in (_key_owner_id(d) for d in docs) if i is not None}
+    if not ids:
+        return {}
+    return {u.id: u.name for u in session.exec(select(User).where(col(User.id).in_(ids)))
+            if u.id is not None}
+
+
+def _owner_of(doc: VersionPublic, owners: dict[int, str]) -> str | None:
+    owner_id = _key_owner_id(doc)
+    return owners.get(owner_id) if owner_id is not None else None
 
 
 @dataclass(frozen=True)

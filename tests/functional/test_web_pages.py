@@ -131,7 +131,9 @@ def test_package_page_shows_versions_signers_deprecation_downloads(actors: Actor
     assert f"Issuer {GITHUB_ISSUER}" in text
     assert "Rekor log index 123456789" in text
     assert 'href="https://search.sigstore.dev/?logIndex=123456789"' in page
-    assert "github.repository acme/widgets" in text
+    assert "Repository acme/widgets" in text and "Git ref refs/tags/v2" in text
+    assert "github.repository" not in text and "entry_kind" not in text
+    assert "Signed at" in text and "Logged" not in text
     assert "Signed with GPG" in text and f"GPG fingerprint {FINGERPRINT}" in text
     assert "Unsigned : no signature was verified" in text
     assert "Deprecated: 1.x is unmaintained, use 2.x" in text
@@ -146,7 +148,9 @@ def test_scoped_package_page_and_deprecated_latest(actors: Actors) -> None:
     text = _text(_page(actors.client(), "/packages/@acme/tool"))
     assert "@acme/tool" in text
     assert "Version 0.1.0 is deprecated: moved to @acme/tool2" in text
-    assert "vouch install @acme/tool@0.1.0" in text
+    # the only version is deprecated: nothing is recommended, and the page says why
+    assert "vouch install @acme/tool@0.1.0" not in text
+    assert "No version passes verification" in text
 
 
 def test_user_controlled_text_is_escaped(actors: Actors) -> None:
