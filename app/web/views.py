@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM
@@ -25,6 +26,7 @@ from app.core.models import User
 from app.publishing import packages as pkgs
 from app.publishing.documents import package_document, version_document
 from app.publishing.schemas import PackagePublic, VersionPublic
+from app.web.markdown import render_markdown
 from app.web.signers import SignerView, describe_signer
 
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "moderate": 2, "low": 3}
@@ -148,6 +150,11 @@ class AdvisoryView:
     details: str
     affected: list[AffectedPackage]
     references: list[tuple[str, str]]  # (type, url)
+
+    @property
+    def details_html(self) -> Markup:
+        """The details (OSV: CommonMark) rendered safely: no raw HTML, no unsafe links."""
+        return render_markdown(self.details)
 
 
 def _range_text(events: list[dict[str, Any]]) -> str:

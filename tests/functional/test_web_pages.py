@@ -238,6 +238,28 @@ def test_advisory_page_and_package_advisories(actors: Actors) -> None:
     assert "1 advisory affects versions of this package." in text
 
 
+def test_advisory_details_are_markdown_rendered_safely(actors: Actors) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "leaky", "1.0.0", b"1").status_code == 201
+    sec = security_client(actors)
+    fields = generic_advisory("leaky", fixed="2.0.0", summary="Markdown details")
+    fields["details"] = (
+        "## Impact\n\nAn **attacker** can read `secrets`.\n\n"
+        "- see [the fix](https://example.com/fix)\n"
+        "- [click](javascript:alert(1)) [me](JaVaScRiPt:alert(2)) [data](data:text/html,x)\n"
+        "\n<img src=x onerror=alert(3)> <a href=\"javascript:alert(4)\">raw</a>\n")
+    advisory_id = sec.post("/api/v1/advisories", json=fields).json()["id"]
+    assert sec.post(f"/api/v1/advisories/{advisory_id}/publish").status_code == 200
+    page = _page(actors.client(), f"/advisories/{advisory_id}")
+    assert "<h2>Impact</h2>" in page and "<strong>attacker</strong>" in page
+    assert "<code>secrets</code>" in page
+    assert ('<a href="https://example.com/fix" rel="nofollow noopener noreferrer">the fix</a>'
+            in page)
+    assert 'href="javascript' not in page.lower() and 'href="data:' not in page
+    assert "<img" not in page and "onerror" not in page.replace("onerror=alert(3)", "")
+    assert "&lt;img src=x onerror=alert(3)&gt;" in page  # shown as text
+
+
 def test_withdrawn_advisory_says_so(actors: Actors) -> None:
     sec = security_client(actors)
     advisory_id = sec.post("/api/v1/advisories", json=generic_advisory("x")).json()["id"]
