@@ -60,9 +60,10 @@ class Registry:
         blobs = FilesystemBlobStore(settings.blob_dir)
         if verifier is None:
             from app.trust.rekor_check import build_log_check
-            from app.trust.verifier import RegistryEvidenceVerifier, load_trust
+            from app.trust.verifier import RegistryEvidenceVerifier
+            from signing.trust import TrustRoot
 
-            trust = load_trust(settings.sigstore_trust)
+            trust = TrustRoot.named(settings.sigstore_trust)
             verifier = RegistryEvidenceVerifier(trust, log_check=build_log_check(
                 settings.rekor_url, settings.rekor_mode, trust))
         checker = PolicySignatureChecker(settings.default_signature_policy, verifier)

@@ -27,7 +27,7 @@ from typing import Any
 from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM
 from advisories.matching import AdvisoryIndex
 from advisories.models import Advisory
-from advisories.severity import assess
+from advisories.severity import LEVELS, assess
 from client.advisory_check import fetch_advisories
 from client.api import RegistryClient, package_path
 from client.cache import same_digest
@@ -40,7 +40,7 @@ from client.errors import (
     RegistryUnavailable,
 )
 from client.source import RegistrySource
-from client.verify_policy import LEVELS, VerifyOptions, recorded_policy
+from client.verify_policy import VerifyOptions, recorded_policy
 from signing.errors import VerificationError
 from versions.lockfile import Lockfile
 
@@ -169,11 +169,7 @@ def verify_lockfile_entries(api: RegistryClient, lockfile: Lockfile, artifacts: 
 def _load_trust(trust: str) -> Any:
     from signing.trust import TrustRoot
 
-    if trust == "public-good":
-        return TrustRoot.public_good()
-    if trust == "staging":
-        return TrustRoot.staging()
-    return TrustRoot.from_file(trust)
+    return TrustRoot.named(trust)
 
 
 def _verify_one(api: RegistryClient, target: Target, doc: dict[str, Any],

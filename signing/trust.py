@@ -92,6 +92,17 @@ class TrustRoot:
         return cls(_read_packaged(_PINNED["staging"][0]), name="staging")
 
     @classmethod
+    def named(cls, setting: str) -> TrustRoot:
+        """The root a setting names: ``public-good``, ``staging`` or a path to a
+        trusted_root.json (the registry's ``VOUCH_SIGSTORE_TRUST`` and ``vouch verify
+        --trust`` both read it here). Raises `TrustRootInvalid` for an unreadable file."""
+        if setting == "public-good":
+            return cls.public_good()
+        if setting == "staging":
+            return cls.staging()
+        return cls.from_file(setting)
+
+    @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> TrustRoot:
         """A custom root (private Sigstore deployments, tests). Raises `TrustRootInvalid`."""
         try:

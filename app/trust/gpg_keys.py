@@ -41,9 +41,20 @@ from sqlmodel import Session, col, select
 from app.accounts.service import Principal, require_unrestricted
 from app.core.clock import as_utc
 from app.core.db import session_scope
-from app.core.errors import AlreadyExists, Conflict, DomainError, NotFound
+from app.core.errors import AlreadyExists, NotFound
 from app.core.models import GpgFingerprint, GpgKey, GpgKeyChallenge, User
 from app.core.records import audit
+from app.trust.errors import (
+    ChallengeExpired,
+    ChallengeInvalid,
+    ChallengeUsed,
+    GpgKeyRevoked,
+    GpgKeyTaken,
+    InvalidKey,
+    ProofInvalid,
+    invalid_key,
+    proof_invalid,
+)
 from signing.errors import VerificationError
 from signing.gpg import KeyInfo, inspect_key, verify_possession
 
@@ -52,39 +63,6 @@ CHALLENGE_TTL = timedelta(minutes=10)
 MAX_OPEN_CHALLENGES = 10
 CHALLENGE_PREFIX = "vouch-gpg-key-proof:v1"
 MAX_CHALLENGE_CHARS = 512
-
-
-class InvalidKey(DomainError):
-    code = "invalid_gpg_key"
-    title = "Invalid GPG key"
-
-
-class ChallengeInvalid(DomainError):
-    code = "gpg_challenge_invalid"
-    title = "Unknown GPG key challenge"
-
-
-class ChallengeExpired(DomainError):
-    code = "gpg_challenge_expired"
-    title = "GPG key challenge expired"
-
-
-class ChallengeUsed(DomainError):
-    code = "gpg_challenge_used"
-    title = "GPG key challenge already used"
-
-
-class ProofInvalid(DomainError):
-    code = "gpg_proof_invalid"
-    title = "No proof of possession"
-
-
-class GpgKeyTaken(Conflict):
-    code = "gpg_key_taken"
-
-
-class GpgKeyRevoked(Conflict):
-    code = "gpg_key_revoked"
 
 
 def _digest(challenge: str) -> str:
@@ -162,7 +140,7 @@ def inspect(armored: str, now: datetime) -> KeyInfo:
     try:
         info = inspect_key(armored, now=now)
     except VerificationError as err:
-        raise InvalidKey(f"{err.code}: {err}") from err
+        raise invalid_key(err) from err
     if info.revoked:
         raise InvalidKey("the key is revoked")
     if info.expired:
@@ -188,8 +166,7 @@ def register_with_proof(engine: Engine, principal: Principal, armored: str, chal
         verified = verify_possession(challenge.encode("utf-8"), signature.encode("utf-8"),
                                      armored, now=now)
     except VerificationError as err:
-        raise ProofInvalid(f"the signature does not prove you hold this key: {err}",
-                           reason=err.code) from err
+        raise proof_invalid(err) from err
     if verified.fingerprint != info.fingerprint:  # signing.gpg checks this too; be explicit
         raise ProofInvalid("the challenge was signed by another key")
     with session_scope(engine, write=True) as session:

@@ -1,8 +1,12 @@
-"""The one place a trusted-publisher row becomes a Sigstore identity policy.
+"""The one place a trusted-publisher row becomes an identity policy (``signing.policy``).
 
-    policy = identity_policy(row)          # GitHubPublisher or GenericIdentity
+    policy = publisher_policy(row)         # GitHubPublisher or GenericIdentity
     check_shape(provider="identity", identity="a@tny.town",
                 issuer="https://github.com/login/oauth")   # MalformedInput if malformed
+
+Publishing (a Sigstore bundle's certificate, ``policy.check``) and the OIDC exchange (a
+GitHub Actions token, ``GitHubPublisher.verify_oidc_claims``) match a row through this same
+policy; no other module constructs ``GitHubPublisher`` from a row.
 
 Two kinds: ``github`` (a GitHub Actions workflow, the default) and ``identity`` (a personal
 Sigstore identity, as ``sigstore sign`` produces from a browser login: the certificate's SAN
@@ -14,7 +18,9 @@ from __future__ import annotations
 
 from app.core.errors import MalformedInput
 from app.core.models import TrustedPublisher
-from signing.errors import PolicyError
+from app.trust.errors import malformed_policy
+from signing.errors import IdentityMismatch, PolicyError
+from signing.oidc import GitHubOidcClaims
 from signing.policy import GenericIdentity, GitHubPublisher, IdentityPolicy
 
 PROVIDERS = ("github", "identity")
@@ -47,19 +53,32 @@ def build_policy(*, provider: str, repository: str | None = None, workflow: str 
                 raise PolicyError(f"issuer must be an https:// URL, got {issuer!r}")
             return GenericIdentity(san=identity, issuer=issuer)
     except PolicyError as err:
-        raise MalformedInput(str(err)) from err
+        raise malformed_policy(err) from err
     raise MalformedInput(f"provider is one of {', '.join(PROVIDERS)}")
 
 
-def identity_policy(row: TrustedPublisher) -> IdentityPolicy:
-    """The identity ``row`` trusts. Environment is not in Fulcio certificates, so it is
-    enforced when a publish token is minted, not on bundles (``signing.policy``)."""
-    if row.provider == "identity":
-        return build_policy(provider="identity", identity=row.identity, issuer=row.issuer)
-    return GitHubPublisher(row.repository, row.workflow, None, row.ref_pattern,
-                           row.repository_owner_id)
+def publisher_policy(row: TrustedPublisher) -> IdentityPolicy:
+    """The identity ``row`` trusts, every field of the row included. The environment is not in
+    Fulcio certificates, so ``check`` (bundles) ignores it and only ``verify_oidc_claims``
+    (minting a publish token) enforces it (``signing.policy``). ``MalformedInput`` for a row
+    that describes no identity."""
+    return build_policy(provider=row.provider, repository=row.repository or None,
+                        workflow=row.workflow or None, environment=row.environment,
+                        ref_pattern=row.ref_pattern,
+                        repository_owner_id=row.repository_owner_id or None,
+                        identity=row.identity, issuer=row.issuer)
+
+
+def verify_oidc_claims(row: TrustedPublisher, claims: GitHubOidcClaims) -> None:
+    """Whether a verified GitHub Actions OIDC token comes from ``row``'s workflow (the match
+    the OIDC exchange mints by). Raises ``IdentityMismatch`` when it does not (a personal
+    identity never matches a workflow's token) and ``MalformedInput`` for a malformed row."""
+    policy = publisher_policy(row)
+    if not isinstance(policy, GitHubPublisher):
+        raise IdentityMismatch(f"{policy.describe()} is not a GitHub Actions workflow")
+    policy.verify_oidc_claims(claims)
 
 
 def describe(row: TrustedPublisher) -> str:
     """One line a person reads: ``a@tny.town via https://github.com/login/oauth``."""
-    return identity_policy(row).describe()
+    return publisher_policy(row).describe()

@@ -8,7 +8,8 @@
 Steps (research/registries-and-protocols.md, table 1b): verify the JWT against the issuer's
 JWKS (`signing.oidc.verify_github_oidc`: RS256, issuer, audience, exp/iat/nbf against the
 injected clock); refuse `pull_request_target` runs; match the claims against the registered
-trusted publishers (`signing.policy.GitHubPublisher`: repository case-insensitive, its
+trusted publishers through the policy publishing uses (`identities.verify_oidc_claims` over
+`signing.policy.GitHubPublisher`: repository case-insensitive, its
 owner's numeric id once bound, workflow file from `job_workflow_ref`, environment when the
 publisher names one, ref pattern); keep only publishers that act for their registrant now
 (`publisher_rules`: the registrant still owns the package or the org, a pending publisher
@@ -49,13 +50,19 @@ from sqlmodel import Session, col, select
 from app.accounts.service import mint_publisher_token
 from app.core.clock import Clock
 from app.core.db import session_scope
-from app.core.errors import DomainError, ServiceUnavailable
+from app.core.errors import MalformedInput
 from app.core.models import Org, TrustedPublisher, UsedOidcToken
 from app.core.records import audit
-from app.trust import publisher_rules
-from signing.errors import IdentityMismatch, OidcTokenInvalid, PolicyError
+from app.trust import identities, publisher_rules
+from app.trust.errors import (
+    InvalidOidcToken,
+    InvalidPublisher,
+    JwksUnavailable,
+    ReusedOidcToken,
+    invalid_oidc_token,
+)
+from signing.errors import IdentityMismatch, OidcTokenInvalid
 from signing.oidc import GitHubOidcClaims, verify_github_oidc
-from signing.policy import GitHubPublisher
 
 log = logging.getLogger("vouch.oidc")
 
@@ -66,28 +73,6 @@ JWKS_MIN_REFRESH = timedelta(seconds=60)
 #: Used jtis are kept well past any token's expiry plus the verifier's leeway, then pruned.
 USED_JTI_RETENTION = timedelta(minutes=10)
 MAX_JTI_LENGTH = 256  # the column's size
-
-
-class InvalidOidcToken(DomainError):
-    code = "invalid_token"
-    status = 401
-    title = "Invalid OIDC token"
-
-
-class ReusedOidcToken(DomainError):
-    code = "invalid_reuse_token"
-    status = 401
-    title = "OIDC token already used"
-
-
-class InvalidPublisher(DomainError):
-    code = "invalid_publisher"
-    status = 403
-    title = "No matching trusted publisher"
-
-
-class JwksUnavailable(ServiceUnavailable):
-    code = "oidc_jwks_unavailable"
 
 
 @dataclass(frozen=True)
@@ -234,7 +219,7 @@ class OidcExchange:
             claims = verify_github_oidc(token, jwks=self.jwks.jwks_for(kid),
                                         audience=self.audience, issuer=self.issuer, now=now)
         except OidcTokenInvalid as err:
-            raise InvalidOidcToken(f"the OIDC token is invalid: {err.detail}") from err
+            raise invalid_oidc_token(err) from err
         if len(claims.jti) > MAX_JTI_LENGTH:
             raise InvalidOidcToken("the OIDC token's jti is too long")
         return claims
@@ -274,9 +259,8 @@ def matching_publishers(session: Session, claims: GitHubOidcClaims,
     reasons: list[str] = []
     for row in rows:
         try:
-            GitHubPublisher(row.repository, row.workflow, row.environment, row.ref_pattern,
-                            row.repository_owner_id).verify_oidc_claims(as_job)
-        except (IdentityMismatch, PolicyError) as err:
+            identities.verify_oidc_claims(row, as_job)
+        except (IdentityMismatch, MalformedInput) as err:
             reasons.append(f"publisher {row.id}: {err.detail}")
             continue
         why_not = publisher_rules.why_not_acting(session, row, now)

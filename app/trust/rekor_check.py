@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from app.core.errors import ServiceUnavailable
+from app.trust.errors import rekor_unreachable
 from signing.errors import RekorUnavailable
 from signing.rekor import RekorClient, RekorMode
 from signing.sigstore import VerifiedSigstore
@@ -28,12 +28,6 @@ from signing.trust import TrustRoot
 log = logging.getLogger("vouch.rekor")
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
-
-
-class RekorUnreachable(ServiceUnavailable):
-    """Fail-closed and the log did not answer: the publish may be retried later."""
-
-    code = "rekor_unavailable"
 
 
 class RekorLogCheck:
@@ -54,10 +48,7 @@ class RekorLogCheck:
         try:
             result = self.client.confirm_bundle_entry(bundle)
         except RekorUnavailable as err:
-            raise RekorUnreachable(
-                f"the transparency log could not confirm the signature's entry (log index "
-                f"{verified.log_index}): {err.detail}; the publish was refused "
-                "(VOUCH_REKOR_MODE=fail_closed), retry later") from err
+            raise rekor_unreachable(err, verified.log_index) from err
         if result.status == "unavailable":
             log.warning(
                 "INSECURE: Rekor is unreachable; accepting a Sigstore publish WITHOUT online "

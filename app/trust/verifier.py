@@ -21,8 +21,9 @@ from sqlmodel import Session, col, select
 from app.core.errors import SignatureRejected
 from app.core.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
 from app.trust import gpg_keys, publisher_rules
+from app.trust.errors import signature_rejected
 from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
-from app.trust.identities import identity_policy
+from app.trust.identities import publisher_policy
 from signing.errors import KeyUnknown, VerificationError
 from signing.gpg import VerifiedGpg, verify_detached
 from signing.policy import AnyOf, IdentityPolicy
@@ -53,7 +54,7 @@ class RegistryEvidenceVerifier:
                 f"{ctx.name.full} has no trusted publisher, so no Sigstore identity is trusted "
                 "for it: register one with `vouch trusted-publisher add`")
         # The owner id binding holds for bundles too, whatever token uploads them (issue 9).
-        policy: IdentityPolicy = AnyOf([identity_policy(p) for p in publishers])
+        policy: IdentityPolicy = AnyOf([publisher_policy(p) for p in publishers])
         checked = tuple(sorted(p.id for p in publishers if p.id is not None))
         bundle = ctx.evidence.sigstore_bundle
 
@@ -65,8 +66,7 @@ class RegistryEvidenceVerifier:
                 if self.log_check is not None:
                     self.log_check(bundle, verified)
             except VerificationError as err:
-                raise SignatureRejected(err.code,
-                                        f"Sigstore verification failed: {err}") from err
+                raise signature_rejected(err, "Sigstore verification failed") from err
             return VerifiedEvidence(
                 method="sigstore", raw=bundle.decode(),
                 identity=_sigstore_identity(verified), log_index=verified.log_index,
@@ -128,7 +128,7 @@ class RegistryEvidenceVerifier:
                                                 "in this registry") from None
                     raise
             except VerificationError as err:
-                raise SignatureRejected(err.code, f"GPG verification failed: {err}") from err
+                raise signature_rejected(err, "GPG verification failed") from err
             return VerifiedEvidence(
                 method="gpg", raw=_armored_text(signature),
                 identity={"fingerprint": verified.fingerprint,
@@ -193,13 +193,4 @@ def _armored_text(signature: bytes) -> str:
         return signature.decode("ascii")
     except UnicodeDecodeError:
         return "base64:" + base64.b64encode(signature).decode()
-
-
-def load_trust(setting: str) -> TrustRoot:
-    """``public-good``, ``staging`` or a path to a trusted_root.json."""
-    if setting == "public-good":
-        return TrustRoot.public_good()
-    if setting == "staging":
-        return TrustRoot.staging()
-    return TrustRoot.from_file(setting)
 
