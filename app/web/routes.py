@@ -1,4 +1,5 @@
-"""The page routes: ``/``, ``/search``, ``/packages/{name}`` and ``/advisories/{id}``.
+"""The page routes: ``/``, ``/search``, ``/packages/{name}``, ``/advisories`` and
+``/advisories/{id}``.
 
     app.include_router(router)      # see ``app.web.install_web``
 
@@ -18,6 +19,7 @@ from app.advisories.errors import AdvisoryNotFound
 from app.core.db import session_scope
 from app.core.errors import PackageNotFound
 from app.deps import RegistryDep
+from app.web.listings import ADVISORIES_PAGE, home_listings, published_advisories
 from app.web.rendering import render
 from app.web.views import advisory_view, package_page
 from search import InvalidSearchRequest, SearchUnavailable
@@ -44,8 +46,21 @@ def _page_number(raw: str) -> int:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home() -> HTMLResponse:
-    return render("home.html", {"title": "Vouch", "query": ""})
+def home(registry: RegistryDep) -> HTMLResponse:
+    with session_scope(registry.engine) as session:
+        listings = home_listings(session, registry.advisories)
+    return render("home.html", {"title": "Vouch", "query": "", "home": listings})
+
+
+@router.get("/advisories", response_class=HTMLResponse)
+def advisories(registry: RegistryDep,
+               page: str = Query(default="1", max_length=10)) -> HTMLResponse:
+    number = _page_number(page)
+    rows = published_advisories(registry.advisories, limit=ADVISORIES_PAGE + 1,
+                                offset=(number - 1) * ADVISORIES_PAGE)
+    return render("advisories.html", {
+        "title": "Security advisories", "query": "", "page": number,
+        "advisories": rows[:ADVISORIES_PAGE], "more": len(rows) > ADVISORIES_PAGE})
 
 
 @router.get("/search", response_class=HTMLResponse)

@@ -305,3 +305,40 @@ def test_quarantined_and_unpublished_versions_are_marked(actors: Actors) -> None
     text = _text(page)
     assert f"{advisory_id} Malicious Critical Malicious code in 1.0.1 Affects 1.0.1" in text
     assert "vouch install trojan@1.0.0" in text
+
+
+def test_home_lists_recent_and_popular_packages_and_advisories(actors: Actors) -> None:
+    empty = _text(_page(actors.client(), "/"))
+    assert "Nothing has been published yet." in empty and "No advisories." in empty
+    alice = actors.client(actors.user("alice"))
+    for name in ("first", "second", "third"):
+        assert publish(alice, name, "1.0.0", name.encode()).status_code == 201
+    assert publish(alice, "second", "1.1.0", b"second again").status_code == 201
+    assert publish(alice, "hidden", "1.0.0", b"hidden").status_code == 201
+    assert alice.delete("/api/v1/packages/hidden/versions/1.0.0").status_code == 204
+    for _ in range(3):
+        assert alice.get("/api/v1/packages/third/versions/1.0.0/artifact").status_code == 200
+    assert alice.get("/api/v1/packages/first/versions/1.0.0/artifact").status_code == 200
+    actors.server.registry.downloads.flush()
+    sec = security_client(actors)
+    advisory = sec.post("/api/v1/advisories", json=generic_advisory(
+        "first", fixed="2.0.0", summary="First is " + EVIL)).json()["id"]
+    draft = sec.post("/api/v1/advisories", json=generic_advisory(
+        "third", fixed="2.0.0", summary="A draft nobody sees")).json()["id"]
+    assert sec.post(f"/api/v1/advisories/{advisory}/publish").status_code == 200
+
+    page = _page(actors.client(), "/")
+    text = _text(page)
+    recent = text[text.index("Recently published"):text.index("Most downloaded")]
+    assert recent.index("second 1.1.0") < recent.index("third 1.0.0") < recent.index("first"), recent
+    assert "hidden" not in recent  # unpublished
+    popular = text[text.index("Most downloaded"):text.index("Recent advisories")]
+    assert popular.index("third 3 downloads") < popular.index("first 1 download")
+    assert "second" not in popular
+    assert f'href="/advisories/{advisory}"' in page and draft not in page
+    assert EVIL not in page and "First is <script>" in text
+
+    listing = _page(actors.client(), "/advisories")
+    listed = _text(listing)
+    assert advisory in listed and "Critical" in listed and draft not in listing
+    assert 'href="/packages/first"' in listing and EVIL not in listing
