@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from app.accounts.service import AccountService
 from app.advisories.quarantine import QuarantineService
 from app.advisories.service import AdvisoryService
 from app.core.clock import Clock, SystemClock
@@ -46,6 +47,7 @@ class Registry:
     worker: OutboxWorker
     advisories: AdvisoryService
     quarantine: QuarantineService
+    accounts: AccountService
     oidc: OidcExchange | None = None
 
     @classmethod
@@ -89,6 +91,7 @@ class Registry:
         return cls(settings=settings, clock=clock, engine=engine, blobs=blobs, publish=publish,
                    lifecycle=lifecycle, downloads=downloads, read_cache=read_cache,
                    search=search, worker=worker, advisories=advisories, quarantine=quarantine,
+                   accounts=AccountService(engine, clock),
                    oidc=build_oidc_exchange(settings, engine, clock))
 
     def start(self) -> None:

@@ -6,6 +6,9 @@
 
 Failures: ``AlreadyExists`` (duplicate user/org/member), ``NotFound``, ``InvalidToken``
 (unknown, expired or revoked token), ``InvalidName``.
+
+``AccountService`` (built by ``Registry.build``) runs the accounts API's actions, one method
+per route, each in its own write transaction; the functions above take the caller's session.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts import tokens
-from app.core.clock import as_utc
+from app.core.clock import Clock, as_utc
+from app.core.db import session_scope
+from app.core.durations import parse_duration
 from app.core.errors import (
     AlreadyExists,
     Forbidden,
@@ -291,3 +297,59 @@ def remove_member(
 def is_scope_member(session: Session, scope: str, user_id: int | None) -> bool:
     org = session.exec(select(Org).where(Org.name == scope)).first()
     return org is not None and membership(session, org, user_id) is not None
+
+
+class AccountService:
+    """The accounts API's actions, each in its own write transaction (committed before the
+    route answers). Built once by ``Registry.build``; routes call one method each.
+
+        accounts = AccountService(engine, clock)
+        row, secret = accounts.create_token(principal, name="ci", expires_in="30d")
+
+    Failures are the functions' above, plus ``TokenScopeInsufficient`` (a limited token asks
+    for a token) and ``MalformedInput`` (an unparseable ``expires_in``)."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def create_token(self, principal: Principal, *, name: str = "",
+                     actions: list[str] | None = None, packages: list[str] | None = None,
+                     expires_in: str | None = None) -> tuple[ApiToken, str]:
+        """A token for the caller; the secret is returned once."""
+        # A limited token must never mint a broader one (issue 9): unrestricted tokens only.
+        require_unrestricted(principal, "creating tokens")
+        try:
+            expires = parse_duration(expires_in) if expires_in else None
+        except ValueError as err:
+            raise MalformedInput(str(err)) from err
+        with session_scope(self.engine, write=True) as session:
+            user = session.get(User, principal.user_id)
+            assert user is not None
+            return create_token(session, user, now=self.clock.now(), name=name,
+                                actions=actions, packages=packages, expires_in=expires)
+
+    def revoke_token(self, principal: Principal, token_id: int) -> None:
+        with session_scope(self.engine, write=True) as session:
+            revoke_token(session, principal, token_id, now=self.clock.now())
+
+    def create_org(self, principal: Principal, name: str) -> Org:
+        with session_scope(self.engine, write=True) as session:
+            return create_org(session, name, principal, now=self.clock.now())
+
+    def add_member(self, principal: Principal, org: str, user: str, role: str) -> Membership:
+        with session_scope(self.engine, write=True) as session:
+            return add_member(session, get_org(session, org), get_user(session, user), role,
+                              principal, now=self.clock.now())
+
+    def remove_member(self, principal: Principal, org: str, user: str) -> None:
+        with session_scope(self.engine, write=True) as session:
+            remove_member(session, get_org(session, org), get_user(session, user), principal,
+                          now=self.clock.now())
+
+    def create_user(self, actor: Principal, name: str, *, admin: bool,
+                    security: bool) -> User:
+        """An account (the route requires an administrator as ``actor``)."""
+        with session_scope(self.engine, write=True) as session:
+            return create_user(session, name, now=self.clock.now(), actor=actor.name,
+                               admin=admin, security=security)

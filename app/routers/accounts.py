@@ -1,6 +1,9 @@
 """Accounts API: who am I, tokens, organizations and memberships, users (admins).
 
-Write routes open their own write transaction, so it commits before the response is sent.
+Each write route calls one ``AccountService`` method (``registry.accounts``), which runs its
+own write transaction, so it commits before the response is sent; the rules (only an
+unrestricted token creates tokens, only org owners change an org) live in
+``app/accounts/service.py``.
 """
 
 from __future__ import annotations
@@ -18,11 +21,8 @@ from app.accounts.schemas import (
     UserCreate,
 )
 from app.core.clock import as_utc
-from app.core.db import session_scope
-from app.core.durations import parse_duration
-from app.core.errors import MalformedInput
 from app.core.input_guards import RowId
-from app.core.models import ApiToken, User
+from app.core.models import ApiToken
 from app.deps import AdminDep, PrincipalDep, RegistryDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -47,18 +47,9 @@ def whoami(principal: PrincipalDep) -> dict[str, object]:
              summary="Create a token for yourself (the secret is shown once)")
 def create_token(body: TokenCreate, principal: PrincipalDep,
                  registry: RegistryDep) -> TokenCreated:
-    # A limited token must never mint a broader one (issue 9): unrestricted tokens only.
-    accounts.require_unrestricted(principal, "creating tokens")
-    try:
-        expires = parse_duration(body.expires_in) if body.expires_in else None
-    except ValueError as err:
-        raise MalformedInput(str(err)) from err
-    with session_scope(registry.engine, write=True) as session:
-        user = session.get(User, principal.user_id)
-        assert user is not None
-        row, secret = accounts.create_token(
-            session, user, now=registry.clock.now(), name=body.name, actions=body.actions,
-            packages=body.packages, expires_in=expires)
+    row, secret = registry.accounts.create_token(
+        principal, name=body.name, actions=body.actions, packages=body.packages,
+        expires_in=body.expires_in)
     return TokenCreated(token=secret, **_token_public(row).model_dump())
 
 
@@ -69,16 +60,14 @@ def list_tokens(principal: PrincipalDep, session: SessionDep) -> list[TokenPubli
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(token_id: RowId, principal: PrincipalDep, registry: RegistryDep) -> Response:
-    with session_scope(registry.engine, write=True) as session:
-        accounts.revoke_token(session, principal, token_id, now=registry.clock.now())
+    registry.accounts.revoke_token(principal, token_id)
     return Response(status_code=204)
 
 
 @router.post("/orgs", status_code=201)
 def create_org(body: OrgCreate, principal: PrincipalDep,
                registry: RegistryDep) -> dict[str, str]:
-    with session_scope(registry.engine, write=True) as session:
-        org = accounts.create_org(session, body.name, principal, now=registry.clock.now())
+    org = registry.accounts.create_org(principal, body.name)
     return {"name": org.name, "scope": f"@{org.name}"}
 
 
@@ -91,27 +80,20 @@ def list_orgs(principal: PrincipalDep, session: SessionDep) -> list[OrgPublic]:
 @router.post("/orgs/{org}/members", status_code=201)
 def add_member(org: str, body: MemberAdd, principal: PrincipalDep,
                registry: RegistryDep) -> dict[str, str]:
-    with session_scope(registry.engine, write=True) as session:
-        row = accounts.add_member(session, accounts.get_org(session, org),
-                                  accounts.get_user(session, body.user), body.role, principal,
-                                  now=registry.clock.now())
+    row = registry.accounts.add_member(principal, org, body.user, body.role)
     return {"org": org, "user": body.user, "role": row.role}
 
 
 @router.delete("/orgs/{org}/members/{user}", status_code=204)
 def remove_member(org: str, user: str, principal: PrincipalDep,
                   registry: RegistryDep) -> Response:
-    with session_scope(registry.engine, write=True) as session:
-        accounts.remove_member(session, accounts.get_org(session, org),
-                               accounts.get_user(session, user), principal,
-                               now=registry.clock.now())
+    registry.accounts.remove_member(principal, org, user)
     return Response(status_code=204)
 
 
 @router.post("/users", status_code=201)
 def create_user(body: UserCreate, admin: AdminDep,
                 registry: RegistryDep) -> dict[str, object]:
-    with session_scope(registry.engine, write=True) as session:
-        user = accounts.create_user(session, body.name, now=registry.clock.now(),
-                                    actor=admin.name, admin=body.admin, security=body.security)
+    user = registry.accounts.create_user(admin, body.name, admin=body.admin,
+                                         security=body.security)
     return {"name": user.name, "admin": user.is_admin, "security": user.is_security}

@@ -11,30 +11,13 @@ Errors are problem+json: ``invalid_token`` / ``invalid_reuse_token`` (401),
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.errors import ServiceUnavailable
 from app.deps import RegistryDep
 from app.trust.oidc_exchange import OidcExchange
+from app.trust.schemas import AudienceResponse, MintRequest, MintResponse
 
 router = APIRouter(prefix="/api/v1/oidc", tags=["trusted publishing"])
-
-
-class MintRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=16 * 1024,
-                       description="the CI provider's OIDC token (a JWT)")
-
-
-class MintResponse(BaseModel):
-    success: bool = True
-    token: str = Field(description="a publish-only API token; send it as a Bearer token")
-    expires: int = Field(description="expiry, in seconds since the Unix epoch")
-    packages: list[str] = Field(description="the package names or @scope/* it may publish")
-
-
-class AudienceResponse(BaseModel):
-    audience: str
 
 
 def _exchange(registry: RegistryDep) -> OidcExchange:
