@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_search_http.py --packages 20000 --queries 2000 --clients 1,8
 
 Builds the embedded (tantivy) index of ``--packages`` synthetic packages
-(``bench.bench_search.make_synthetic_documents``) directly in ``<VOUCH_DATA_DIR>/search`` with
+(``search.synthetic.make_synthetic_documents``) directly in ``<VOUCH_DATA_DIR>/search`` with
 ``search.open_index("embedded", ...).rebuild(...)``, BEFORE the server starts (publishing
 100,000 packages over HTTP would take far longer than the queries; the server opens the same
 directory, see ``app.registry.open_search``). Then starts `vouch serve` and measures:
@@ -49,13 +49,9 @@ from bench._server import (
     percentile,
     running_server,
 )
-from bench.bench_search import (
-    make_synthetic_documents,
-    search_queries,
-    suggest_queries,
-)
 from search import open_index
 from search.documents import PackageDocument
+from search.synthetic import make_synthetic_documents, search_queries, suggest_queries
 
 SUGGEST_P99_MS = 20.0
 SEARCH_P99_MS = 50.0

@@ -72,15 +72,16 @@ def lock(api: RegistryClient, project: Project, *, avoid: Avoid | None = None,
         resolution = resolve(project.dependencies, source, avoid=avoid)
     except VersionsError as err:  # no solution, or a malformed range in vouch.toml
         raise ClientError(str(err), code=err.code) from err
-    packages = []
-    for name in sorted(resolution):
-        version = str(resolution[name])
+
+    def artifact(name: str, version: str) -> tuple[str, str, str]:
         meta = source.version(name, version)
         assert meta is not None and meta["artifact_url"]
-        packages.append(LockedPackage(
-            name=name, version=version, url=api.config.registry + meta["artifact_url"],
-            sha256=meta["sha256"], sha512=meta["sha512"],
-            dependencies=dict(sorted(meta["dependencies"].items()))))
+        return api.config.registry + meta["artifact_url"], meta["sha256"], meta["sha512"]
+
+    locked = Lockfile.from_resolution(
+        dict(sorted(project.dependencies.items())),
+        {name: resolution.versions[name] for name in sorted(resolution)},
+        resolution.dependencies, artifact)
     if notes is not None:
         for name in resolution.avoided:
             why = (preferences.reasons(name, str(resolution[name])) if preferences is not None
@@ -90,7 +91,7 @@ def lock(api: RegistryClient, project: Project, *, avoid: Avoid | None = None,
         for name, message in sorted(resolution.deprecated.items()):
             notes.append(f"{name}@{resolution[name]} is deprecated ({message}): no other "
                          "version satisfies the requirements")
-    return Lockfile(root=dict(sorted(project.dependencies.items())), packages=packages)
+    return locked
 
 
 @dataclass(frozen=True)

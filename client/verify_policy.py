@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from advisories.severity import LEVELS
 from client.errors import UsageError
+from signing.fulcio import GITHUB_ACTIONS_ISSUER
 from signing.policy import GenericIdentity, GitHubPublisher, IdentityPolicy
 
-LEVELS = ("low", "moderate", "high", "critical")
-GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 _WORKFLOW_IN_URI = re.compile(r"/\.github/workflows/([^@/]+)@")
 
 
@@ -71,7 +71,7 @@ def recorded_policy(identity: dict[str, Any]) -> IdentityPolicy:
     repository = github.get("repository")
     config_uri = github.get("workflow_ref") or ""
     workflow = _WORKFLOW_IN_URI.search(config_uri)
-    if identity.get("issuer") == GITHUB_ISSUER and repository and workflow:
+    if identity.get("issuer") == GITHUB_ACTIONS_ISSUER and repository and workflow:
         return GitHubPublisher(repository, workflow.group(1),
                                repository_owner_id=github.get("repository_owner_id") or None)
     return GenericIdentity(san=identity.get("identity") or "", issuer=identity.get("issuer") or "")

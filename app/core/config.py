@@ -49,7 +49,6 @@ class Settings(BaseSettings):
     request_body_timeout: Duration = timedelta(minutes=10)
     download_flush_interval: Duration = timedelta(seconds=2)
     metadata_cache_ttl: Duration = timedelta(seconds=30)
-    public_url: str | None = None
     # Behind nginx: answer downloads with X-Accel-Redirect to this internal location, which
     # serves the blob directory (nginx sends files far faster than Python can).
     accel_redirect_prefix: str | None = None

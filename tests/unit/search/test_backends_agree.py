@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.bench_search import make_synthetic_documents, search_queries, suggest_queries
 from search.elastic import ElasticsearchIndex
 from search.embedded import EmbeddedIndex
+from search.synthetic import make_synthetic_documents, search_queries, suggest_queries
 
 
 def test_backends_agree_on_a_synthetic_corpus(tmp_path: Path, noida_url: str):
