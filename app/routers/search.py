@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from app.core.errors import MalformedInput, ServiceUnavailable
 from app.deps import RegistryDep
+from app.search.errors import from_library
 from search import Hit, InvalidSearchRequest, SearchFilters, SearchUnavailable
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
@@ -31,10 +31,8 @@ def search(registry: RegistryDep, q: str = Query(default="", max_length=200),
     try:
         result = registry.search.search(q, page=page, size=size,
                                         filters=SearchFilters(scope=scope, keyword=keyword))
-    except InvalidSearchRequest as err:
-        raise MalformedInput(str(err)) from err
-    except SearchUnavailable as err:
-        raise ServiceUnavailable(f"search is unavailable: {err}") from err
+    except (InvalidSearchRequest, SearchUnavailable) as err:
+        raise from_library(err) from err
     return {"results": [_hit(h) for h in result.results], "total": result.total,
             "page": page, "size": size}
 
@@ -44,8 +42,6 @@ def suggest(registry: RegistryDep, q: str = Query(default="", max_length=200),
             limit: int = Query(default=10, ge=1, le=50)) -> dict[str, Any]:
     try:
         hits = registry.search.suggest(q, limit=limit) if q.strip() else []
-    except InvalidSearchRequest as err:
-        raise MalformedInput(str(err)) from err
-    except SearchUnavailable as err:
-        raise ServiceUnavailable(f"search is unavailable: {err}") from err
+    except (InvalidSearchRequest, SearchUnavailable) as err:
+        raise from_library(err) from err
     return {"suggestions": [_hit(h) for h in hits]}

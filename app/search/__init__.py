@@ -3,6 +3,6 @@
     handlers = sync.search_handlers(engine, index)   # OutboxWorker applies them
 
 ``documents`` builds one search document per package from the database; ``sync`` keeps the
-index (the ``search`` library's backends) in step through the outbox. A search outage never
-fails a publish.
+index (the ``search`` library's backends) in step through the outbox; ``errors`` maps the
+library's errors to problems for the API. A search outage never fails a publish.
 """

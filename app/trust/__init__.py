@@ -7,5 +7,8 @@ publishers), ``configuration`` (registering publishers and setting a package's s
 policy), ``gpg_keys`` (registered keys and proof of possession), ``signatures`` (which rule
 applies to a package), ``verifier`` (the cryptography, over ``signing``), ``rekor_check``
 (online transparency-log lookups), ``oidc_exchange`` (OIDC token -> minted API token),
-``evidence`` (the types). The identity rules themselves are ``signing/policy.py``.
+``identities`` (a publisher row -> its ``signing.policy`` identity: the one match publish and
+the OIDC exchange use), ``errors`` (the domain's errors and the one mapping of
+``signing.errors``), ``schemas`` (the OIDC wire models), ``evidence`` (the types). The
+identity rules themselves are ``signing/policy.py``.
 """
