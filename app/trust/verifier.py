@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from app.core.errors import SignatureRejected
 from app.core.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
 from app.trust import gpg_keys, publisher_rules
-from app.trust.errors import signature_rejected
+from app.trust.errors import InvalidPublisher, signature_rejected
 from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
 from app.trust.identities import publisher_policy
 from signing.errors import KeyUnknown, VerificationError
@@ -78,14 +78,15 @@ class RegistryEvidenceVerifier:
     def confirm(self, session: Session, ctx: PublishContext,
                 verified: VerifiedEvidence) -> VerifiedEvidence:
         """In the write transaction: a Sigstore identity's publishers all still act (one
-        removed or stopped acting while the bundle was checked: refused, fail closed); a GPG
+        removed or stopped acting while the bundle was checked, e.g. invalidated by another
+        account's claim of the name: 403 ``invalid_publisher``, fail closed); a GPG
         key is not revoked now, and its owner is recorded."""
         if verified.method == "sigstore":
             acting = {p.id for p in self._publishers(session, ctx)}
             if not set(verified.checked_publishers) <= acting:
-                raise SignatureRejected(
-                    "identity_mismatch", "a trusted publisher of this package was removed or "
-                    "stopped acting while the signature was checked; publish again")
+                raise InvalidPublisher(
+                    "a trusted publisher of this package was removed or stopped acting while "
+                    "the signature was checked (for example, another account claimed the name)")
             return verified
         fingerprints = [verified.identity["fingerprint"], verified.identity["signing_key"]]
         # A fingerprint, once revoked by its owner, is refused whoever holds a copy (issue 9).
