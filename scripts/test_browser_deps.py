@@ -22,4 +22,5 @@ if os.geteuid() != 0:
 print("installing Debian's chromium for the browser tests ...", file=sys.stderr)
 env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
 subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], check=True, env=env)
+subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+               check=True, env=env)
