@@ -33,13 +33,6 @@ from tests.unit.signing.gpg_keys import GeneratedKey, Keyring, past
 
 
 @pytest.fixture(scope="module")
-def keyring() -> Iterator[Keyring]:
-    ring = Keyring()
-    yield ring
-    ring.close()
-
-
-@pytest.fixture(scope="module")
 def alice_key(keyring: Keyring) -> GeneratedKey:
     return keyring.make("Alice <alice@example.test>", faked=past(1))
 

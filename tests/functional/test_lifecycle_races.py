@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -38,13 +38,6 @@ UNPUBLISH_ROUNDS = 30
 DOWNLOAD_ROUNDS = 20
 DOWNLOADERS = 6
 LARGE = 4 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Iterator[Keyring]:
-    ring = Keyring()
-    yield ring
-    ring.close()
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,6 @@ RECOVERY_BOUND = 60.0  # seconds; generous, only a ceiling for polling
 
 
 @pytest.fixture(scope="module")
-def keyring() -> Iterator[Keyring]:
-    ring = Keyring()
-    yield ring
-    ring.close()
-
-
-@pytest.fixture(scope="module")
 def key(keyring: Keyring) -> GeneratedKey:
     # Backdated: the server's clock starts with the test, and gpg refuses "future" keys.
     return keyring.make("Olga <olga@example.test>", faked=datetime.now(UTC) - timedelta(days=1))

@@ -4,7 +4,6 @@ expiry, and what `vouch verify` makes of them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +15,6 @@ from tests.functional.clihelp import cli_env, vouch
 from tests.functional.helpers import assert_problem, publish
 from tests.support.gpg_register import prove_gpg_key, register_gpg_key
 from tests.unit.signing.gpg_keys import GeneratedKey, Keyring
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Iterator[Keyring]:
-    ring = Keyring()
-    yield ring
-    ring.close()
 
 
 @pytest.fixture(scope="module")

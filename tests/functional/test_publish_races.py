@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,13 +13,6 @@ from tests.functional.signed_publish import GpgPublisher, make_key
 from tests.unit.signing.gpg_keys import GeneratedKey, Keyring
 
 SAME_BYTES_ROUNDS = 20
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Iterator[Keyring]:
-    ring = Keyring()
-    yield ring
-    ring.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ version was a 500 because the provenance row still pointed at the deleted file r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,13 +17,6 @@ from tests.functional.helpers import assert_problem, sha256
 from tests.functional.signed_publish import GpgPublisher, SigstorePublisher, make_key
 from tests.support.sigstore_local import SigstoreInstance
 from tests.unit.signing.gpg_keys import GeneratedKey, Keyring
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Iterator[Keyring]:
-    ring = Keyring()
-    yield ring
-    ring.close()
 
 
 @pytest.fixture(scope="module")
