@@ -31,6 +31,7 @@ from sqlmodel import Session, select
 
 from app.core.clock import Clock
 from app.core.db import session_scope
+from app.core.db_errors import database_outage
 from app.core.errors import VersionGone, VersionQuarantined
 from app.core.models import PackageBlob, PackageFile, PackageVersion
 from app.core.records import enqueue
@@ -109,6 +110,7 @@ class DownloadCounter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._in_outage = False
 
     def hit(self, version_id: int, package: str) -> None:
         with self._lock:
@@ -128,11 +130,20 @@ class DownloadCounter:
                                     .values(downloads=PackageVersion.downloads + count))
                 packages = sorted({name for _, name in pending})
                 enqueue(session, at=self.clock.now(), kind="search.downloads", packages=packages)
-        except Exception:
-            log.exception("could not flush download counts; keeping them for the next try")
+        except Exception as err:
+            outage = database_outage(err)
+            if outage is None:
+                log.exception("could not flush download counts; keeping them for the next try")
+            elif not self._in_outage:  # one line per outage, not a traceback every interval
+                log.warning("database unavailable (%s): keeping %d download counts until it "
+                            "answers", outage.reason, sum(pending.values()))
+            self._in_outage = outage is not None
             with self._lock:
                 self._pending.update(pending)
             return 0
+        if self._in_outage:
+            log.warning("database answers again: download counts written")
+            self._in_outage = False
         return sum(pending.values())
 
     def start(self) -> None:
