@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,12 +24,6 @@ from tests.support.sigstore_local import GitHubIdentity, SigstoreInstance
 IDENTITY = GitHubIdentity(repository="acme/widget", workflow="release.yml",
                           ref="refs/tags/v1.0.0")
 DEEP = 100_000  # levels: far past the recursion limit of json.loads and pydantic
-
-
-@pytest.fixture
-def settings_overrides(sigstore_trusted_root_path: Path) -> dict[str, object]:
-    return {"sigstore_trust": str(sigstore_trusted_root_path),
-            "default_signature_policy": "any"}
 
 
 @pytest.fixture

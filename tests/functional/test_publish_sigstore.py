@@ -3,7 +3,6 @@ instance (tests/support/sigstore_local) that the real sigstore-python verifies."
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,12 +14,6 @@ from tests.support.sigstore_local import Fault, GitHubIdentity, SigstoreInstance
 
 IDENTITY = GitHubIdentity(repository="acme/widget", workflow="release.yml",
                           ref="refs/tags/v1.0.0")
-
-
-@pytest.fixture
-def settings_overrides(sigstore_trusted_root_path: Path) -> dict[str, object]:
-    return {"sigstore_trust": str(sigstore_trusted_root_path),
-            "default_signature_policy": "any"}
 
 
 @pytest.fixture

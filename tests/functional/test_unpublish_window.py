@@ -8,7 +8,6 @@ version was a 500 because the provenance row still pointed at the deleted file r
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,11 +21,6 @@ from tests.unit.signing.gpg_keys import GeneratedKey, Keyring
 @pytest.fixture(scope="module")
 def gpg_key(keyring: Keyring) -> GeneratedKey:
     return make_key(keyring, "Alice <alice@example.test>")
-
-
-@pytest.fixture
-def settings_overrides(sigstore_trusted_root_path: Path) -> dict[str, object]:
-    return {"default_signature_policy": "any", "sigstore_trust": str(sigstore_trusted_root_path)}
 
 
 @pytest.fixture

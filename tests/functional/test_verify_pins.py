@@ -29,11 +29,6 @@ SIGSTORE_PINS = {
 }
 
 
-@pytest.fixture
-def settings_overrides(sigstore_trusted_root_path: Path) -> dict[str, object]:
-    return {"sigstore_trust": str(sigstore_trusted_root_path)}
-
-
 def _verify(actors: Actors, tmp_path: Path, trust: Path, *args: str) -> tuple[int, str]:
     done = vouch("verify", *args, "--trust", str(trust),
                  env=cli_env(actors.server.url, None, tmp_path / "consumer"), cwd=tmp_path)
