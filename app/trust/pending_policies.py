@@ -10,7 +10,10 @@ publish of the name, becomes the package's policy when the package is created an
 registrant owns it (``signature-policy:pending-applied``), is deleted when anyone else creates
 the name (``signature-policy:pending-invalidated``) and expires 30 days after it was set
 (``signature-policy:pending-expired``, swept on every pending set and on claim). One pending
-policy per name and user; setting it again replaces it.
+policy per name and user; setting it again replaces it. A user holds at most
+``MAX_PENDING_PER_USER`` unexpired pending policies (`TooManyPendingPolicies`, 409
+``too_many_pending_policies``), as for pending publishers: squatting many names' policies costs
+a slot each.
 """
 
 from __future__ import annotations
@@ -22,18 +25,31 @@ from sqlmodel import Session, col, select
 
 from app.accounts.service import Principal
 from app.core.clock import as_utc
+from app.core.errors import Conflict
 from app.core.models import Package, PendingPolicy, TrustedPublisher, User
 from app.core.records import audit
 from app.publishing import packages as pkgs
 from app.trust.publisher_rules import PENDING_LIFETIME
 
+MAX_PENDING_PER_USER = 3  # as for pending trusted publishers
+
+
+class TooManyPendingPolicies(Conflict):
+    """The user already holds `MAX_PENDING_PER_USER` unexpired pending policies."""
+
+    code = "too_many_pending_policies"
+
 
 def set_pending(session: Session, principal: Principal, name: str, policy: str | None, *,
                 now: datetime) -> datetime | None:
     """Record (or with ``policy=None`` drop) the caller's pending policy for ``name``, a name
-    the caller may create (checked by the caller); returns when it expires (None: dropped)."""
+    the caller may create (checked by the caller); returns when it expires (None: dropped).
+    Raises `TooManyPendingPolicies` (nothing written) when a new one would exceed the cap;
+    replacing or dropping one's own is always allowed."""
     sweep(session, now)
     row = _own_row(session, name, principal.name)
+    if policy is not None and row is None:
+        _require_allowance(session, principal, now)
     if policy is None:
         if row is not None:
             session.delete(row)
@@ -107,6 +123,22 @@ def sweep(session: Session, now: datetime) -> int:
               reason=f"not used within {PENDING_LIFETIME.days} days")
     session.flush()
     return len(expired)
+
+
+def _require_allowance(session: Session, principal: Principal, now: datetime) -> None:
+    """Raise `TooManyPendingPolicies` if the caller already holds the maximum. Locks the
+    user's row first (PostgreSQL), so concurrent sets are counted one at a time; SQLite
+    write transactions are serialized anyway."""
+    if principal.user_id is not None:
+        session.exec(select(User).where(User.id == principal.user_id).with_for_update()).first()
+    held = sorted(session.exec(select(PendingPolicy.package_name).where(
+        PendingPolicy.created_by == principal.name, col(PendingPolicy.expires_at) > now)).all())
+    if len(held) >= MAX_PENDING_PER_USER:
+        raise TooManyPendingPolicies(
+            f"you already hold {len(held)} pending signature policies (at most "
+            f"{MAX_PENDING_PER_USER}): {', '.join(held)}; publish one of those packages, drop "
+            "one (vouch policy set NAME default), or wait for one to expire",
+            limit=MAX_PENDING_PER_USER, pending=held)
 
 
 def _own_row(session: Session, name: str, user_name: str) -> PendingPolicy | None:

@@ -3,6 +3,7 @@ with the anti-takeover rules of pending trusted publishers."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -106,3 +107,56 @@ def test_cli_sets_a_policy_before_the_first_version(actors: Actors, server: Runn
     result = vouch("policy", "set", "widget", "gpg", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "signature policy of widget: gpg (pending" in result.stdout
+
+
+def test_a_user_holds_at_most_three_pending_policies(actors: Actors, server: RunningServer,
+                                                     clock: ManualClock) -> None:
+    bob = actors.client(actors.user("bob"))
+    for name in ("one", "two", "three"):
+        assert _set(bob, name, "sigstore").status_code == 200
+    before = state_counts(server)
+    body = assert_problem(_set(bob, "four", "gpg"), 409, "too_many_pending_policies")
+    assert "3" in body["detail"] and "vouch policy set NAME default" in body["detail"]
+    assert body["limit"] == 3 and body["pending"] == ["one", "three", "two"]
+    assert state_counts(server) == before
+    assert [p for p in _pending(server) if p[0] == "four"] == []
+    # Replacing one's own pending policy takes no new slot; dropping one frees a slot.
+    assert _set(bob, "two", "gpg").status_code == 200
+    assert _set(bob, "three", None).status_code == 200
+    assert _set(bob, "four", "gpg").status_code == 200
+    assert_problem(_set(bob, "five", "gpg"), 409, "too_many_pending_policies")
+    # Another user has their own allowance; an existing package's policy is not pending.
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "mine", "1.0.0").status_code == 201
+    for name in ("five", "six", "seven"):
+        assert _set(alice, name, "gpg").status_code == 200
+    assert _set(alice, "mine", "gpg").status_code == 200
+    # An expired one frees its slot.
+    clock.advance(timedelta(days=30))
+    assert _set(bob, "five", "gpg").status_code == 200
+    assert sorted(p[0] for p in _pending(server) if p[1] == "bob") == ["five"]
+
+
+def test_concurrent_pending_policies_never_exceed_the_limit(actors: Actors,
+                                                            server: RunningServer) -> None:
+    bob_token = actors.user("bob")
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def set_one(i: int) -> None:
+        with actors.client(bob_token) as bob:
+            status = _set(bob, f"race-{i}", "sigstore").status_code
+        with lock:
+            results.append(status)
+
+    threads = [threading.Thread(target=set_one, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200] * 3 + [409] * 5
+    assert len([p for p in _pending(server) if p[1] == "bob"]) == 3
+    with session_scope(server.registry.engine) as session:
+        events = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "signature-policy:set", AuditEvent.actor == "bob")).all()
+    assert len(events) == 3
