@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -321,7 +322,12 @@ def audit_log(package: str | None = typer.Option(None, "--package"),
         output.out.print(f"{e['id']:>7}  {e['at']}  {e['actor'] or '-':<16} "
                          f"{e['action']:<22} {target}")
     if more and events:
-        output.err.print(f"older events: vouch audit-log --before {events[-1]['id']}")
+        same = "".join(f" --{flag} {shlex.quote(str(value))}" for flag, value in
+                       (("package", package), ("action", action), ("actor", actor),
+                        ("limit", limit if limit != 50 else None)) if value is not None)
+        output.err.print(f"older events exist: vouch audit-log{same} --before {events[-1]['id']}")
+    elif not events:
+        output.err.print("no events" + (" older than that" if before is not None else ""))
 
 
 def main() -> None:

@@ -105,6 +105,37 @@ def test_audit_log_is_newest_first_and_pages_back(actors: Actors, tmp_path: Path
     assert too_many.returncode == 2 and "1000" in too_many.stderr
 
 
+def test_audit_log_at_the_largest_page_says_whether_older_events_exist(
+        actors: Actors, tmp_path: Path) -> None:
+    """A full page of 1,000 (the registry's largest) cannot carry one more event to tell
+    whether older ones exist: the client asks, and says so, and says when none are left."""
+    root = actors.user("root", admin=True)  # user:create + token:create
+    with actors.client(root) as admin:
+        for n in range(1000):
+            assert admin.post("/api/v1/tokens", json={"name": f"t{n}"}).status_code == 201
+    env = _env(actors, root, tmp_path)
+    newest = vouch("audit-log", "--limit", "1000", "--json", env=env, cwd=tmp_path)
+    page = json.loads(newest.stdout)
+    assert len(page) == 1000 and page[0]["id"] > page[-1]["id"]
+    human = vouch("audit-log", "--limit", "1000", env=env, cwd=tmp_path)
+    assert human.returncode == 0, human.stderr
+    last = page[-1]["id"]
+    assert f"older events exist: vouch audit-log --limit 1000 --before {last}" in human.stderr
+    older = vouch("audit-log", "--limit", "1000", "--before", str(last), env=env, cwd=tmp_path)
+    assert older.returncode == 0 and "older events exist" not in older.stderr, older.stderr
+    total = len(page) + len(older.stdout.splitlines())
+    assert total > 1000
+    # exactly 1,000 events below a cursor: a full page, and nothing older
+    cursor = page[total - 1001]["id"]
+    exact = vouch("audit-log", "--limit", "1000", "--before", str(cursor), env=env,
+                  cwd=tmp_path)
+    assert len(exact.stdout.splitlines()) == 1000
+    assert "older events exist" not in exact.stderr, exact.stderr
+    empty = vouch("audit-log", "--before", "1", env=env, cwd=tmp_path)
+    assert empty.returncode == 0 and empty.stdout == ""
+    assert "no events older than that" in empty.stderr
+
+
 # -- 4 and 8. publish errors name flags; missing files are usage errors ---------------------
 def test_publish_errors_name_flags_and_missing_files_exit_2(actors: Actors,
                                                            tmp_path: Path) -> None:
