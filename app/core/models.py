@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -145,6 +154,14 @@ class PackageFile(SQLModel, table=True):
     version_id: int = Field(foreign_key="package_versions.id", index=True)
     blob_id: int = Field(foreign_key="package_blobs.id", index=True)
     filename: str = Field(max_length=256)
+    # Format-specific (issue 14; NULL for native artifacts): bdist_wheel | sdist, the file's
+    # Requires-Python, when it was uploaded, and its core metadata bytes (PEP 658) + sha256.
+    filetype: str | None = Field(default=None, max_length=16)
+    requires_python: str | None = Field(default=None, max_length=256)
+    uploaded_at: datetime | None = _ts(nullable=True)
+    core_metadata_sha256: str | None = Field(default=None, max_length=64)
+    core_metadata: bytes | None = Field(default=None,
+                                        sa_column=Column(LargeBinary, nullable=True))
 
 
 class Provenance(SQLModel, table=True):

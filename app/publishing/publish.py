@@ -1,6 +1,14 @@
-"""Publish one version: a service of named steps.
+"""Publish one version (native) or one file of a version (any format): named steps.
 
-    version = PublishService(ctx...).publish(request)
+    published = PublishService(...).publish(request, principal)          # native, SemVer
+    published = service.publish_staged(plan, staged, evidence, principal, rules)   # a format
+
+Every format goes through ``publish_staged``: the same authorization, signature policy,
+trusted-publisher and ownership rules, blob handling and single recording transaction. A
+format decides only what its ``FilePlan`` says (ecosystem, canonical name and version, the
+stored filename, version and file fields) and its ``VersionRules``: whether the version may
+take this file (native: a version is one artifact, published once; Python: several files per
+release, see ``app.pypi``).
 
 Steps (DESIGN.md, "Publish"): authorize, stage, validate, verify the signature, store the blob,
 record everything in one transaction. The database's unique constraint on (package, version)
@@ -17,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
@@ -76,6 +84,51 @@ class Published:
     blob: PackageBlob
     filename: str
     provenance: Provenance | None
+    file: PackageFile | None = None
+
+
+@dataclass(frozen=True)
+class VersionFields:
+    """What a version row records about its release (set by its first file)."""
+
+    description: str = ""
+    license: str | None = None
+    keywords: list[str] = field(default_factory=list)
+    repository: str | None = None
+    dependencies: dict[str, str] = field(default_factory=dict)
+    dev_dependencies: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """One file to publish, as its format decided it (names and versions canonical)."""
+
+    ecosystem: str
+    name: PackageName
+    version: str
+    sort_key: str
+    filename: str  # the name the registry stores and serves the file under
+    upload_filename: str  # the client's name for it (a signature's subject names this)
+    fields: VersionFields = field(default_factory=VersionFields)
+    file_fields: dict[str, Any] = field(default_factory=dict)  # extra PackageFile columns
+
+
+class VersionRules(Protocol):
+    """How a format's versions take files."""
+
+    def check(self, session: Session, package: Package | None, plan: FilePlan) -> None:
+        """Cheap early refusal in the read session (the write transaction decides races)."""
+        ...
+
+    def version_row(self, session: Session, package: Package, plan: FilePlan,
+                    principal: Principal, now: datetime) -> PackageVersion:
+        """In the write transaction: the version row that takes the file (created, or an
+        existing one the format allows); raises the format's conflict errors."""
+        ...
+
+    def file_taken(self, session: Session, row: PackageVersion, plan: FilePlan) -> DomainError:
+        """The error for a file row the unique (version, filename) refused."""
+        ...
 
 
 class PublishService:
@@ -96,34 +149,53 @@ class PublishService:
         self.on_published = on_published
 
     def publish(self, request: PublishRequest, principal: Principal) -> Published:
+        """A native (``generic``) version: one artifact, SemVer, JSON metadata."""
         name = parse_package_name(request.name)
         ownership.require_action(principal, "publish", name.full)
-        version_text = str(parse_version(request.version))
+        parsed = parse_version(request.version)
+        version_text = str(parsed)
         metadata = self._parse_metadata(request.metadata)
         with stage(request.artifact, limit=self.max_upload_bytes,
                    directory=self.staging_dir) as staged:
             check_declared_digest(staged, request.declared_sha256)
             filename = _artifact_filename(name, version_text, request.filename)
-            with session_scope(self.engine) as session:
-                package = self._authorize(session, name, principal)
-                self._check_not_taken(session, package, name, version_text)
-                self._check_dependencies(session, metadata)
-                ctx = PublishContext(name=name, package=package, version=version_text,
-                                     filename=filename, staged=staged,
-                                     upload_filename=request.filename or filename,
-                                     evidence=request.evidence, principal=principal,
-                                     now=self.clock.now())
-                verification = self.signatures.prepare(session, ctx)
-            # Issue 11: gpg, Sigstore and the online Rekor lookup run with no connection held;
-            # _record confirms in its write transaction what could have changed meanwhile.
-            verified = verification()
-            stored = _BlobWrite(created=self.blobs.put_file(staged.sha256, staged.path))
-            try:
-                published = self._record(ctx, metadata, verified, stored)
-            except BaseException:
-                if stored.created:
-                    self._discard_blob(staged.sha256)
-                raise
+            plan = FilePlan(
+                ecosystem="generic", name=name, version=version_text,
+                sort_key=parsed.sort_key(), filename=filename,
+                upload_filename=request.filename or filename,
+                fields=VersionFields(
+                    description=metadata.description, license=metadata.license,
+                    keywords=metadata.keywords, repository=metadata.repository,
+                    dependencies=metadata.dependencies,
+                    dev_dependencies=metadata.dev_dependencies))
+            return self.publish_staged(plan, staged, request.evidence, principal,
+                                       _NativeRules(self, metadata))
+
+    def publish_staged(self, plan: FilePlan, staged: Staged, evidence: Evidence,
+                       principal: Principal, rules: VersionRules) -> Published:
+        """Authorize, check, verify the signature under the package's policy, store the blob
+        and record the file, for any format. The caller has checked the token's scope
+        (``ownership.require_action``) and staged the bytes. A refusal leaves no blob, no
+        row, no audit event."""
+        with session_scope(self.engine) as session:
+            package = self._authorize(session, plan, principal)
+            rules.check(session, package, plan)
+            ctx = PublishContext(name=plan.name, package=package, version=plan.version,
+                                 filename=plan.filename, staged=staged,
+                                 upload_filename=plan.upload_filename,
+                                 evidence=evidence, principal=principal,
+                                 now=self.clock.now())
+            verification = self.signatures.prepare(session, ctx)
+        # Issue 11: gpg, Sigstore and the online Rekor lookup run with no connection held;
+        # _record confirms in its write transaction what could have changed meanwhile.
+        verified = verification()
+        stored = _BlobWrite(created=self.blobs.put_file(staged.sha256, staged.path))
+        try:
+            published = self._record(ctx, plan, rules, verified, stored)
+        except BaseException:
+            if stored.created:
+                self._discard_blob(staged.sha256)
+            raise
         if self.on_published is not None:
             self.on_published(published)
         return published
@@ -145,9 +217,10 @@ class PublishService:
                         for e in err.errors()]
             raise InvalidMetadata("metadata does not match the schema", errors=problems) from err
 
-    def _authorize(self, session: Session, name: PackageName,
+    def _authorize(self, session: Session, plan: FilePlan,
                    principal: Principal) -> Package | None:
-        package = pkgs.find_package(session, name.full)
+        name = plan.name
+        package = pkgs.find_package(session, name.full, plan.ecosystem)
         if package is None:
             ownership.require_may_create(session, name, principal, now=self.clock.now())
             return None
@@ -195,7 +268,7 @@ class PublishService:
             return "no published version satisfies the range"
         return None
 
-    def _record(self, ctx: PublishContext, metadata: PublishMetadata,
+    def _record(self, ctx: PublishContext, plan: FilePlan, rules: VersionRules,
                 verified: VerifiedEvidence | None, stored: _BlobWrite) -> Published:
         name, version, staged, filename = ctx.name, ctx.version, ctx.staged, ctx.filename
         principal = ctx.principal
@@ -206,27 +279,10 @@ class PublishService:
             def confirm() -> VerifiedEvidence | None:
                 return self.signatures.confirm(session, ctx, checked)
 
-            package, verified = self._get_or_create_package(session, name, principal, now,
+            package, verified = self._get_or_create_package(session, plan, principal, now,
                                                             confirm)
             assert package.id is not None
-            row = PackageVersion(
-                package_id=package.id, version=version,
-                sort_key=parse_version(version).sort_key(),
-                description=metadata.description, license=metadata.license,
-                keywords=metadata.keywords, repository=metadata.repository,
-                dependencies=metadata.dependencies, dev_dependencies=metadata.dev_dependencies,
-                published_at=now, published_by_id=principal.user_id,
-                published_by=principal.name,
-            )
-            try:
-                with session.begin_nested():
-                    session.add(row)
-                    session.flush()
-            except IntegrityError as err:
-                existing = session.exec(select(PackageVersion).where(
-                    PackageVersion.package_id == package.id,
-                    PackageVersion.version == version)).first()
-                raise _taken(name.full, version, existing) from err
+            row = rules.version_row(session, package, plan, principal, now)
             # Issue 10: an unpublish may have removed these bytes since our put_file (another
             # version shared them). Under the digest's lock, store them again if so: after the
             # commit our file row keeps every deleter away.
@@ -234,9 +290,14 @@ class PublishService:
                 stored.created = True
             blob = self._get_or_create_blob(session, staged, now)
             assert row.id is not None and blob.id is not None
-            file = PackageFile(version_id=row.id, blob_id=blob.id, filename=filename)
-            session.add(file)
-            session.flush()
+            file = PackageFile(version_id=row.id, blob_id=blob.id, filename=filename,
+                               **plan.file_fields)
+            try:
+                with session.begin_nested():
+                    session.add(file)
+                    session.flush()
+            except IntegrityError as err:
+                raise rules.file_taken(session, row, plan) from err
             assert file.id is not None
             provenance = None
             if verified is not None:
@@ -247,16 +308,19 @@ class PublishService:
                     verified_at=now,
                 )
                 session.add(provenance)
+            extra = {} if plan.ecosystem == "generic" else {"ecosystem": plan.ecosystem,
+                                                             "filename": filename}
             audit(session, at=now, actor=principal.name, action="version:publish",
                   package=name.full, version=version, sha256=staged.sha256, size=staged.size,
                   signature=verified.method if verified else None,
-                  signer=verified.identity if verified else None)
-            enqueue(session, at=now, kind="search.reindex", package=name.full)
+                  signer=verified.identity if verified else None, **extra)
+            enqueue(session, at=now, kind="search.reindex", package=name.full,
+                    **({} if plan.ecosystem == "generic" else {"ecosystem": plan.ecosystem}))
             return Published(package=package, version=row, blob=blob, filename=filename,
-                             provenance=provenance)
+                             provenance=provenance, file=file)
 
     def _get_or_create_package(
-        self, session: Session, name: PackageName, principal: Principal, now: datetime,
+        self, session: Session, plan: FilePlan, principal: Principal, now: datetime,
         confirm: Callable[[], VerifiedEvidence | None],
     ) -> tuple[Package, VerifiedEvidence | None]:
         """The package, created by this publish if it does not exist. Who may publish is
@@ -265,7 +329,8 @@ class PublishService:
         the race) or its owners and publishers may have changed. ``confirm`` re-checks the
         signature's premises once who may publish is settled, before a new package claims
         its pending publishers (the claim removes other accounts' publishers)."""
-        package = pkgs.find_package(session, name.full)
+        name = plan.name
+        package = pkgs.find_package(session, name.full, plan.ecosystem)
         if package is None:
             ownership.require_may_create(session, name, principal, now=now)
             owner_id = ownership.creator_id(session, name, principal, now=now)
@@ -273,7 +338,8 @@ class PublishService:
                 raise Forbidden(f"nobody can be made owner of {name.full} through this token",
                                 package=name.full)
             verified = confirm()  # while the name is still free (pending publishers act)
-            package = Package(name=name.full, scope=name.scope, created_at=now)
+            package = Package(ecosystem=plan.ecosystem, name=name.full, scope=name.scope,
+                              created_at=now)
             try:
                 with session.begin_nested():
                     session.add(package)
@@ -281,7 +347,7 @@ class PublishService:
             except IntegrityError:
                 # Another first publish won the race: this one may only add a version to that
                 # package if it owns it (issue 9: never into someone else's package).
-                package = pkgs.get_package(session, name.full)
+                package = pkgs.get_package(session, name.full, plan.ecosystem)
             else:
                 self._created(session, package, owner_id, principal, now)
                 return package, verified
@@ -330,6 +396,44 @@ class PublishService:
             log.exception("could not discard blob %s after a failed publish", sha256)
             return
         releases.finish()
+
+
+class _NativeRules:
+    """A native version is one artifact, published once: an existing version number (live
+    or unpublished) is taken; every dependency must be satisfiable in this registry."""
+
+    def __init__(self, service: PublishService, metadata: PublishMetadata) -> None:
+        self.service = service
+        self.metadata = metadata
+
+    def check(self, session: Session, package: Package | None, plan: FilePlan) -> None:
+        self.service._check_not_taken(session, package, plan.name, plan.version)
+        self.service._check_dependencies(session, self.metadata)
+
+    def version_row(self, session: Session, package: Package, plan: FilePlan,
+                    principal: Principal, now: datetime) -> PackageVersion:
+        assert package.id is not None
+        fields = plan.fields
+        row = PackageVersion(
+            package_id=package.id, version=plan.version, sort_key=plan.sort_key,
+            description=fields.description, license=fields.license,
+            keywords=fields.keywords, repository=fields.repository,
+            dependencies=fields.dependencies, dev_dependencies=fields.dev_dependencies,
+            published_at=now, published_by_id=principal.user_id, published_by=principal.name,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError as err:
+            existing = session.exec(select(PackageVersion).where(
+                PackageVersion.package_id == package.id,
+                PackageVersion.version == plan.version)).first()
+            raise _taken(plan.name.full, plan.version, existing) from err
+        return row
+
+    def file_taken(self, session: Session, row: PackageVersion, plan: FilePlan) -> DomainError:
+        return VersionExists(plan.name.full, plan.version)  # a new version has no files
 
 
 @dataclass
