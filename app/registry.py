@@ -27,6 +27,7 @@ from app.publishing.publish import PublishService
 from app.publishing.read_cache import DocumentCache
 from app.storage import BlobStore, FilesystemBlobStore
 from app.trust.oidc_exchange import JwksSource, OidcExchange
+from app.trust.service import TrustService
 from app.trust.signatures import EvidenceVerifier, PolicySignatureChecker
 from search import SearchIndex, open_index
 
@@ -48,6 +49,7 @@ class Registry:
     advisories: AdvisoryService
     quarantine: QuarantineService
     accounts: AccountService
+    trust: TrustService
     oidc: OidcExchange | None = None
 
     @classmethod
@@ -92,6 +94,7 @@ class Registry:
                    lifecycle=lifecycle, downloads=downloads, read_cache=read_cache,
                    search=search, worker=worker, advisories=advisories, quarantine=quarantine,
                    accounts=AccountService(engine, clock),
+                   trust=TrustService(engine, clock, environment=settings.environment),
                    oidc=build_oidc_exchange(settings, engine, clock))
 
     def start(self) -> None:

@@ -12,7 +12,6 @@ a publisher acts. Failures: ``Forbidden``, ``NotFound``, ``AlreadyExists``,
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session, select
 
@@ -26,6 +25,7 @@ from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.names import parse_package_name
 from app.trust import identities, pending_policies, publisher_rules
+from app.trust.schemas import PublisherPublic
 from app.trust.signatures import POLICIES
 
 
@@ -134,17 +134,18 @@ def _owns_scope_of(session: Session, row: TrustedPublisher, principal: Principal
     return member is not None and member.role == "owner"
 
 
-def publisher_public(row: TrustedPublisher, session: Session) -> dict[str, Any]:
+def publisher_public(row: TrustedPublisher, session: Session) -> PublisherPublic:
     org = session.get(Org, row.org_id) if row.org_id else None
-    return {"id": row.id, "package": row.package_name, "scope": f"@{org.name}" if org else None,
-            "provider": row.provider, "repository": row.repository or None,
-            "repository_owner_id": row.repository_owner_id, "workflow": row.workflow or None,
-            "environment": row.environment, "ref_pattern": row.ref_pattern,
-            "identity": row.identity, "issuer": row.issuer,
-            "describe": identities.describe(row), "created_by": row.created_by,
-            "created_at": as_utc(row.created_at).isoformat(),
-            "pending_expires_at": (as_utc(row.pending_expires_at).isoformat()
-                                   if row.pending_expires_at else None)}
+    assert row.id is not None
+    return PublisherPublic(
+        id=row.id, package=row.package_name, scope=f"@{org.name}" if org else None,
+        provider=row.provider, repository=row.repository or None,
+        repository_owner_id=row.repository_owner_id, workflow=row.workflow or None,
+        environment=row.environment, ref_pattern=row.ref_pattern, identity=row.identity,
+        issuer=row.issuer, describe=identities.describe(row), created_by=row.created_by,
+        created_at=as_utc(row.created_at).isoformat(),
+        pending_expires_at=(as_utc(row.pending_expires_at).isoformat()
+                            if row.pending_expires_at else None))
 
 
 # -- policies ---------------------------------------------------------------------------------

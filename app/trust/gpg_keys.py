@@ -1,7 +1,7 @@
 """Users' GPG keys: registration with proof of possession, one account per fingerprint,
 revocation for ever.
 
-    challenge = issue_challenge(session, principal, now=now)        # {"challenge", "expires_at"}
+    challenge = issue_challenge(session, principal, now=now)        # GpgChallenge
     # the user signs challenge["challenge"] with the key: gpg --armor --detach-sign
     row = register_with_proof(engine, principal, armored, challenge_text, signature, now=now)
     row = register_verified_key(session, user, armored, now)        # trusted callers only
@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
@@ -55,6 +54,7 @@ from app.trust.errors import (
     invalid_key,
     proof_invalid,
 )
+from app.trust.schemas import GpgChallenge, GpgKeyPublic
 from signing.errors import VerificationError
 from signing.gpg import KeyInfo, inspect_key, verify_possession
 
@@ -77,7 +77,7 @@ def _user(session: Session, principal: Principal, what: str) -> User:
 
 
 # -- challenges -------------------------------------------------------------------------------
-def issue_challenge(session: Session, principal: Principal, *, now: datetime) -> dict[str, Any]:
+def issue_challenge(session: Session, principal: Principal, *, now: datetime) -> GpgChallenge:
     """A fresh challenge for the caller (an unrestricted user token). Returns the text to sign
     and when it expires."""
     user = _user(session, principal, "registering GPG keys")
@@ -96,7 +96,7 @@ def issue_challenge(session: Session, principal: Principal, *, now: datetime) ->
     session.add(GpgKeyChallenge(user_id=user.id, digest=_digest(text), created_at=now,
                                 expires_at=expires))
     session.flush()
-    return {"challenge": text, "expires_at": expires.isoformat()}
+    return GpgChallenge(challenge=text, expires_at=expires.isoformat())
 
 
 def _open_challenge(session: Session, user_id: int, challenge: str,
@@ -260,8 +260,9 @@ def revoked_among(session: Session, fingerprints: list[str]) -> str | None:
     return hit
 
 
-def gpg_key_public(row: GpgKey) -> dict[str, Any]:
-    return {"fingerprint": row.fingerprint,
-            "expires_at": as_utc(row.expires_at).isoformat() if row.expires_at else None,
-            "created_at": as_utc(row.created_at).isoformat(),
-            "revoked_at": as_utc(row.revoked_at).isoformat() if row.revoked_at else None}
+def gpg_key_public(row: GpgKey) -> GpgKeyPublic:
+    return GpgKeyPublic(
+        fingerprint=row.fingerprint,
+        expires_at=as_utc(row.expires_at).isoformat() if row.expires_at else None,
+        created_at=as_utc(row.created_at).isoformat(),
+        revoked_at=as_utc(row.revoked_at).isoformat() if row.revoked_at else None)
