@@ -10,17 +10,15 @@ otherwise create an empty registry there. ``vouch admin --create ...`` creates i
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from client.errors import ClientError, UsageError
-
-if TYPE_CHECKING:
-    from app.core.config import Settings
+from client.local import migrated_engine, open_registry
 
 # The app modules (SQLAlchemy, Alembic) are imported inside the commands: they cost ~0.6 s,
-# which every other `vouch` command should not pay.
+# which every other `vouch` command should not pay. Opening the database is client.local's.
 
 admin_app = typer.Typer(help="Administer the registry database directly (no server needed).",
                         no_args_is_help=True)
@@ -34,38 +32,8 @@ def _admin(create: bool = typer.Option(
     _CREATE["allowed"] = create
 
 
-def _settings() -> Settings:
-    from app.core.config import Settings
-
-    try:
-        return Settings()
-    except Exception as err:  # pydantic.ValidationError: show it as a usage error
-        raise UsageError(f"invalid configuration: {err}") from err
-
-
-def existing_settings() -> Settings:
-    """The settings, if they point at an existing database (or creating one was asked for);
-    else ``UsageError`` naming VOUCH_DATA_DIR and VOUCH_DATABASE_URL."""
-    settings = _settings()
-    if settings.database_url or _CREATE["allowed"]:
-        return settings
-    database = settings.data_dir / "vouch.db"
-    if not database.is_file():
-        raise UsageError(
-            f"no registry database at {database.resolve()}: set VOUCH_DATA_DIR to the "
-            "registry's data directory (or VOUCH_DATABASE_URL to its database), or create a "
-            "new one with `vouch admin migrate` (or `vouch admin --create ...`)")
-    return settings
-
-
 def _engine(*, create: bool = False) -> Any:
-    from app.core.db import make_engine, upgrade
-
-    settings = _settings() if create else existing_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
-    return engine
+    return migrated_engine(create=create or _CREATE["allowed"])
 
 
 @admin_app.command("migrate")
@@ -145,13 +113,12 @@ def sweep_blobs(min_age: str = typer.Option("1h", "--min-age",
     processes that died mid-write (crash leftovers; files a live process holds are kept)."""
     from app.core.durations import parse_duration
     from app.publishing.sweep import sweep_orphans, sweep_temporary_files
-    from app.registry import Registry
 
     try:
         age = parse_duration(min_age)
     except ValueError as err:
         raise UsageError(str(err)) from err
-    registry = Registry.build(existing_settings())
+    registry = open_registry(create=_CREATE["allowed"])
     try:
         temporary = sweep_temporary_files(registry.publish.staging_dir, registry.blobs)
         removed = sweep_orphans(registry.engine, registry.blobs, registry.clock, min_age=age)
@@ -170,13 +137,7 @@ def serve(host: str, port: int, workers: int) -> None:
     import os
     import sys
 
-    from app.core.db import make_engine, upgrade
-
-    settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
-    engine.dispose()
+    migrated_engine(create=True).dispose()
     sys.stdout.flush()
     sys.stderr.flush()
     # -P: the current directory is not put on sys.path (it could shadow the app's modules).

@@ -1,30 +1,20 @@
 """`vouch search QUERY` (the registry's search API) and the operations commands that run
 against the configured database: `vouch worker`, `vouch search --reindex`. Like `vouch admin`,
-the operations commands refuse a data directory that holds no database (``client.admin``)."""
+the operations commands refuse a data directory that holds no database (``client.local``)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import typer
 
 from client import output
-from client.admin import existing_settings
 from client.api import RegistryClient
 from client.config import load_config
-
-if TYPE_CHECKING:
-    from app.registry import Registry
-
-def _registry() -> Registry:
-    from app.registry import Registry
-
-    return Registry.build(existing_settings())
+from client.local import open_registry
 
 
 def worker() -> None:
     """Drain the outbox (search index updates) until interrupted."""
-    registry = _registry()
+    registry = open_registry()
     output.err.print("vouch worker: draining the outbox (Ctrl-C to stop)")
     try:
         registry.worker.run_forever()
@@ -87,7 +77,7 @@ def reindex() -> None:
     from app.core.db import session_scope
     from app.search.documents import all_search_documents
 
-    registry = _registry()
+    registry = open_registry()
     try:
         with session_scope(registry.engine) as session, Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), console=output.err) as bar:
