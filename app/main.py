@@ -29,7 +29,20 @@ from app.publishing.fast_downloads import ArtifactLookup, FastDownloads
 from app.publishing.read_cache import CachedReads
 from app.publishing.sweep import sweep_temporary_files
 from app.registry import Registry
-from app.routers import accounts, advisories, audit, oidc, osv, packages, resolve, search, trust
+from app.routers import (
+    accounts,
+    advisories,
+    audit,
+    oidc,
+    osv,
+    packages,
+    pypi_oidc,
+    pypi_simple,
+    pypi_upload,
+    resolve,
+    search,
+    trust,
+)
 from app.web import install_web
 
 log = logging.getLogger("vouch")
@@ -74,7 +87,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             raise DatabaseUnavailable()
         return {"status": "ready"}
 
-    for module in (accounts, audit, search, resolve, trust, oidc, packages, advisories, osv):
+    for module in (accounts, audit, search, resolve, trust, oidc, pypi_oidc, packages, advisories,
+                   osv, pypi_simple, pypi_upload):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     install_web(app)  # server-rendered pages and /static
     app.add_middleware(CachedReads, cache=registry.read_cache)
@@ -94,6 +108,8 @@ def _body_policies(settings: Settings) -> dict[str, Any]:
     return {
         "json_body": BodyPolicy(settings.max_json_bytes),
         "overrides": {packages.publish_version: BodyPolicy(upload, streamed=True),
+                      pypi_upload.legacy_upload: BodyPolicy(upload, streamed=True),
+                      pypi_upload.legacy_upload_no_slash: BodyPolicy(upload, streamed=True),
                       osv.querybatch: BodyPolicy(settings.max_json_batch_bytes),
                       advisories.import_advisories: BodyPolicy(settings.max_json_batch_bytes)},
         "max_json_depth": settings.max_json_depth,
