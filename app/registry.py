@@ -25,7 +25,8 @@ from app.publishing.downloads import DownloadCounter
 from app.publishing.lifecycle import LifecycleService
 from app.publishing.publish import PublishService
 from app.publishing.read_cache import DocumentCache
-from app.storage import BlobStore, FilesystemBlobStore
+from app.storage import BlobStore
+from app.storage.backends import open_blob_store
 from app.trust.oidc_exchange import JwksSource, OidcExchange
 from app.trust.service import TrustService
 from app.trust.signatures import EvidenceVerifier, PolicySignatureChecker
@@ -61,7 +62,7 @@ class Registry:
         engine = engine or make_engine(settings.resolved_database_url)
         if migrate:
             upgrade(engine)
-        blobs = FilesystemBlobStore(settings.blob_dir)
+        blobs = open_blob_store(settings)  # VOUCH_BLOB_STORE: filesystem or s3 (issue 16)
         if verifier is None:
             from app.trust.rekor_check import build_log_check
             from app.trust.verifier import RegistryEvidenceVerifier

@@ -30,6 +30,11 @@ from app.core.models import (
     User,
 )
 from tests.support.databases import DatabaseFactory
+from tests.support.moto_s3 import (  # noqa: F401  (fixtures for every test)
+    MotoS3,
+    aws_environment,
+    moto_s3,
+)
 from tests.support.server import RunningServer, running_registry
 from tests.support.signers import SessionSigning, Signer, SigningClient, SigningMethod
 from tests.support.signing_setup import register_key, trust_identity
@@ -71,10 +76,15 @@ def settings_overrides(request: pytest.FixtureRequest) -> dict[str, object]:
     return dict(getattr(request, "param", {}))
 
 
+#: ``VOUCH_TEST_BLOB_STORE=s3`` runs a test's server on a fresh bucket of the session's moto
+#: server instead of a blob directory (issue 16; ``make test`` runs ``S3_TESTS`` this way).
+TEST_BLOB_STORE = os.environ.get("VOUCH_TEST_BLOB_STORE", "filesystem")
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path,
              sigstore_trusted_root_path: Path,  # noqa: F811  (the fixture imported above)
-             settings_overrides: dict[str, object]) -> Settings:
+             settings_overrides: dict[str, object], request: pytest.FixtureRequest) -> Settings:
     values: dict[str, object] = {
         "data_dir": tmp_path / "data",
         "database_url": database_url,
@@ -85,6 +95,9 @@ def settings(database_url: str, tmp_path: Path,
         "sigstore_trust": str(sigstore_trusted_root_path),
         "max_upload_bytes": 1024 * 1024,
     }
+    if TEST_BLOB_STORE == "s3" and "blob_store" not in settings_overrides:
+        moto: MotoS3 = request.getfixturevalue("moto_s3")
+        values.update(moto.overrides())
     values.update(settings_overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -210,4 +223,5 @@ def state_counts(server: RunningServer) -> StateCounts:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"vouch test database: {os.environ.get('VOUCH_TEST_DB', 'sqlite')}"
+    return (f"vouch test database: {os.environ.get('VOUCH_TEST_DB', 'sqlite')}, "
+            f"blob store: {TEST_BLOB_STORE}")

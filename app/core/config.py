@@ -73,6 +73,23 @@ class Settings(BaseSettings):
     # separate `vouch worker` runs (the scale-out deployment).
     run_worker: bool = True
 
+    # Blob storage (issue 16): the filesystem under data_dir, or an S3 bucket (AWS S3, MinIO,
+    # any S3-compatible service). Credentials only through the AWS SDK's standard chain
+    # (environment, profile, container or instance role), never here.
+    blob_store: Literal["filesystem", "s3"] = "filesystem"
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    # The address clients reach the store at, for presigned URLs (default: s3_endpoint_url).
+    s3_presign_endpoint_url: str | None = None
+    s3_multipart_threshold: int = Field(default=16 * 1024 * 1024, gt=0)
+    s3_part_size: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # Downloads: proxy (the app streams the bytes) or redirect (307 to a presigned S3 GET
+    # valid s3_presign_expiry; S3 only).
+    download_mode: Literal["proxy", "redirect"] = "proxy"
+    s3_presign_expiry: Duration = timedelta(minutes=15)
+
     @model_validator(mode="after")
     def _refuse_unsafe_outside_development(self) -> Settings:
         if self.default_signature_policy == "none":
@@ -87,6 +104,19 @@ class Settings(BaseSettings):
             )
         if self.search_backend == "elasticsearch" and not self.elasticsearch_url:
             raise ValueError("VOUCH_SEARCH_BACKEND=elasticsearch needs VOUCH_ELASTICSEARCH_URL")
+        return self
+
+    @model_validator(mode="after")
+    def _check_blob_store(self) -> Settings:
+        if self.blob_store == "s3" and not self.s3_bucket:
+            raise ValueError("VOUCH_BLOB_STORE=s3 needs VOUCH_S3_BUCKET")
+        if self.download_mode == "redirect" and self.blob_store != "s3":
+            raise ValueError("VOUCH_DOWNLOAD_MODE=redirect needs VOUCH_BLOB_STORE=s3")
+        if self.blob_store == "s3" and self.accel_redirect_prefix:
+            raise ValueError("VOUCH_ACCEL_REDIRECT_PREFIX serves a blob directory; with "
+                             "VOUCH_BLOB_STORE=s3 use VOUCH_DOWNLOAD_MODE=redirect instead")
+        if not timedelta(seconds=1) <= self.s3_presign_expiry <= timedelta(days=7):
+            raise ValueError("VOUCH_S3_PRESIGN_EXPIRY must be between 1s and 7d (S3's limit)")
         return self
 
     @property
