@@ -175,7 +175,7 @@ def publish(
 @app.command()
 def info(spec: str = typer.Argument(..., help="NAME or NAME@VERSION"),
          as_json: bool = JsonFlag) -> None:
-    """Show a package, or one version (signer, digests, deprecation)."""
+    """Show a package, or one version (signer, digests, deprecation, advisories)."""
     with _client() as api:
         if "@" in spec[1:]:
             name, version = split_spec(spec)

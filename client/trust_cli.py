@@ -39,7 +39,8 @@ from client.errors import EXIT_UNAVAILABLE, ClientError, UsageError
 JsonFlag = typer.Option(False, "--json", help="machine-readable output on stdout")
 POLICIES = ("sigstore", "gpg", "any", "none", "default")
 
-publisher_app = typer.Typer(help="Trusted publishers: CI workflows allowed to publish.",
+publisher_app = typer.Typer(help="Trusted publishers: CI workflows and Sigstore identities "
+                                 "allowed to publish.",
                             no_args_is_help=True)
 gpg_key_app = typer.Typer(help="Your GPG public keys, for signed publishes.",
                           no_args_is_help=True)
