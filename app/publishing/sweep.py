@@ -7,7 +7,8 @@ transaction fails; a crash between the two can leave an orphan, and so can a cra
 unpublish's commit and its purge. Every deletion re-checks the references under the digest's
 lock (``app.publishing.blob_refs``), so even a publish reusing the bytes at that moment keeps
 them; blobs younger than ``min_age`` are skipped anyway, so in-flight publishes are not made
-to store their bytes twice.
+to store their bytes twice. On S3, multipart uploads started before ``min_age`` (a process
+died mid-upload) are aborted first.
 
     removed = sweep_temporary_files(staging_dir, blobs)   # Removed(count, size)
 
@@ -17,7 +18,7 @@ A process killed mid-write leaves its temporary files; these are removed at star
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -26,6 +27,7 @@ from app.core.clock import Clock
 from app.core.db import session_scope
 from app.publishing.blob_refs import live_digests, release_if_unreferenced, settle_set_aside
 from app.storage import BlobStore, FilesystemBlobStore
+from app.storage.backends import abort_incomplete_uploads, stored_at
 from app.storage.tempfiles import Removed, remove_abandoned
 
 
@@ -38,23 +40,20 @@ def sweep_orphans(engine: Engine, blobs: BlobStore, clock: Clock, *,
     them again. Bytes set aside by a transaction that crashed are settled first.
     """
     settle_set_aside(engine, blobs)
+    cutoff = clock.now() - min_age
+    abort_incomplete_uploads(blobs, cutoff)  # S3 multipart uploads of dead processes (issue 16)
     stored = blobs.keys()
     if not stored:
         return []
     with session_scope(engine) as session:
         live = live_digests(session, stored)
-    cutoff = clock.now() - min_age
     removed = []
     for digest in stored:
         if digest in live:
             continue
-        path = blobs.local_path(digest)
-        try:
-            if path is not None and \
-                    datetime.fromtimestamp(path.stat().st_mtime, UTC) > cutoff:
-                continue
-        except FileNotFoundError:
-            continue  # removed meanwhile
+        stored_time = stored_at(blobs, digest)
+        if stored_time is None or stored_time > cutoff:
+            continue  # removed meanwhile, or young (an in-flight publish may reference it)
         if release_if_unreferenced(engine, blobs, digest):
             removed.append(digest)
     return removed
