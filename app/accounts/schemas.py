@@ -1,4 +1,5 @@
-"""Accounts' wire models: tokens and organisations in and out (never table models)."""
+"""Accounts' wire models: the caller, tokens, users, organisations and memberships in and
+out (never table models)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,30 @@ class MemberAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user: str
     role: str = Field(default="member", pattern="^(owner|member)$")
+
+
+class OrgCreated(BaseModel):
+    name: str
+    scope: str = Field(description="@name: the package scope the organisation owns")
+
+
+class MemberPublic(BaseModel):
+    org: str
+    user: str
+    role: str
+
+
+class UserPublic(BaseModel):
+    name: str
+    admin: bool
+    security: bool
+
+
+class WhoAmI(BaseModel):
+    """The caller and what their token allows (empty lists: no limits)."""
+
+    name: str
+    admin: bool
+    security: bool
+    actions: list[str]
+    packages: list[str]

@@ -8,7 +8,8 @@ Failures: ``AlreadyExists`` (duplicate user/org/member), ``NotFound``, ``Invalid
 (unknown, expired or revoked token), ``InvalidName``.
 
 ``AccountService`` (built by ``Registry.build``) runs the accounts API's actions, one method
-per route, each in its own write transaction; the functions above take the caller's session.
+per route, each in its own transaction, answering the wire models of ``schemas``; the
+functions above take the caller's session.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts import tokens
+from app.accounts.schemas import (
+    MemberPublic,
+    OrgCreated,
+    OrgPublic,
+    TokenCreated,
+    TokenPublic,
+    UserPublic,
+    WhoAmI,
+)
 from app.core.clock import Clock, as_utc
 from app.core.db import session_scope
 from app.core.durations import parse_duration
@@ -299,12 +309,22 @@ def is_scope_member(session: Session, scope: str, user_id: int | None) -> bool:
     return org is not None and membership(session, org, user_id) is not None
 
 
+def token_public(row: ApiToken) -> TokenPublic:
+    """A token as the API shows it (never its secret or digest)."""
+    assert row.id is not None
+    return TokenPublic(id=row.id, name=row.name, prefix=row.prefix, actions=row.actions,
+                       packages=row.package_patterns, created_at=as_utc(row.created_at),
+                       expires_at=as_utc(row.expires_at) if row.expires_at else None,
+                       revoked_at=as_utc(row.revoked_at) if row.revoked_at else None)
+
+
 class AccountService:
-    """The accounts API's actions, each in its own write transaction (committed before the
-    route answers). Built once by ``Registry.build``; routes call one method each.
+    """The accounts API's actions, each in its own transaction (writes commit before the
+    route answers), each answering a wire model of ``app.accounts.schemas``. Built once by
+    ``Registry.build``; routes call one method each.
 
         accounts = AccountService(engine, clock)
-        row, secret = accounts.create_token(principal, name="ci", expires_in="30d")
+        created = accounts.create_token(principal, name="ci", expires_in="30d")  # .token once
 
     Failures are the functions' above, plus ``TokenScopeInsufficient`` (a limited token asks
     for a token) and ``MalformedInput`` (an unparseable ``expires_in``)."""
@@ -313,9 +333,15 @@ class AccountService:
         self.engine = engine
         self.clock = clock
 
+    @staticmethod
+    def whoami(principal: Principal) -> WhoAmI:
+        return WhoAmI(name=principal.name, admin=principal.is_admin,
+                      security=principal.is_security, actions=principal.actions,
+                      packages=principal.package_patterns)
+
     def create_token(self, principal: Principal, *, name: str = "",
                      actions: list[str] | None = None, packages: list[str] | None = None,
-                     expires_in: str | None = None) -> tuple[ApiToken, str]:
+                     expires_in: str | None = None) -> TokenCreated:
         """A token for the caller; the secret is returned once."""
         # A limited token must never mint a broader one (issue 9): unrestricted tokens only.
         require_unrestricted(principal, "creating tokens")
@@ -326,21 +352,33 @@ class AccountService:
         with session_scope(self.engine, write=True) as session:
             user = session.get(User, principal.user_id)
             assert user is not None
-            return create_token(session, user, now=self.clock.now(), name=name,
-                                actions=actions, packages=packages, expires_in=expires)
+            row, secret = create_token(session, user, now=self.clock.now(), name=name,
+                                       actions=actions, packages=packages, expires_in=expires)
+            return TokenCreated(token=secret, **token_public(row).model_dump())
+
+    def list_tokens(self, principal: Principal) -> list[TokenPublic]:
+        with session_scope(self.engine) as session:
+            return [token_public(row) for row in list_tokens(session, principal)]
 
     def revoke_token(self, principal: Principal, token_id: int) -> None:
         with session_scope(self.engine, write=True) as session:
             revoke_token(session, principal, token_id, now=self.clock.now())
 
-    def create_org(self, principal: Principal, name: str) -> Org:
+    def create_org(self, principal: Principal, name: str) -> OrgCreated:
         with session_scope(self.engine, write=True) as session:
-            return create_org(session, name, principal, now=self.clock.now())
+            org = create_org(session, name, principal, now=self.clock.now())
+            return OrgCreated(name=org.name, scope=f"@{org.name}")
 
-    def add_member(self, principal: Principal, org: str, user: str, role: str) -> Membership:
+    def list_orgs(self, principal: Principal) -> list[OrgPublic]:
+        with session_scope(self.engine) as session:
+            return [OrgPublic(name=org.name, scope=f"@{org.name}", role=role, members=members)
+                    for org, role, members in list_orgs(session, principal)]
+
+    def add_member(self, principal: Principal, org: str, user: str, role: str) -> MemberPublic:
         with session_scope(self.engine, write=True) as session:
-            return add_member(session, get_org(session, org), get_user(session, user), role,
-                              principal, now=self.clock.now())
+            row = add_member(session, get_org(session, org), get_user(session, user), role,
+                             principal, now=self.clock.now())
+            return MemberPublic(org=org, user=user, role=row.role)
 
     def remove_member(self, principal: Principal, org: str, user: str) -> None:
         with session_scope(self.engine, write=True) as session:
@@ -348,8 +386,9 @@ class AccountService:
                           now=self.clock.now())
 
     def create_user(self, actor: Principal, name: str, *, admin: bool,
-                    security: bool) -> User:
+                    security: bool) -> UserPublic:
         """An account (the route requires an administrator as ``actor``)."""
         with session_scope(self.engine, write=True) as session:
-            return create_user(session, name, now=self.clock.now(), actor=actor.name,
+            user = create_user(session, name, now=self.clock.now(), actor=actor.name,
                                admin=admin, security=security)
+            return UserPublic(name=user.name, admin=user.is_admin, security=user.is_security)
