@@ -44,6 +44,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -81,6 +82,19 @@ def sha256_b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
 
+_SESSION: list[boto3.session.Session] = []
+_SESSION_LOCK = threading.Lock()
+
+
+def _session() -> boto3.session.Session:
+    """One SDK session per process: its service models load once (a client is then cheap).
+    Credentials are still resolved by each client through the standard chain."""
+    with _SESSION_LOCK:
+        if not _SESSION:
+            _SESSION.append(boto3.session.Session())
+        return _SESSION[0]
+
+
 def client_config(*, path_style: bool) -> Config:
     """Short connect timeout and few retries: an outage answers 503 within seconds."""
     return Config(
@@ -104,7 +118,7 @@ class S3BlobStore:
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
-        session = boto3.session.Session()
+        session = _session()
         self.client: Any = session.client(
             "s3", endpoint_url=endpoint_url, region_name=region,
             config=client_config(path_style=endpoint_url is not None))
@@ -172,7 +186,7 @@ class S3BlobStore:
         with source.open("rb") as body:
             self._call("put_object", Key=key, Body=body, ContentLength=size,
                        ContentType="application/octet-stream", IfNoneMatch="*",
-                       ChecksumSHA256=sha256_b64(sha256))
+                       ChecksumAlgorithm="SHA256", ChecksumSHA256=sha256_b64(sha256))
 
     def _put_multipart(self, key: str, source: Path) -> None:
         upload = self._call("create_multipart_upload", Key=key, ChecksumAlgorithm="SHA256",

@@ -48,6 +48,9 @@ CREDENTIALS = {
 }
 
 
+_SESSION = boto3.session.Session()  # loads the service models once
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -98,7 +101,7 @@ class MotoS3:
             self.process = None
 
     def client(self) -> Any:
-        return boto3.session.Session().client(
+        return _SESSION.client(
             "s3", endpoint_url=self.url, region_name=REGION,
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
