@@ -6,11 +6,12 @@
 
 A quarantined version keeps its record, file rows, blob and provenance; only its artifact stops
 being served (403 ``version_quarantined``, see ``app.routers.packages``). Only ``generic``
-packages of this registry are touched: an advisory names them under the OSV ecosystem
-``Vouch`` (``advisories.ecosystems.LOCAL_OSV_ECOSYSTEM``). Each quarantined version's reason
-starts with ``advisory <id>:``; ``release`` clears exactly those, wherever they are now (even
-after an edit narrowed the ranges). A version that was already quarantined (by another
-advisory, say) is reported as ``already_quarantined`` and keeps its first reason.
+packages (OSV ecosystem ``Vouch``, ``advisories.ecosystems.LOCAL_OSV_ECOSYSTEM``) and
+``pypi`` packages (OSV ecosystem ``PyPI``) of this registry are touched. Each quarantined
+version's reason starts with ``advisory <id>:``; ``release`` clears exactly those, wherever
+they are now (even after an edit narrowed the ranges). A version that was already
+quarantined (by another advisory, say) is reported as ``already_quarantined`` and keeps its
+first reason.
 
 Failures: ``Forbidden`` (not the security team), ``AdvisoryNotFound``, ``AdvisoryNotPublished``
 (a draft), ``AdvisoryWithdrawn`` mapped to 409 ``advisory_withdrawn``, ``AdvisoryNotMalicious``.
@@ -44,6 +45,10 @@ from app.core.models import Package, PackageVersion
 from app.core.records import audit, enqueue
 from app.publishing import packages as pkgs
 
+#: OSV ecosystem -> the registry's ecosystem whose packages an advisory can quarantine
+#: (issue 14: Python packages are named under ``PyPI``, PEP 503-normalised).
+_SERVED = {LOCAL_OSV_ECOSYSTEM: "generic", "PyPI": "pypi"}
+
 
 def reason_prefix(advisory_id: str) -> str:
     return f"advisory {advisory_id}:"
@@ -63,7 +68,7 @@ class QuarantineService:
 
     def quarantine(self, principal: Principal, advisory_id: str,
                    reason: str | None = None) -> QuarantineReport:
-        """Quarantine every live version of a ``generic`` package the advisory affects."""
+        """Quarantine every live version of a served package the advisory affects."""
         require_security(principal)
         now = self.clock.now()
         report = QuarantineReport(advisory_id=advisory_id)
@@ -134,13 +139,14 @@ def _affected_versions(session: Session,
                        record: Advisory) -> list[tuple[Package, PackageVersion]]:
     found: dict[int, tuple[Package, PackageVersion]] = {}
     for entry in record.affected or []:
-        if entry.package is None or entry.package.ecosystem != LOCAL_OSV_ECOSYSTEM:
+        if entry.package is None or entry.package.ecosystem not in _SERVED:
             continue
-        name = normalize_name(LOCAL_OSV_ECOSYSTEM, entry.package.name)
-        package = pkgs.find_package(session, name, "generic")
+        osv_ecosystem = entry.package.ecosystem
+        name = normalize_name(osv_ecosystem, entry.package.name)
+        package = pkgs.find_package(session, name, _SERVED[osv_ecosystem])
         if package is None:
             continue
-        compiled = compile_affected(entry, LOCAL_OSV_ECOSYSTEM)
+        compiled = compile_affected(entry, osv_ecosystem)
         for row in pkgs.list_versions(session, package):
             if row.unpublished_at is None and row.id is not None and compiled.matches(row.version):
                 found[row.id] = (package, row)

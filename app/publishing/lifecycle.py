@@ -56,19 +56,21 @@ class LifecycleService:
         self.clock = clock
         self.grace = grace
 
-    def unpublish(self, principal: Principal, name: str, version: str) -> None:
+    def unpublish(self, principal: Principal, name: str, version: str, *,
+                  ecosystem: str = "generic") -> None:
         """Tombstone ``name@version`` and release bytes no live version shares.
 
         Raises ``NotFound`` (package/version), ``Forbidden`` (not an owner), ``VersionGone``
         (already unpublished, including by a concurrent request that won) or
         ``UnpublishWindowClosed``. On any failure nothing changes: set-aside bytes go back.
         """
-        parse_package_name(name)
+        if ecosystem == "generic":  # other formats pass their canonical name
+            parse_package_name(name)
         now = self.clock.now()
         releases = BlobReleases(self.blobs)
         try:
             with session_scope(self.engine, write=True) as session:
-                package = pkgs.get_package(session, name)
+                package = pkgs.get_package(session, name, ecosystem)
                 row = pkgs.get_version(session, package, version)
                 ownership.require_owner(session, package, principal, "unpublish")
                 if row.unpublished_at is not None:
@@ -80,8 +82,10 @@ class LifecycleService:
                 digests = _file_digests(session, row)
                 deleted = releases.release_unreferenced(session, digests)
                 audit(session, at=now, actor=principal.name, action="version:unpublish",
-                      package=name, version=version, sha256=digests, blobs_deleted=deleted)
-                enqueue(session, at=now, kind="search.reindex", package=name)
+                      package=name, version=version, sha256=digests, blobs_deleted=deleted,
+                      **_ecosystem_field(ecosystem))
+                enqueue(session, at=now, kind="search.reindex", package=name,
+                        **_ecosystem_field(ecosystem))
         except BaseException:
             releases.undo()
             raise
@@ -101,12 +105,14 @@ class LifecycleService:
             raise VersionGone(name, version)
 
     def set_deprecation(self, principal: Principal, name: str, version: str,
-                        message: str | None) -> PackageVersion:
-        """Deprecate (``message``) or undeprecate (``None``); allowed at any time."""
-        parse_package_name(name)
+                        message: str | None, *, ecosystem: str = "generic") -> PackageVersion:
+        """Deprecate (``message``) or undeprecate (``None``); allowed at any time. A
+        deprecated Python release is yanked (PEP 592), its message the yank reason."""
+        if ecosystem == "generic":
+            parse_package_name(name)
         now = self.clock.now()
         with session_scope(self.engine, write=True) as session:
-            package = pkgs.get_package(session, name)
+            package = pkgs.get_package(session, name, ecosystem)
             row = pkgs.get_version(session, package, version)
             ownership.require_owner(session, package, principal, "deprecate")
             if row.unpublished_at is not None:
@@ -115,10 +121,17 @@ class LifecycleService:
             session.add(row)
             audit(session, at=now, actor=principal.name,
                   action="version:deprecate" if message else "version:undeprecate",
-                  package=name, version=version, message=message)
-            enqueue(session, at=now, kind="search.reindex", package=name)
+                  package=name, version=version, message=message,
+                  **_ecosystem_field(ecosystem))
+            enqueue(session, at=now, kind="search.reindex", package=name,
+                    **_ecosystem_field(ecosystem))
         self.on_change(name)
         return row
+
+
+def _ecosystem_field(ecosystem: str) -> dict[str, str]:
+    """Audit and outbox records name a non-native ecosystem (native records stay as they were)."""
+    return {} if ecosystem == "generic" else {"ecosystem": ecosystem}
 
 
 def _file_digests(session: Session, row: PackageVersion) -> list[str]:

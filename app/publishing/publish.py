@@ -172,11 +172,14 @@ class PublishService:
                                        _NativeRules(self, metadata))
 
     def publish_staged(self, plan: FilePlan, staged: Staged, evidence: Evidence,
-                       principal: Principal, rules: VersionRules) -> Published:
+                       principal: Principal, rules: VersionRules,
+                       signatures: SignatureChecker | None = None) -> Published:
         """Authorize, check, verify the signature under the package's policy, store the blob
         and record the file, for any format. The caller has checked the token's scope
-        (``ownership.require_action``) and staged the bytes. A refusal leaves no blob, no
-        row, no audit event."""
+        (``ownership.require_action``) and staged the bytes. ``signatures`` replaces the
+        registry's checker for evidence a format adds (it must apply the same policy). A
+        refusal leaves no blob, no row, no audit event."""
+        checker = signatures or self.signatures
         with session_scope(self.engine) as session:
             package = self._authorize(session, plan, principal)
             rules.check(session, package, plan)
@@ -185,13 +188,13 @@ class PublishService:
                                  upload_filename=plan.upload_filename,
                                  evidence=evidence, principal=principal,
                                  now=self.clock.now())
-            verification = self.signatures.prepare(session, ctx)
+            verification = checker.prepare(session, ctx)
         # Issue 11: gpg, Sigstore and the online Rekor lookup run with no connection held;
         # _record confirms in its write transaction what could have changed meanwhile.
         verified = verification()
         stored = _BlobWrite(created=self.blobs.put_file(staged.sha256, staged.path))
         try:
-            published = self._record(ctx, plan, rules, verified, stored)
+            published = self._record(ctx, plan, rules, checker, verified, stored)
         except BaseException:
             if stored.created:
                 self._discard_blob(staged.sha256)
@@ -269,7 +272,8 @@ class PublishService:
         return None
 
     def _record(self, ctx: PublishContext, plan: FilePlan, rules: VersionRules,
-                verified: VerifiedEvidence | None, stored: _BlobWrite) -> Published:
+                checker: SignatureChecker, verified: VerifiedEvidence | None,
+                stored: _BlobWrite) -> Published:
         name, version, staged, filename = ctx.name, ctx.version, ctx.staged, ctx.filename
         principal = ctx.principal
         now = self.clock.now()
@@ -277,7 +281,7 @@ class PublishService:
             checked = verified
 
             def confirm() -> VerifiedEvidence | None:
-                return self.signatures.confirm(session, ctx, checked)
+                return checker.confirm(session, ctx, checked)
 
             package, verified = self._get_or_create_package(session, plan, principal, now,
                                                             confirm)
