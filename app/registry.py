@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from app.accounts.service import AccountService
 from app.advisories.quarantine import QuarantineService
 from app.advisories.service import AdvisoryService
+from app.core.audit_log import AuditLog
 from app.core.clock import Clock, SystemClock
 from app.core.config import Settings
 from app.core.db import make_engine, upgrade
@@ -51,6 +52,7 @@ class Registry:
     quarantine: QuarantineService
     accounts: AccountService
     trust: TrustService
+    audit_log: AuditLog
     oidc: OidcExchange | None = None
 
     @classmethod
@@ -96,6 +98,7 @@ class Registry:
                    search=search, worker=worker, advisories=advisories, quarantine=quarantine,
                    accounts=AccountService(engine, clock),
                    trust=TrustService(engine, clock, environment=settings.environment),
+                   audit_log=AuditLog(engine),
                    oidc=build_oidc_exchange(settings, engine, clock))
 
     def start(self) -> None:

@@ -4,5 +4,6 @@
 domain errors), ``models`` (the tables), ``clock``, ``errors`` (the error table: every code,
 its status, its meaning), ``problems`` (problem+json at the HTTP edge), ``limits`` /
 ``input_guards`` / ``slow_clients`` (hostile input before anything parses), ``readiness``,
-``durations``, ``records`` (audit events and outbox rows) and ``worker`` (the outbox worker).
+``durations``, ``records`` (audit events and outbox rows), ``audit_log`` (reading the audit
+log) and ``worker`` (the outbox worker).
 """
