@@ -149,7 +149,10 @@ class RegistryClient:
             return cached
         staged = self.cache.new_temp()
         try:
-            with self.http.stream("GET", url) as response:
+            # Redirects followed (issue 16: a registry in redirect mode answers 307 to a
+            # presigned S3 URL; httpx drops the token for another origin). The bytes are
+            # hashed below whoever served them.
+            with self.http.stream("GET", url, follow_redirects=True) as response:
                 if (response.status_code == 401 and self.config.token
                         and _problem_code(response) == "invalid_token"):
                     self._drop_token()

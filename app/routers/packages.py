@@ -6,16 +6,15 @@ Routes with longer paths are registered first: ``{package:path}`` is greedy.
 from __future__ import annotations
 
 import base64
-import io
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, BinaryIO
 
 import anyio
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
 from app.core.db import session_scope
@@ -31,6 +30,7 @@ from app.publishing.documents import (
 )
 from app.publishing.downloads import find_artifact, open_artifact
 from app.publishing.publish import PublishRequest
+from app.publishing.remote_downloads import redirect_download, remote_blob_response
 from app.publishing.schemas import DeprecationRequest, PackagePublic, VersionPublic
 from app.storage import blob_key
 from app.trust.evidence import Evidence
@@ -163,6 +163,10 @@ def download_artifact(package: str, version: str, request: Request, registry: Re
     }
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
+    redirect = redirect_download(registry, artifact, headers, request.method)  # issue 16
+    if redirect is not None:
+        registry.downloads.hit(artifact.version_id, package)
+        return redirect
     # Opened before any header goes out: gone bytes are a 410 here, not a cut-off body later.
     stream = open_artifact(registry.engine, registry.blobs, artifact)
     if request.method == "GET":
@@ -174,18 +178,10 @@ def download_artifact(package: str, version: str, request: Request, registry: Re
         stream.close()
         headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + blob_key(artifact.sha256)
         return Response(status_code=200, headers=headers, media_type="application/octet-stream")
-    try:
-        stream.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        headers["Content-Length"] = str(artifact.size)  # a remote backend's stream
-        return StreamingResponse(_chunks(stream), media_type="application/octet-stream",
-                                 headers=headers)
+    remote = remote_blob_response(stream, headers=headers, filename=artifact.filename)
+    if remote is not None:  # S3: streamed, ranges included (issue 16)
+        return remote
     return OpenBlobResponse(stream, headers=headers, filename=artifact.filename)
-
-
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
-    with stream:
-        yield from iter(lambda: stream.read(1024 * 1024), b"")
 
 
 @router.get("/{package:path}/versions/{version}/provenance",
