@@ -28,7 +28,7 @@ from formats.errors import (
     MetadataMismatch,
 )
 from formats.pypi.filenames import WHEEL, DistFilename
-from formats.pypi.names import canonical_version, normalize
+from formats.pypi.names import canonical_version, normalize, version_sort_key
 
 MAX_METADATA_BYTES = 4 * 1024 * 1024
 MAX_SDIST_MEMBERS_SCANNED = 100_000
@@ -70,7 +70,7 @@ def _wheel_metadata(path: Path, dist: DistFilename) -> bytes:
             directory = info.filename.split("/", 1)[0][: -len(".dist-info")]
             dir_name, _, dir_version = directory.rpartition("-")
             if not dir_name or _safe_normalize(dir_name) != dist.name or \
-                    _safe_version(dir_version) != dist.version:
+                    not _same_version(_safe_version(dir_version), dist.version):
                 raise MetadataMismatch(f"the .dist-info directory {directory}.dist-info does "
                                        f"not match the filename {dist.filename}")
             if info.file_size > MAX_METADATA_BYTES:
@@ -101,7 +101,7 @@ def _sdist_pkg_info(path: Path, dist: DistFilename) -> bytes:
                     continue
                 top_name, _, top_version = parts[0].rpartition("-")
                 if _safe_normalize(top_name) != dist.name or \
-                        _safe_version(top_version) != dist.version:
+                        not _same_version(_safe_version(top_version), dist.version):
                     continue
                 if not member.isfile():
                     raise InvalidDistribution("PKG-INFO is not a regular file")
@@ -132,6 +132,11 @@ def _safe_version(version: str) -> str | None:
         return canonical_version(version)
     except InvalidVersion:
         return None
+
+
+def _same_version(a: str | None, b: str | None) -> bool:
+    """PEP 440 equality (``1.0 == 1.0.0``)."""
+    return a is not None and b is not None and version_sort_key(a) == version_sort_key(b)
 
 
 def parse_core_metadata(raw: bytes) -> CoreMetadata:
@@ -166,14 +171,15 @@ def check_consistency(dist: DistFilename, meta: CoreMetadata, *, form_name: str 
         meta_name, meta_version = normalize(meta.name), canonical_version(meta.version)
     except (InvalidProjectName, InvalidVersion) as err:
         raise InvalidDistribution(f"the core metadata is invalid: {err}") from err
-    if meta_name != dist.name or meta_version != dist.version:
+    if meta_name != dist.name or not _same_version(meta_version, dist.version):
         raise MetadataMismatch(
             f"the filename {dist.filename} does not match the metadata in the file "
             f"({meta.name} {meta.version})")
     if form_name is not None and _safe_normalize(form_name) != meta_name:
         raise MetadataMismatch(f"the form's name {form_name[:64]!r} does not match the "
                                f"metadata in the file ({meta.name})")
-    if form_version is not None and _safe_version(form_version) != meta_version:
+    if form_version is not None and not _same_version(_safe_version(form_version),
+                                                      meta_version):
         raise MetadataMismatch(f"the form's version {form_version[:64]!r} does not match "
                                f"the metadata in the file ({meta.version})")
     if form_filetype is not None and form_filetype != dist.kind:
