@@ -6,7 +6,8 @@
 Four queries serve any number of packages, so a client resolves a large graph in a few round
 trips. Each version says whether it is ``signed`` and how (``signing_method``: ``sigstore`` or
 ``gpg``; None when unsigned), so a client preferring signed versions needs no version
-documents. ``resolve_range`` raises ``InvalidRangeError`` (422) or ``NoSatisfyingVersion`` (404).
+documents. ``resolve_range`` raises ``InvalidRangeError`` (422, from ``versioning``) or
+``NoSatisfyingVersion`` (404).
 """
 
 from __future__ import annotations
@@ -16,20 +17,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.core.clock import as_utc
-from app.core.errors import DomainError, NotFound
+from app.core.errors import NotFound
 from app.core.models import Package, PackageBlob, PackageFile, PackageVersion, Provenance
 from app.publishing import packages as pkgs
 from app.publishing.documents import artifact_path
-from app.publishing.versioning import parse_version
-from versions import InvalidRange, Range
+from app.publishing.versioning import parse_range_strict, parse_version
 
 MAX_BATCH = 1000
-
-
-class InvalidRangeError(DomainError):
-    code = "invalid_range"
-    status = 422
-    title = "Invalid range"
 
 
 class NoSatisfyingVersion(NotFound):
@@ -78,10 +72,7 @@ def batch_metadata(session: Session, names: list[str]) -> dict[str, Any]:
 
 
 def resolve_range(session: Session, name: str, range_text: str) -> dict[str, Any]:
-    try:
-        wanted = Range.parse(range_text)
-    except InvalidRange as err:
-        raise InvalidRangeError(str(err), range=range_text) from err
+    wanted = parse_range_strict(range_text)
     package = pkgs.get_package(session, name)
     live = [r for r in pkgs.list_versions(session, package)
             if r.unpublished_at is None and r.quarantined_at is None]
