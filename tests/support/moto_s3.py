@@ -67,6 +67,7 @@ class MotoS3:
 
     @classmethod
     def start(cls, log_dir: Path, port: int | None = None) -> MotoS3:
+        log_dir.mkdir(parents=True, exist_ok=True)
         server = cls(port=port or free_port(), log_path=log_dir / "moto.log")
         server.restart()
         return server
