@@ -26,6 +26,7 @@ from app.core.problems import PROBLEM_RESPONSES, install_problem_handlers
 from app.core.readiness import DatabaseProbe
 from app.publishing.blob_refs import settle_set_aside
 from app.publishing.fast_downloads import ArtifactLookup, FastDownloads
+from app.publishing.generations import GenerationReader
 from app.publishing.read_cache import CachedReads
 from app.publishing.sweep import sweep_temporary_files
 from app.registry import Registry
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
     probe = DatabaseProbe(registry.engine)
     lookup = ArtifactLookup(registry.engine)
+    generations = GenerationReader(registry.engine)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +69,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         finally:
             probe.close()
             lookup.close()
+            generations.close()
             registry.close()
 
     app = FastAPI(title="Vouch", version="0.1.0", lifespan=lifespan,
@@ -91,7 +94,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                    osv, pypi_simple, pypi_upload):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     install_web(app)  # server-rendered pages and /static
-    app.add_middleware(CachedReads, cache=registry.read_cache)
+    # Metadata documents from memory while their package's generation is unchanged.
+    app.add_middleware(CachedReads, cache=registry.read_cache, reader=generations)
     # Plain artifact downloads: one query and one thread hop, no routing (fast_downloads).
     app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
     # A presented bearer token that is not valid: 401 everywhere, public reads included.

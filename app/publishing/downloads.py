@@ -3,7 +3,8 @@
     artifact = find_artifact(session, "left-pad", "1.0.0")   # VersionGone / Quarantined
     stream = open_artifact(engine, blobs, artifact)           # an open handle, or VersionGone
     counter.hit(version_id)        # in memory, O(1), thread-safe
-    counter.flush()                # one UPDATE per version touched (+ an outbox row)
+    counter.flush()                # one UPDATE per version touched, the packages' read
+                                   # generations raised (documents show counts), an outbox row
 
 Serving races an unpublish (issue 10): the blob is opened before any header is sent and the
 open handle is what gets streamed, so a download that opened the file finishes with the whole
@@ -37,6 +38,7 @@ from app.core.models import PackageBlob, PackageFile, PackageVersion
 from app.core.records import enqueue
 from app.publishing import packages as pkgs
 from app.publishing.blob_refs import lock_digest
+from app.publishing.generations import bump
 from app.storage import BlobNotFound, BlobStore
 
 log = logging.getLogger("vouch.downloads")
@@ -129,6 +131,9 @@ class DownloadCounter:
                                     .where(PackageVersion.id == version_id)  # type: ignore[arg-type]
                                     .values(downloads=PackageVersion.downloads + count))
                 packages = sorted({name for _, name in pending})
+                # After every version row: the trigger of migration 0011 skips updates of the
+                # count alone, and this order (versions, then generations) is an unpublish's.
+                bump(session, packages)
                 enqueue(session, at=self.clock.now(), kind="search.downloads", packages=packages)
         except Exception as err:
             outage = database_outage(err)

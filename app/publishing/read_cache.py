@@ -1,19 +1,29 @@
-"""A short-lived cache of public metadata documents, served by a pure ASGI fast path.
+"""Public metadata documents served from memory, never after a write made them stale.
 
-    cache = DocumentCache(ttl=1.0)
-    app = CachedReads(fastapi_app, cache)
-    cache.invalidate("left-pad")          # after any write to left-pad, in this process
+    cache = DocumentCache(ttl=30.0)
+    reader = GenerationReader(engine)                      # app/publishing/generations.py
+    app = CachedReads(fastapi_app, cache, reader=reader)
+    cache.invalidate("left-pad")                           # optional: frees memory early
 
 Metadata reads dominate a registry's traffic; rendering a version document costs several
 queries. The fast path answers ``GET``/``HEAD`` of ``/api/v1/packages/...`` documents from
-memory for at most ``ttl`` seconds (writes in this process invalidate at once; other replicas
-see a change within ``ttl``). Artifact downloads are never served from here: whether a version
-may be downloaded (unpublished, quarantined) is always read from the database.
+memory, on one condition checked on every request: the package's generation tag (its own
+counter and the registry-wide one, raised by the database in the same transaction as any write
+to what the document shows; migration 0011) is still the one the document was rendered under.
+A write committed by any replica before a request arrived is therefore seen by that request
+(issue 13); the tag read costs a ``PRAGMA`` on SQLite and a shared round trip on PostgreSQL
+(see ``generations``). Documents are tagged with the tag read *before* they were rendered, so a
+write that lands while one renders makes it stale at once instead of hiding behind it. ``ttl``
+bounds an entry's age on top of that (memory, not correctness). Artifact downloads are never
+served from here (``fast_downloads`` reads the database on every request). When the tag cannot
+be read, every request goes to the routed path (which answers 503 ``database_unavailable`` if
+the database is down) for ``RETRY_AFTER`` seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -21,7 +31,12 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.publishing.generations import GenerationReader, Tag
+
+log = logging.getLogger("vouch.read_cache")
+
 PREFIX = "/api/v1/packages/"
+RETRY_AFTER = 5.0
 _UNCACHED_SUFFIXES = ("/artifact", "/provenance", "/resolve", "/deprecation")
 
 
@@ -31,6 +46,7 @@ class Entry:
     body: bytes
     etag: bytes
     package: str
+    tag: Tag
 
 
 def package_of(path: str) -> str:
@@ -39,30 +55,45 @@ def package_of(path: str) -> str:
 
 
 class DocumentCache:
-    def __init__(self, ttl: float = 1.0, max_entries: int = 50_000) -> None:
+    """Rendered documents by path, each with the generation tag it was rendered under."""
+
+    def __init__(self, ttl: float = 30.0, max_entries: int = 50_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._paths: dict[str, set[str]] = {}  # package -> its cached paths
         self._lock = threading.Lock()
 
-    def get(self, path: str) -> Entry | None:
+    def get(self, path: str, tag: Tag) -> Entry | None:
+        """The entry for ``path`` if it was rendered under ``tag`` and is not too old."""
         entry = self._entries.get(path)
-        if entry is None or entry.expires < time.monotonic():
+        if entry is None or entry.tag != tag or entry.expires < time.monotonic():
             return None
         return entry
 
-    def put(self, path: str, body: bytes) -> None:
+    def put(self, path: str, body: bytes, tag: Tag) -> None:
         etag = b'W/"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
-        entry = Entry(time.monotonic() + self.ttl, body, etag, package_of(path))
+        package = package_of(path)
+        entry = Entry(time.monotonic() + self.ttl, body, etag, package, tag)
         with self._lock:
             self._entries[path] = entry
-            if len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._paths.setdefault(package, set()).add(path)
+            while len(self._entries) > self.max_entries:
+                old_path, old = self._entries.popitem(last=False)
+                self._forget(old.package, old_path)
 
     def invalidate(self, package: str) -> None:
+        """Drop the package's documents now (they would fail the tag check anyway)."""
         with self._lock:
-            for path in [p for p, e in self._entries.items() if e.package == package]:
-                del self._entries[path]
+            for path in self._paths.pop(package, ()):
+                self._entries.pop(path, None)
+
+    def _forget(self, package: str, path: str) -> None:
+        paths = self._paths.get(package)
+        if paths is not None:
+            paths.discard(path)
+            if not paths:
+                del self._paths[package]
 
 
 def cacheable(scope: Scope) -> bool:
@@ -75,18 +106,30 @@ def cacheable(scope: Scope) -> bool:
 
 
 class CachedReads:
-    """ASGI middleware: serve cached documents, and fill the cache from successful GETs."""
+    """ASGI middleware: serve current cached documents; fill the cache from successful GETs."""
 
-    def __init__(self, app: ASGIApp, cache: DocumentCache) -> None:
+    def __init__(self, app: ASGIApp, cache: DocumentCache, reader: GenerationReader) -> None:
         self.app = app
         self.cache = cache
+        self.reader = reader
+        self._off_until = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not cacheable(scope):
+        if (not cacheable(scope) or self.cache.ttl <= 0
+                or time.monotonic() < self._off_until):
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        entry = self.cache.get(path)
+        try:
+            tag = await self.reader.read(package_of(path))
+        except Exception:
+            log.warning("metadata cache: cannot read generations; using the routed path for "
+                        "%ss", RETRY_AFTER, exc_info=True)
+            self.reader.reset()
+            self._off_until = time.monotonic() + RETRY_AFTER
+            await self.app(scope, receive, send)
+            return
+        entry = self.cache.get(path, tag)
         if entry is not None:
             await self._send(scope, send, entry)
             return
@@ -103,7 +146,7 @@ class CachedReads:
             elif message["type"] == "http.response.body" and status == 200:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    self.cache.put(path, b"".join(chunks))
+                    self.cache.put(path, b"".join(chunks), tag)
             await send(message)
 
         await self.app(scope, receive, capture)

@@ -1,0 +1,185 @@
+"""Which version of a package's public state is current: read per request, from any replica.
+
+    reader = GenerationReader(engine)                 # one per process; closed at shutdown
+    tag = await reader.read("left-pad")              # (package generation, registry-wide one)
+    bump(session, ["left-pad"])                      # the download counter's own bump
+
+``read_generations`` (migration 0011) holds one counter per package, raised by database
+triggers in the same transaction as every change to the rows the package's documents are built
+from, plus a registry-wide row ``*`` for advisory changes. A cached document is current while
+the tag it was rendered under equals ``read`` now: a write committed by any process, before
+the request arrived, is seen by the request (issue 13: "nothing is answered from a cache that
+a write has made stale").
+
+What a read costs:
+
+- SQLite: ``PRAGMA data_version`` on a connection of this process's own changes whenever any
+  other connection (any process) has committed. While it has not changed, the tags read since
+  are still current and no query runs; otherwise one primary-key query. Both run on the event
+  loop: they are reads of a local file that the WAL lets proceed past any writer, microseconds.
+- PostgreSQL: one query on a connection of this process's own, in a worker thread; concurrent
+  requests share it (``Coalescer``): each waits for the first query that starts after it
+  arrived, so many requests cost one round trip and one thread hop, and none is answered by a
+  query that began before it.
+
+``read`` raises on database errors; callers then let the routed path answer (it has the
+``database_unavailable`` mapping).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, Generic, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+log = logging.getLogger("vouch.generations")
+
+REGISTRY_WIDE = "*"
+Tag = tuple[int, int]
+
+_BUMP = text("INSERT INTO read_generations (name, generation) VALUES (:name, 1) "
+             "ON CONFLICT (name) DO UPDATE SET generation = read_generations.generation + 1")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def bump(session: Session, names: Iterable[str]) -> None:
+    """Raise the generation of each package in ``names`` (sorted: a fixed lock order)."""
+    for name in sorted(set(names)):
+        session.execute(_BUMP, {"name": name})
+
+
+def own_connection(engine: Engine) -> Any:
+    """A DBAPI connection of the engine's kind (SQLite pragmas, PostgreSQL driver), detached
+    from the pool, in autocommit mode: each statement reads the latest commit."""
+    fairy = engine.raw_connection()
+    fairy.detach()
+    conn: Any = fairy.dbapi_connection
+    if engine.dialect.name == "sqlite":
+        conn.isolation_level = None
+    else:
+        conn.autocommit = True
+    return conn
+
+
+class Coalescer(Generic[K, V]):
+    """Many concurrent lookups answered by one ``fetch(keys)`` call in a worker thread.
+
+    A lookup is answered only by a call that started after it was made (so it sees every
+    commit that preceded it); one call runs at a time, and the lookups that arrive meanwhile
+    form the next call's batch. ``fetch`` returns the found keys; missing ones get ``None``.
+    An exception from ``fetch`` is raised in every lookup of its batch.
+    """
+
+    def __init__(self, fetch: Callable[[list[K]], dict[K, V]]) -> None:
+        self._fetch = fetch
+        self._waiting: dict[K, list[asyncio.Future[V | None]]] = {}
+        self._running = False
+        self._task: asyncio.Future[None] | None = None
+
+    async def get(self, key: K) -> V | None:
+        future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append(future)
+        if not self._running:
+            self._running = True
+            self._task = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, {}
+                try:
+                    found = await anyio.to_thread.run_sync(self._fetch, list(batch))
+                except Exception as err:
+                    for futures in batch.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(err)
+                    continue
+                for key, futures in batch.items():
+                    value = found.get(key)
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(value)
+        finally:
+            self._running = False
+
+
+class GenerationReader:
+    """The current tag of a package: (its generation, the registry-wide generation)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self._conn: Any = None
+        self._lock = threading.Lock()
+        # SQLite: tags read while data_version had the value ``_version``.
+        self._version: int | None = None
+        self._known: dict[str, Tag] = {}
+        self._batches: Coalescer[str, Tag] = Coalescer(self._fetch)
+
+    async def read(self, name: str) -> Tag:
+        if self.sqlite:
+            return self.read_now(name)
+        tag = await self._batches.get(name)
+        assert tag is not None  # _fetch answers every name it is asked
+        return tag
+
+    def read_now(self, name: str) -> Tag:
+        """SQLite only: the tag, read on the calling thread."""
+        with self._lock:
+            conn = self._connection()
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._known.clear()
+                self._version = version
+            tag = self._known.get(name)
+            if tag is None:
+                rows = dict(conn.execute(
+                    "SELECT name, generation FROM read_generations WHERE name IN (?, ?)",
+                    (name, REGISTRY_WIDE)).fetchall())
+                tag = (int(rows.get(name, 0)), int(rows.get(REGISTRY_WIDE, 0)))
+                if len(self._known) > 100_000:
+                    self._known.clear()
+                self._known[name] = tag
+            return tag
+
+    def _fetch(self, names: list[str]) -> dict[str, Tag]:
+        """PostgreSQL: the tags of ``names``, one query (the registry-wide row with them)."""
+        with self._lock:
+            conn = self._connection()
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT name, generation FROM read_generations "
+                               "WHERE name = ANY(%s)", ([*names, REGISTRY_WIDE],))
+                rows = {name: int(generation) for name, generation in cursor.fetchall()}
+        registry = rows.get(REGISTRY_WIDE, 0)
+        return {name: (rows.get(name, 0), registry) for name in names}
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            self._conn = own_connection(self.engine)
+        return self._conn
+
+    def reset(self) -> None:
+        """Drop the connection (after an error); the next read opens a new one."""
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            self._version = None
+            self._known.clear()
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # already broken: nothing to release
+                log.debug("closing the generation reader's connection failed", exc_info=True)
