@@ -9,7 +9,8 @@ with its filename and with the form's ``name``/``version``/``filetype``. An iden
 (same filename, same sha256) is a no-op; different bytes under an existing filename are 409
 ``file_exists``; a second sdist of a release is 400 ``sdist_exists``; an unpublished release
 is burned (409 ``version_burned``). The rest is ``PublishService.publish_staged``: ownership,
-trusted publishers, the signature policy (``app.pypi.signatures``), blob storage and one
+trusted publishers, the signature policy (a GPG ``.asc`` as for native publishes, PEP 740
+attestations through ``app.pypi.attestations``), blob storage and one
 recording transaction. A refused upload leaves no blob, no row and no audit event.
 """
 
@@ -40,8 +41,9 @@ from app.publishing import packages as pkgs
 from app.publishing.names import PackageName
 from app.publishing.publish import FilePlan, Published, PublishService, VersionFields
 from app.publishing.staging import Staged, check_declared_digest, stage
+from app.pypi.attestations import AttestationSignatureChecker, UploadEvidence
 from app.pypi.errors import FileExists, InvalidUpload, SdistExists, from_format
-from app.pypi.signatures import PyPIEvidence, PyPISignatureChecker
+from app.trust.signatures import PolicySignatureChecker
 from formats.errors import FormatError
 from formats.pypi import names as pypi_names
 from formats.pypi.filenames import SDIST, DistFilename, parse_filename
@@ -84,7 +86,10 @@ class PyPIUploadService:
     def __init__(self, publish: PublishService, engine: Engine) -> None:
         self.publish = publish
         self.engine = engine
-        self.signatures = PyPISignatureChecker(publish.signatures)
+        policy = publish.signatures
+        assert isinstance(policy, PolicySignatureChecker)  # what Registry.build constructs
+        # GPG .asc as native publishes; PEP 740 attestations (app.pypi.attestations).
+        self.signatures = AttestationSignatureChecker.around(policy)
 
     def upload(self, form: UploadForm, principal: Principal) -> UploadOutcome:
         """Raises ``InvalidUpload``, ``InvalidFilename``, ``InvalidDistribution``,
@@ -102,8 +107,8 @@ class PyPIUploadService:
                 if self._identical_exists(dist, staged):
                     return UploadOutcome(filename=form.filename, published=None)
                 plan = _plan(dist, name, meta, raw, now=self.publish.clock.now())
-                evidence = PyPIEvidence(gpg_signature=form.gpg_signature,
-                                        attestations=form.attestations)
+                evidence = UploadEvidence(gpg_signature=form.gpg_signature,
+                                          attestations=form.attestations)
                 published = self.publish.publish_staged(plan, staged, evidence, principal,
                                                         _PyPIRules(dist), self.signatures)
         except PayloadTooLarge as err:

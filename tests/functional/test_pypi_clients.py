@@ -7,6 +7,7 @@ policy (``any``), so an upload needs a GPG signature by a registered key of an o
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import httpx
@@ -16,8 +17,10 @@ from app.core.db import session_scope
 from app.core.models import AuditEvent, Package, PackageFile, PackageVersion, Provenance
 from tests.conftest import Actors, state_counts
 from tests.functional.pypi_clients import pip, twine_upload, uv
+from tests.support.attestations import make_attestation
 from tests.support.pydists import build_sdist, build_wheel
 from tests.support.server import RunningServer
+from tests.support.sigstore_local import GitHubIdentity, SigstoreInstance
 
 JSON = "application/vnd.pypi.simple.v1+json"
 
@@ -323,3 +326,78 @@ def _post(http: httpx.Client, path: Path, fields: dict[str, str], *,
                                   "application/octet-stream")
     return http.post("/legacy/", data=data, files=files)
 
+
+
+WORKFLOW = GitHubIdentity(repository="acme/attested", workflow="release.yml",
+                          ref="refs/tags/v1.0")
+
+
+def _attest(server: RunningServer, actors: Actors, token: str, project: str,
+            sigstore_instance: SigstoreInstance, dist: Path) -> Path:
+    """Make acme/attested's workflow a trusted publisher of ``project`` (through the API, as
+    its owner-to-be) and write ``<dist>.publish.attestation`` as the publishing tools do."""
+    response = actors.client(token).post("/api/v1/trusted-publishers", json={
+        "target": project, "repository": WORKFLOW.repository, "workflow": WORKFLOW.workflow})
+    assert response.status_code in (201, 409), response.text
+    attestation = make_attestation(sigstore_instance, dist.read_bytes(), dist.name, WORKFLOW)
+    path = dist.with_name(dist.name + ".publish.attestation")
+    path.write_text(json.dumps(attestation))
+    return path
+
+
+def test_twine_uploads_attestations_and_the_index_links_their_provenance(
+        server: RunningServer, actors: Actors, sigstore_instance: SigstoreInstance,
+        tmp_path: Path) -> None:
+    token = actors.user("alice")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    wheel = build_wheel(dist, "attested", "1.0")
+    attestation = _attest(server, actors, token, "attested", sigstore_instance, wheel)
+    result = twine_upload(server.url, token, [wheel, attestation], tmp_path / "home",
+                          "--attestations")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with httpx.Client(base_url=server.url) as http:
+        doc = http.get("/simple/attested/", headers={"Accept": JSON}).json()
+        url = doc["files"][0]["provenance"]
+        assert url == f"/integrity/attested/1.0/{wheel.name}/provenance"
+        assert f'data-provenance="{url}"' in http.get("/simple/attested/").text
+        provenance = http.get(url)
+        assert provenance.status_code == 200
+        assert provenance.headers["content-type"] == "application/vnd.pypi.integrity.v1+json"
+        bundle = provenance.json()["attestation_bundles"][0]
+        assert bundle["publisher"]["repository"] == "acme/attested"
+        assert bundle["attestations"][0]["envelope"]["signature"]
+    with session_scope(server.registry.engine) as session:
+        assert session.exec(select(Provenance.method)).all() == ["sigstore"]
+
+
+def test_uv_publish(server: RunningServer, actors: Actors,
+                    sigstore_instance: SigstoreInstance, tmp_path: Path) -> None:
+    """uv sends no .asc: under the default policy an upload without attestations is refused
+    (uv shows the registry's detail) and leaves nothing; with attestations it is accepted,
+    and a re-run of the same upload succeeds without change."""
+    token = actors.user("alice")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    wheel = build_wheel(dist, "uv-made", "1.0")
+    sdist = build_sdist(dist, "uv-made", "1.0")
+    before = state_counts(server)
+    command = ["publish", "--publish-url", f"{server.url}/legacy/", "--username", "__token__",
+               "--password", token, "--trusted-publishing", "never"]
+    refused = uv([*command, str(wheel)], tmp_path / "home")
+    assert refused.returncode != 0
+    assert "requires a signature" in refused.stdout + refused.stderr  # the detail
+    assert state_counts(server) == before
+
+    # As `uv publish dist/*` with the attestations in dist/: uv pairs them with their files.
+    inputs = [str(p) for path in (wheel, sdist)
+              for p in (path, _attest(server, actors, token, "uv-made", sigstore_instance, path))]
+    published = uv([*command, *inputs], tmp_path / "home")
+    assert published.returncode == 0, published.stdout + published.stderr
+    again = uv([*command, *inputs], tmp_path / "home")
+    assert again.returncode == 0, again.stdout + again.stderr
+    with session_scope(server.registry.engine) as session:
+        files = session.exec(select(PackageFile.filename).order_by(PackageFile.filename)).all()
+        methods = session.exec(select(Provenance.method)).all()
+    assert files == [wheel.name, sdist.name]
+    assert methods == ["sigstore", "sigstore"]
