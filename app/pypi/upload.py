@@ -130,7 +130,8 @@ class PyPIUploadService:
 
 class _PyPIRules:
     """A release takes several files: wheels and at most one sdist; a filename is used once,
-    ever; an unpublished release is burned."""
+    ever; an unpublished release is burned. Releases are found by PEP 440 equality (the sort
+    key): a ``1.0.0`` wheel joins release ``1.0``, as on PyPI."""
 
     def __init__(self, dist: DistFilename) -> None:
         self.dist = dist
@@ -140,7 +141,7 @@ class _PyPIRules:
             return
         row = session.exec(select(PackageVersion).where(
             PackageVersion.package_id == package.id,
-            PackageVersion.version == plan.version)).first()
+            PackageVersion.sort_key == plan.sort_key)).first()
         if row is not None and row.unpublished_at is not None:
             raise VersionBurned(plan.name.full, plan.version)
         found = _file_by_name(session, self.dist)
@@ -155,7 +156,7 @@ class _PyPIRules:
         assert package.id is not None
         row = session.exec(select(PackageVersion).where(
             PackageVersion.package_id == package.id,
-            PackageVersion.version == plan.version)).first()
+            PackageVersion.sort_key == plan.sort_key)).first()
         if row is None:
             fields = plan.fields
             row = PackageVersion(
@@ -172,7 +173,7 @@ class _PyPIRules:
             except IntegrityError:  # another file of the release created it meanwhile
                 row = session.exec(select(PackageVersion).where(
                     PackageVersion.package_id == package.id,
-                    PackageVersion.version == plan.version)).one()
+                    PackageVersion.sort_key == plan.sort_key)).one()
         self._check_release(session, row, plan)
         return row
 

@@ -401,3 +401,21 @@ def test_uv_publish(server: RunningServer, actors: Actors,
         methods = session.exec(select(Provenance.method)).all()
     assert files == [wheel.name, sdist.name]
     assert methods == ["sigstore", "sigstore"]
+
+
+def test_files_of_one_release_join_it_by_pep440_equality(
+        server: RunningServer, actors: Actors, tmp_path: Path) -> None:
+    token = actors.user("alice")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    sdist = build_sdist(dist, "same", "1.0")
+    wheel = build_wheel(dist, "same", "1.0.0")
+    _upload_signed(server, actors, "alice", token, [sdist, wheel], tmp_path / "home")
+    with httpx.Client(base_url=server.url) as http:
+        doc = http.get("/simple/same/", headers={"Accept": JSON}).json()
+    # One release, named as its first file named it (twine sends wheels first).
+    assert doc["versions"] == ["1.0.0"]
+    assert sorted(f["url"] for f in doc["files"]) == [
+        f"/pypi/files/same/1.0.0/{wheel.name}", f"/pypi/files/same/1.0.0/{sdist.name}"]
+    with session_scope(server.registry.engine) as session:
+        assert session.exec(select(PackageVersion.version)).all() == ["1.0.0"]
