@@ -207,7 +207,8 @@ def _print_version(doc: dict[str, Any]) -> None:
     output.out.print(f"{doc['name']}@{doc['version']}  {doc['description'] or ''}")
     for label in ("license", "repository", "published_at", "published_by", "sha256", "sha512",
                   "size", "downloads"):
-        output.out.print(f"  {label:<13} {doc.get(label)}")
+        value = doc.get(label)
+        output.out.print(f"  {label:<13} {'-' if value is None or value == '' else value}")
     if doc.get("dependencies"):
         deps = ", ".join(f"{k} {v}" for k, v in sorted(doc["dependencies"].items()))
         output.out.print(f"  {'dependencies':<13} {deps}")
@@ -231,8 +232,9 @@ def _print_advisories(advisories: list[dict[str, Any]]) -> None:
     if not advisories:
         output.out.print(f"  {'advisories':<13} none known")
         return
-    output.out.print(f"  {'advisories':<13} {len(advisories)} affect this version",
-                     style="red")
+    count = len(advisories)
+    output.out.print(f"  {'advisories':<13} {count} affect{'s' if count == 1 else ''} this "
+                     "version", style="red")
     for a in advisories:
         severity = a.get("severity") or "unknown severity"
         fixed = f"  fixed in {a['fixed']}" if a.get("fixed") else ""
@@ -318,9 +320,8 @@ def audit_log(package: str | None = typer.Option(None, "--package"),
         output.emit_json(events)
         return
     for e in events:
-        target = f"{e['package']}@{e['version']}" if e.get("version") else (e.get("package") or "")
         output.out.print(f"{e['id']:>7}  {e['at']}  {e['actor'] or '-':<16} "
-                         f"{e['action']:<22} {target}")
+                         f"{e['action']:<36} {_audit_target(e)}")
     if more and events:
         same = "".join(f" --{flag} {shlex.quote(str(value))}" for flag, value in
                        (("package", package), ("action", action), ("actor", actor),
@@ -328,6 +329,20 @@ def audit_log(package: str | None = typer.Option(None, "--package"),
         output.err.print(f"older events exist: vouch audit-log{same} --before {events[-1]['id']}")
     elif not events:
         output.err.print("no events" + (" older than that" if before is not None else ""))
+
+
+def _audit_target(event: dict[str, Any]) -> str:
+    """What an audit event is about, in one word or two: ``NAME@VERSION``, the package, or
+    (events about no package) the org, advisory, user or GPG key its details name."""
+    if event.get("package"):
+        return (f"{event['package']}@{event['version']}" if event.get("version")
+                else str(event["package"]))
+    details = event.get("details") or {}
+    parts = [f"@{details['org']}" if details.get("org") else "",
+             str(details.get("advisory_id") or ""),
+             f"user {details['user']}" if details.get("user") else "",
+             f"key {details['fingerprint']}" if details.get("fingerprint") else ""]
+    return " ".join(p for p in parts if p)
 
 
 def main() -> None:

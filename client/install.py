@@ -62,7 +62,10 @@ def lock(api: RegistryClient, project: Project, *, avoid: Avoid | None = None,
     (unsigned, affected) are picked only when nothing else satisfies the ranges; each such
     fallback, and each deprecated pick, is appended to ``notes`` in words.
     """
-    source = RegistrySource(api, ttl=60.0)
+    # Fresh metadata (cached only for this run): a resolution from minutes-old metadata
+    # would pick a version unpublished since, or miss one published since, and then fail
+    # check_against_registry, which reads fresh metadata too. One batch per graph level.
+    source = RegistrySource(api, ttl=0.0)
     source.prefetch(list(project.dependencies))
     if preferences is not None:
         preferences.source = source

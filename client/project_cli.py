@@ -214,4 +214,5 @@ def install_command(
                           "target": str(project.target), "notes": notes,
                           "added": {n: project.dependencies[n] for n in added}})
     else:
-        output.out.print(f"installed {len(placed)} packages into {project.target.name}/")
+        output.out.print(f"installed {len(placed)} package{'' if len(placed) == 1 else 's'} "
+                         f"into {project.target.name}/")

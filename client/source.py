@@ -5,7 +5,8 @@
 
 The resolver announces the names it is about to need (``prefetch``); this source fetches them
 in one ``POST /api/v1/metadata`` per batch, so a graph of hundreds of packages takes a few
-round trips. Metadata is cached locally for ``ttl`` seconds.
+round trips. Metadata is cached locally for ``ttl`` seconds (`vouch lock`, the lockfile check
+and `vouch verify` pass 0: always fresh, remembered only for the run).
 """
 
 from __future__ import annotations

@@ -57,14 +57,15 @@ def _describe(p: dict[str, Any]) -> str:
     target = p.get("package") or f"{p.get('scope')}/*"
     if p.get("provider") == "identity":
         text = f"{p['id']:>5}  {target}  identity:{p['identity']} via {p['issuer']}"
-        if p.get("pending_expires_at"):
-            text += f"  pending until {p['pending_expires_at']}"
-        return text
-    text = f"{p['id']:>5}  {target}  github:{p['repository']}/.github/workflows/{p['workflow']}"
-    if p.get("environment"):
-        text += f"  environment={p['environment']}"
-    if p.get("ref_pattern"):
-        text += f"  ref={p['ref_pattern']}"
+    else:
+        text = (f"{p['id']:>5}  {target}  "
+                f"github:{p['repository']}/.github/workflows/{p['workflow']}")
+        if p.get("environment"):
+            text += f"  environment={p['environment']}"
+        if p.get("ref_pattern"):
+            text += f"  ref={p['ref_pattern']}"
+    if p.get("pending_expires_at"):  # either kind, before the package's first version
+        text += f"  pending until {p['pending_expires_at']}"
     return text
 
 

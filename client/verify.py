@@ -307,8 +307,10 @@ def _check_gpg(prov: dict[str, Any], path: Path, options: VerifyOptions,
         result.add("signature", "fail", f"identity_mismatch: signed by {verified.fingerprint}, "
                    f"expected {pinned or recorded}")
         return
-    result.signer = f"GPG {verified.fingerprint}" + (f" ({verified.signer})"
-                                                      if verified.signer else "")
+    # The key's user id is whatever its maker typed (anyone can make a key named "Alice"):
+    # shown as the key's own claim, never as who signed.
+    result.signer = f"GPG {verified.fingerprint}" + (
+        f" (the key calls itself {verified.signer!r}; unchecked)" if verified.signer else "")
     result.add("signature", "pass", result.signer)
 
 

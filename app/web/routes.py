@@ -91,7 +91,8 @@ def search_page(registry: RegistryDep, q: str = "",
 def package(name: str, registry: RegistryDep) -> HTMLResponse:
     try:
         with session_scope(registry.engine) as session:
-            page = package_page(session, name)
+            page = package_page(session, name, public_log=(
+                registry.settings.sigstore_trust == "public-good"))
     except PackageNotFound:
         return not_found("Package", name)
     return render("package.html", {"title": page.package.name, "query": "", "page": page})

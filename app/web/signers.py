@@ -52,6 +52,7 @@ class SignerView:
     details: list[tuple[str, str]] = field(default_factory=list)
     key_owner: str | None = None  # GPG: the registry account that registered the key
     key_uid: str | None = None  # GPG: the key's self-chosen user id (a claim, not an account)
+    public_log: bool = True  # the registry trusts Sigstore's public-good log (linkable)
 
     @property
     def signed_at_label(self) -> str | None:
@@ -61,8 +62,9 @@ class SignerView:
 
     @property
     def rekor_url(self) -> str | None:
-        """Public Rekor search for this entry (Sigstore's public-good log)."""
-        if self.method != "sigstore" or self.log_index is None:
+        """Public Rekor search for this entry; only when the registry trusts Sigstore's
+        public-good log (a staging or private log's index means another entry there)."""
+        if self.method != "sigstore" or self.log_index is None or not self.public_log:
             return None
         return f"{REKOR_SEARCH}{self.log_index}"
 
@@ -96,10 +98,11 @@ def _flatten(identity: dict[str, Any], used: set[str]) -> list[tuple[str, str]]:
     return details
 
 
-def describe_signer(signer: SignerPublic | None,
-                    key_owner: str | None = None) -> SignerView | None:
+def describe_signer(signer: SignerPublic | None, key_owner: str | None = None, *,
+                    public_log: bool = True) -> SignerView | None:
     """The signer of one version as shown on the package page; ``None`` if unsigned.
-    ``key_owner``: the account name behind a GPG signature's ``key_owner_id``."""
+    ``key_owner``: the account name behind a GPG signature's ``key_owner_id``;
+    ``public_log``: whether log indexes are entries of the public-good Rekor."""
     if signer is None:
         return None
     identity = signer.identity if isinstance(signer.identity, dict) else {}
@@ -123,5 +126,5 @@ def describe_signer(signer: SignerPublic | None,
         identity=who, issuer=issuer, fingerprint=fingerprint, log_index=signer.log_index,
         integrated_time=signer.integrated_time, verified_at=signer.verified_at,
         details=_flatten(identity, used), key_owner=key_owner if method == "gpg" else None,
-        key_uid=uid,
+        key_uid=uid, public_log=public_log,
     )

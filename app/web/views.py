@@ -81,14 +81,17 @@ def _advisories(rows: list[VersionRow]) -> list[AffectingAdvisory]:
                   key=lambda a: (not a.malicious, _SEVERITY_ORDER.get(a.severity or "", 9), a.id))
 
 
-def package_page(session: Session, name: str) -> PackagePage:
-    """Everything the package page shows. Raises ``PackageNotFound`` for an unknown name."""
+def package_page(session: Session, name: str, *, public_log: bool = True) -> PackagePage:
+    """Everything the package page shows. Raises ``PackageNotFound`` for an unknown name.
+    ``public_log``: the registry trusts Sigstore's public-good log, so log indexes link to
+    its search (not for staging or a private trust root)."""
     package = pkgs.get_package(session, name)
     document = package_document(session, package)
     docs = [version_document(session, package, row)
             for row in reversed(pkgs.list_versions(session, package))]
     owners = _key_owners(session, docs)
-    rows = [VersionRow(doc, describe_signer(doc.signer, _owner_of(doc, owners)))
+    rows = [VersionRow(doc, describe_signer(doc.signer, _owner_of(doc, owners),
+                                            public_log=public_log))
             for doc in docs]
     current = next((r.doc for r in rows if r.doc.version == document.latest), None)
     if current is None and rows:

@@ -5,6 +5,7 @@ a bad token does not block public reads, and `vouch install NAME` works as on np
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -390,6 +391,60 @@ def test_info_shows_advisories_and_install_takes_ignore(actors: Actors,
                env=env, cwd=project)
     assert ok.returncode == 0, ok.stderr
     assert (project / "vouch_modules" / "holey").is_dir()
+
+
+# -- found walking the README on a fresh clone ----------------------------------------------
+def test_lock_reads_fresh_metadata(actors: Actors, tmp_path: Path) -> None:
+    """A version unpublished (and its fix published) a moment ago: `vouch install NAME@RANGE`
+    in a new project, sharing the client cache with an earlier lock, picks the fix. Before,
+    lock reused minutes-old metadata, picked the gone version, and the lockfile check failed."""
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "freshy", "1.0.0", b"old").status_code == 201
+    env = _env(actors, None, tmp_path)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    assert vouch("install", "freshy@^1.0.0", env=env, cwd=first).returncode == 0
+    assert alice.delete("/api/v1/packages/freshy/versions/1.0.0").status_code == 204
+    assert publish(alice, "freshy", "1.0.1", b"new").status_code == 201
+    done = vouch("install", "freshy@^1.0.0", env=env, cwd=second)
+    assert done.returncode == 0, done.stderr
+    assert "installed 1 package into vouch_modules/" in done.stdout
+    locked = tomllib.loads((second / "vouch.lock").read_text())
+    assert [(p["name"], p["version"]) for p in locked["package"]] == [("freshy", "1.0.1")]
+    assert (second / "vouch_modules" / "freshy" / "freshy-1.0.1").read_bytes() == b"new"
+
+
+def test_walked_outputs_say_what_they_mean(actors: Actors, tmp_path: Path) -> None:
+    """Pending GitHub publishers say they are pending, as identity ones do; `vouch info` shows
+    "-" for an absent license, not "None"; `vouch verify` shows a GPG key's name as the key's
+    own unchecked claim; the audit log names the org, advisory or user of an event that is not
+    about a package."""
+    root = actors.user("root", admin=True)
+    env = _env(actors, root, tmp_path)
+    for args in (["org", "create", "acme"],
+                 ["trusted-publisher", "add", "future", "--repository", "acme/future",
+                  "--workflow", "release.yml"],
+                 ["trusted-publisher", "add", "future", "--identity", "a@tny.town", "--issuer",
+                  "https://github.com/login/oauth"]):
+        assert vouch(*args, env=env, cwd=tmp_path).returncode == 0
+    listed = vouch("trusted-publisher", "list", "future", env=env, cwd=tmp_path).stdout
+    lines = [line for line in listed.splitlines() if line.strip()]
+    assert len(lines) == 2 and all("pending until" in line for line in lines), listed
+
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "plain", "1.0.0", b"plain").status_code == 201
+    shown = vouch("info", "plain@1.0.0", env=env, cwd=tmp_path).stdout
+    assert "None" not in shown and re.search(r"license\s+-\n", shown), shown
+    verified = vouch("verify", "plain@1.0.0", env=env, cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "(the key calls itself " in verified.stdout and "; unchecked)" in verified.stdout
+
+    log = vouch("audit-log", "--limit", "50", env=env, cwd=tmp_path).stdout
+    org_line = next(line for line in log.splitlines() if "org:create" in line)
+    assert org_line.rstrip().endswith("@acme")
+    user_line = next(line for line in log.splitlines() if "user:create" in line)
+    assert re.search(r"user (root|alice)$", user_line.rstrip()), user_line
 
 
 # -- 12. make serve takes PORT and HOST ----------------------------------------------------

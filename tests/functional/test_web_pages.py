@@ -99,8 +99,10 @@ def test_home_has_a_labelled_search_combobox(actors: Actors) -> None:
 
 
 # The page renders unsigned versions too, which only the (development-only) `none` policy
-# lets in.
-@pytest.mark.parametrize("settings_overrides", [{"default_signature_policy": "none"}],
+# lets in. Log indexes link to the public Rekor search only under the public-good trust root
+# (the stand-in verifier reads no trust root).
+@pytest.mark.parametrize("settings_overrides", [{"default_signature_policy": "none",
+                                                 "sigstore_trust": "public-good"}],
                          indirect=True)
 def test_package_page_shows_versions_signers_deprecation_downloads(actors: Actors) -> None:
     alice = actors.client(actors.user("alice"))

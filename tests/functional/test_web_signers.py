@@ -69,3 +69,13 @@ def test_the_page_recommends_the_newest_version_that_passes_verification(
     assert "Recommended: 1.0.0" in text
     assert "vouch install pick@1.0.0" in text and "vouch verify pick@1.0.0" in text
     assert "vouch install pick@1.2.0" not in text
+
+
+def test_a_log_index_links_to_the_public_search_only_under_public_good(actors: Actors) -> None:
+    """The suite trusts the local Sigstore instance: its log index is shown, but a link to
+    search.sigstore.dev would open some other entry of the public log."""
+    carol = actors.client(actors.user("carol", signing="sigstore"))
+    assert publish(carol, "logged", "1.0.0", b"logged").status_code == 201
+    page = actors.client().get("/packages/logged").text
+    assert "Rekor log index" in _text(page) and "Signed at" in _text(page)
+    assert "search.sigstore.dev" not in page
