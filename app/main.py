@@ -24,6 +24,7 @@ from app.core.errors import DatabaseUnavailable
 from app.core.limits import BodyPolicy, RequestGuard
 from app.core.problems import PROBLEM_RESPONSES, install_problem_handlers
 from app.core.readiness import DatabaseProbe
+from app.npm.service import NpmService
 from app.publishing.blob_refs import settle_set_aside
 from app.publishing.fast_downloads import ArtifactLookup, FastDownloads
 from app.publishing.generations import GenerationReader
@@ -34,6 +35,7 @@ from app.routers import (
     accounts,
     advisories,
     audit,
+    npm,
     oidc,
     osv,
     packages,
@@ -75,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app = FastAPI(title="Vouch", version="0.1.0", lifespan=lifespan,
                   description="A package registry built for supply-chain security.")
     app.state.registry = registry
+    app.state.npm = NpmService.build(registry)  # the npm signing key: created or required
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["ops"], responses=PROBLEM_RESPONSES)
@@ -91,7 +94,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         return {"status": "ready"}
 
     for module in (accounts, audit, search, resolve, trust, oidc, pypi_oidc, packages, advisories,
-                   osv, pypi_simple, pypi_upload):
+                   osv, pypi_simple, pypi_upload, npm):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     install_web(app)  # server-rendered pages and /static
     # Metadata documents from memory while their package's generation is unchanged.
@@ -115,6 +118,10 @@ def _body_policies(settings: Settings) -> dict[str, Any]:
                       pypi_upload.legacy_upload: BodyPolicy(upload, streamed=True),
                       pypi_upload.legacy_upload_no_slash: BodyPolicy(upload, streamed=True),
                       osv.querybatch: BodyPolicy(settings.max_json_batch_bytes),
+                      # npm publish: JSON with the tarball in base64 (4/3 of its size)
+                      npm.publish: BodyPolicy(upload * 4 // 3, streamed=True),
+                      npm.publish_scoped: BodyPolicy(upload * 4 // 3, streamed=True),
+                      npm.audit_bulk: BodyPolicy(settings.max_json_batch_bytes, streamed=True),
                       advisories.import_advisories: BodyPolicy(settings.max_json_batch_bytes)},
         "max_json_depth": settings.max_json_depth,
     }

@@ -29,6 +29,7 @@ from app.core.models import (
     TrustedPublisher,
     User,
 )
+from formats.npm.signatures import RegistryKey
 from tests.support.databases import DatabaseFactory
 from tests.support.moto_s3 import (  # noqa: F401  (fixtures for every test)
     MotoS3,
@@ -99,6 +100,10 @@ def settings(database_url: str, tmp_path: Path,
         moto: MotoS3 = request.getfixturevalue("moto_s3")
         values.update(moto.overrides())
     values.update(settings_overrides)
+    if values["environment"] == "production" and "npm_signing_key" not in values:
+        # Production never creates the npm registry key (issue 15): provision one.
+        values["npm_signing_key"] = tmp_path / "npm-signing-key.pem"
+        (tmp_path / "npm-signing-key.pem").write_bytes(RegistryKey.generate().pem())
     return Settings(**values)  # type: ignore[arg-type]
 
 

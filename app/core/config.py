@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     oidc_jwks_file: Path | None = None
     oidc_token_lifetime: Duration = timedelta(minutes=15)
 
+    # npm (issue 15): the registry's ECDSA P-256 key that signs every npm version (PEM, kept
+    # outside the database). Development: <data dir>/npm-signing-key.pem, created on first
+    # start; production: must be set and the file must exist.
+    npm_signing_key: Path | None = None
+
     # Search (issue 6)
     # "sqlite" and "tantivy" are accepted as names of the embedded backend (tantivy, measured
     # faster than SQLite FTS5: see search/README.md).
@@ -102,6 +107,9 @@ class Settings(BaseSettings):
                 "INSECURE: VOUCH_DEFAULT_SIGNATURE_POLICY=none accepts unsigned publishes; "
                 "never run this in production"
             )
+        if self.environment == "production" and self.npm_signing_key is None:
+            raise ValueError("VOUCH_NPM_SIGNING_KEY (the npm registry signing key, a PEM file) "
+                             "is required when VOUCH_ENVIRONMENT=production")
         if self.search_backend == "elasticsearch" and not self.elasticsearch_url:
             raise ValueError("VOUCH_SEARCH_BACKEND=elasticsearch needs VOUCH_ELASTICSEARCH_URL")
         return self

@@ -1,0 +1,312 @@
+"""npm packuments, tarballs, publishes, keys and audits under the registry's rules.
+
+    npm = NpmService.build(registry)             # loads (or, in development, creates) the key
+    npm.packument("@acme/widget", abbreviated=True, base_url="http://host/npm/")
+    npm.tarball("@acme/widget", "widget-1.0.0.tgz")   # an Artifact, under the download rules
+    npm.publish(body, "@acme/widget", principal)  # PUT /npm/@acme%2fwidget
+    npm.audit(body, "gzip", base_url)             # POST /npm/-/npm/v1/security/advisories/bulk
+
+An npm package is a ``Package`` of ecosystem ``npm`` (its name as npm spells it, SemVer
+versions, one tarball per version). Its version manifest (package.json fields plus the
+registry's own ``_id``, ``_npmUser`` and ``dist`` with ``integrity``, ``shasum`` and the
+registry's ``signatures``) is stored with the tarball's file row (``core_metadata``), signed
+at publish time; packuments are built from those rows, leaving out unpublished and quarantined
+versions (and every version of a quarantined package). Publishing goes through
+``PublishService.publish_staged``: the same authorization, signature policy (a ``.sigstore``
+provenance bundle or a ``.tgz.asc`` GPG signature travels as an attachment), trusted
+publishers, blob handling and single transaction as every other format. A refused publish
+leaves no blob, no row and no audit event.
+
+``latest`` is the highest live release (the highest pre-release when there is none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from advisories.matching import Query
+from advisories.models import Advisory
+from app.accounts.service import Principal
+from app.advisories.service import AdvisoryService
+from app.core.config import Settings
+from app.core.db import session_scope
+from app.core.errors import (
+    DomainError,
+    InvalidMetadata,
+    NotFound,
+    NulCharacter,
+    VersionGone,
+    VersionQuarantined,
+)
+from app.core.models import Package, PackageBlob, PackageFile, PackageVersion
+from app.npm.errors import PublishedOver, PublishedOverBurned, from_format
+from app.publishing import ownership
+from app.publishing import packages as pkgs
+from app.publishing.downloads import Artifact
+from app.publishing.names import parse_package_name
+from app.publishing.publish import FilePlan, Published, PublishService, VersionFields
+from app.publishing.staging import stage
+from app.trust.evidence import Evidence
+from formats.errors import FormatError
+from formats.npm import audit as npm_audit
+from formats.npm import names
+from formats.npm.packument import (
+    VersionEntry,
+    abbreviated_packument,
+    full_packument,
+)
+from formats.npm.publish import MAX_MANIFEST_BYTES, NpmPublish, parse_publish
+from formats.npm.signatures import RegistryKey, keys_document
+from versions.semver import Version
+
+ECOSYSTEM = "npm"
+FILETYPE = "npm"
+
+
+def signing_key(settings: Settings) -> RegistryKey:
+    """The registry's npm signing key from ``VOUCH_NPM_SIGNING_KEY`` (default
+    ``<data dir>/npm-signing-key.pem``): created there on first start in development, required
+    to exist in production. Raises ``formats.npm.errors.InvalidSigningKey``."""
+    path = settings.npm_signing_key or settings.data_dir / "npm-signing-key.pem"
+    return RegistryKey.load_or_create(path, create=settings.environment == "development")
+
+
+@dataclass(frozen=True)
+class _Live:
+    version: PackageVersion
+    file: PackageFile
+
+
+class NpmService:
+    def __init__(self, *, engine: Engine, publish: PublishService,
+                 advisories: AdvisoryService, key: RegistryKey) -> None:
+        self.engine = engine
+        self.publish_service = publish
+        self.advisories = advisories
+        self.key = key
+
+    @classmethod
+    def build(cls, registry: Any) -> NpmService:
+        return cls(engine=registry.engine, publish=registry.publish,
+                   advisories=registry.advisories, key=signing_key(registry.settings))
+
+    # -- reads ------------------------------------------------------------------------------
+    def packument(self, name: str, *, abbreviated: bool, base_url: str) -> dict[str, Any]:
+        """The package's document; raises ``PackageNotFound`` (404)."""
+        with session_scope(self.engine) as session:
+            package = pkgs.get_package(session, name, ECOSYSTEM)
+            live = _live_versions(session, package)
+        entries = [VersionEntry(json.loads(item.file.core_metadata or b"{}"),
+                                tarball_url(base_url, name, item.version.version),
+                                item.version.published_at, item.version.deprecated)
+                   for item in live]
+        tags = _dist_tags([item.version.version for item in live])
+        modified = max([package.created_at, *(e.published_at for e in entries)])
+        if abbreviated:
+            return abbreviated_packument(name, entries, tags, modified=modified)
+        return full_packument(name, entries, tags, created=package.created_at,
+                              modified=modified, rev=_revision(live))
+
+    def tarball(self, name: str, filename: str) -> Artifact:
+        """The servable tarball; raises ``NotFound``, ``VersionGone`` (410, unpublished) or
+        ``VersionQuarantined`` (403), as native downloads do."""
+        try:
+            version = names.version_of_tarball(name, filename)
+        except FormatError as err:
+            raise NotFound(f"{filename[:128]!r} is not a tarball of {name}") from err
+        with session_scope(self.engine) as session:
+            package = pkgs.get_package(session, name, ECOSYSTEM)
+            row = pkgs.get_version(session, package, version)
+            if row.unpublished_at is not None:
+                raise VersionGone(name, version)
+            if row.quarantined_at is not None or package.status == "quarantined":
+                raise VersionQuarantined(name, version, row.quarantine_reason)
+            found = session.exec(select(PackageFile, PackageBlob).where(
+                PackageFile.version_id == row.id,
+                PackageFile.blob_id == PackageBlob.id)).first()
+            if found is None:
+                raise NotFound(f"{name}@{version} has no tarball")
+            file, blob = found
+            assert row.id is not None
+            return Artifact(package=package.name, version=row.version, version_id=row.id,
+                            filename=file.filename, sha256=blob.sha256, sha512=blob.sha512,
+                            size=blob.size)
+
+    def keys(self) -> dict[str, Any]:
+        return keys_document([self.key])
+
+    def audit(self, body: bytes, content_encoding: str | None,
+              base_url: str) -> dict[str, list[dict[str, Any]]]:
+        """``npm audit``'s bulk answer from the published advisories (ecosystem npm)."""
+        try:
+            wanted = npm_audit.parse_bulk_request(body, content_encoding=content_encoding)
+        except FormatError as err:
+            raise from_format(err) from err
+        names_asked = list(wanted)
+        found = self.advisories.query_batch([Query(ECOSYSTEM, n) for n in names_asked])
+        by_name = dict(zip(names_asked, found, strict=True))
+
+        def url_for(record: Advisory) -> str:
+            return f"{base_url.split('/npm/')[0]}/advisories/{quote(record.id)}"
+
+        return npm_audit.bulk_answer(wanted, lambda n: by_name.get(n, []), url_for)
+
+    # -- publish ----------------------------------------------------------------------------
+    def publish(self, body: bytes, name: str, principal: Principal) -> Published:
+        """Publish the one version an ``npm publish`` body carries. Raises the format's
+        errors (as domain errors), ``PublishedOver`` / ``PublishedOverBurned`` (409),
+        ``Forbidden``, ``PayloadTooLarge`` and the signature errors."""
+        service = self.publish_service
+        try:
+            parsed = parse_publish(body, name, max_tarball_bytes=service.max_upload_bytes)
+        except FormatError as err:
+            raise from_format(err) from err
+        package_name = parse_package_name(name)
+        ownership.require_action(principal, "publish", name)
+        raw = _stored_manifest(parsed, principal, self.key)
+        with stage(io.BytesIO(parsed.tarball), limit=service.max_upload_bytes,
+                   directory=service.staging_dir) as staged:
+            plan = FilePlan(
+                ecosystem=ECOSYSTEM, name=package_name, version=parsed.version,
+                sort_key=names.version_sort_key(parsed.version),
+                filename=names.tarball_filename(name, parsed.version),
+                upload_filename=purl(name, parsed.version),
+                fields=_fields(parsed.manifest),
+                file_fields={"filetype": FILETYPE, "uploaded_at": service.clock.now(),
+                             "core_metadata": raw,
+                             "core_metadata_sha256": hashlib.sha256(raw).hexdigest()})
+            evidence = Evidence(sigstore_bundle=parsed.provenance,
+                                gpg_signature=parsed.gpg_signature)
+            return service.publish_staged(plan, staged, evidence, principal, _NpmRules())
+
+
+def tarball_url(base_url: str, name: str, version: str) -> str:
+    """``{registry}/{name}/-/{base}-{version}.tgz`` (``base_url`` ends with ``/npm/``)."""
+    return f"{base_url}{name}/-/{names.tarball_filename(name, version)}"
+
+
+def purl(name: str, version: str) -> str:
+    """The subject name of npm provenance: ``pkg:npm/%40acme/widget@1.0.0``."""
+    return f"pkg:npm/{name.replace('@', '%40', 1) if name.startswith('@') else name}@{version}"
+
+
+def _stored_manifest(parsed: NpmPublish, principal: Principal, key: RegistryKey) -> bytes:
+    integrity = parsed.digests.integrity
+    manifest = {
+        **parsed.manifest,
+        "_id": f"{parsed.name}@{parsed.version}",
+        "_npmUser": {"name": principal.name},
+        "dist": {"integrity": integrity, "shasum": parsed.digests.shasum,
+                 "signatures": [key.sign(parsed.name, parsed.version, integrity)]},
+    }
+    raw = json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode()
+    if b"\\u0000" in raw:
+        raise NulCharacter("the manifest contains a NUL character")
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise InvalidMetadata(f"the version manifest is larger than {MAX_MANIFEST_BYTES} bytes")
+    return raw
+
+
+def _fields(manifest: dict[str, Any]) -> VersionFields:
+    def text(key: str, limit: int) -> str | None:
+        value = manifest.get(key)
+        return value[:limit] if isinstance(value, str) else None
+
+    repository = manifest.get("repository")
+    if isinstance(repository, dict):
+        repository = repository.get("url")
+    keywords = manifest.get("keywords")
+
+    def deps(key: str) -> dict[str, str]:
+        value = manifest.get(key)
+        if not isinstance(value, dict):
+            return {}
+        return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+    return VersionFields(
+        description=text("description", 10_000) or "", license=text("license", 256),
+        keywords=[k for k in keywords if isinstance(k, str)][:50]
+        if isinstance(keywords, list) else [],
+        repository=repository[:512] if isinstance(repository, str) else None,
+        dependencies=deps("dependencies"), dev_dependencies=deps("devDependencies"))
+
+
+def _live_versions(session: Session, package: Package) -> list[_Live]:
+    if package.status == "quarantined":
+        return []
+    rows = session.exec(
+        select(PackageVersion, PackageFile)
+        .where(PackageFile.version_id == PackageVersion.id,
+               PackageVersion.package_id == package.id,
+               col(PackageVersion.unpublished_at).is_(None),
+               col(PackageVersion.quarantined_at).is_(None))
+        .order_by(col(PackageVersion.sort_key))).all()
+    return [_Live(version, file) for version, file in rows]
+
+
+def _dist_tags(versions: list[str]) -> dict[str, str]:
+    parsed = [Version.parse(v) for v in versions]
+    releases = [v for v in parsed if not v.is_prerelease]
+    best = max(releases or parsed, default=None)
+    return {"latest": str(best)} if best is not None else {}
+
+
+def _revision(live: list[_Live]) -> str:
+    """A CouchDB-style ``_rev`` that changes with every version and deprecation change."""
+    state = json.dumps([[i.version.version, i.version.deprecated] for i in live]).encode()
+    return f"{len(live) + 1}-{hashlib.sha256(state).hexdigest()[:32]}"
+
+
+class _NpmRules:
+    """An npm version is one tarball, published once: an existing number (live or
+    unpublished) is refused with npm's wording. Dependencies are not required to be in this
+    registry (npm registries do not require it)."""
+
+    def check(self, session: Session, package: Package | None, plan: FilePlan) -> None:
+        if package is None:
+            return
+        existing = session.exec(select(PackageVersion).where(
+            PackageVersion.package_id == package.id,
+            PackageVersion.version == plan.version)).first()
+        if existing is not None:
+            raise _taken(plan.name.full, plan.version, existing)
+
+    def version_row(self, session: Session, package: Package, plan: FilePlan,
+                    principal: Principal, now: datetime) -> PackageVersion:
+        assert package.id is not None
+        fields = plan.fields
+        row = PackageVersion(
+            package_id=package.id, version=plan.version, sort_key=plan.sort_key,
+            description=fields.description, license=fields.license, keywords=fields.keywords,
+            repository=fields.repository, dependencies=fields.dependencies,
+            dev_dependencies=fields.dev_dependencies, published_at=now,
+            published_by_id=principal.user_id, published_by=principal.name)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError as err:
+            existing = session.exec(select(PackageVersion).where(
+                PackageVersion.package_id == package.id,
+                PackageVersion.version == plan.version)).first()
+            raise _taken(plan.name.full, plan.version, existing) from err
+        return row
+
+    def file_taken(self, session: Session, row: PackageVersion, plan: FilePlan) -> DomainError:
+        return PublishedOver(plan.name.full, plan.version)
+
+
+def _taken(name: str, version: str, existing: PackageVersion | None) -> DomainError:
+    if existing is not None and existing.unpublished_at is not None:
+        return PublishedOverBurned(name, version)
+    return PublishedOver(name, version)

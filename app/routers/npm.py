@@ -1,0 +1,172 @@
+"""The npm registry protocol, mounted under ``/npm/``: ``npm --registry http://HOST/npm/``.
+
+    GET  /npm/{name}, /npm/@{scope}/{name}   packument (``@scope%2fname``, either case of %2f);
+                                             abbreviated for the npm install Accept type
+    GET  /npm/{name}/-/{file}.tgz            the tarball (rules and counting as every download)
+    PUT  /npm/{name}                         npm publish (Authorization: Bearer <vouch token>)
+    GET  /npm/-/whoami, /npm/-/ping          identity, health
+    GET  /npm/-/npm/v1/keys                  the registry's signing keys (npm audit signatures)
+    POST /npm/-/npm/v1/security/advisories/bulk   npm audit (gzip'ed body)
+
+Routes parse, call ``app.npm.service.NpmService`` (``app.state.npm``) and answer. Every error
+is problem+json with its stable ``code``; npm prints only a refusal's ``error`` field, so the
+route class copies ``detail`` there.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from app.core.errors import DomainError
+from app.deps import PrincipalDep, RegistryDep
+from app.npm.service import NpmService
+from app.publishing.downloads import Artifact
+from app.publishing.remote_downloads import redirect_download, remote_blob_response
+from app.routers.packages import OpenBlobResponse
+from app.storage import blob_key
+from formats.npm.packument import ABBREVIATED_MEDIA_TYPE, wants_abbreviated
+
+_IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class _NpmRoute(APIRoute):
+    """Puts a refusal's detail in ``error`` too: the npm CLI shows that field, not ``detail``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DomainError as err:
+                err.extra.setdefault("error", err.detail)
+                raise
+
+        return route
+
+
+router = APIRouter(prefix="/npm", tags=["npm"], route_class=_NpmRoute)
+
+
+def _npm(request: Request) -> NpmService:
+    service: NpmService = request.app.state.npm
+    return service
+
+
+def _base(request: Request) -> str:
+    return f"{request.base_url}npm/"
+
+
+@router.get("/-/ping", summary="npm ping")
+def ping() -> dict[str, Any]:
+    return {}
+
+
+@router.get("/-/whoami", summary="npm whoami: the account the token belongs to")
+def whoami(principal: PrincipalDep) -> dict[str, str]:
+    return {"username": principal.name}
+
+
+@router.get("/-/npm/v1/keys", summary="The registry's npm signing keys (npm audit signatures)")
+def keys(request: Request) -> dict[str, Any]:
+    return _npm(request).keys()
+
+
+@router.post("/-/npm/v1/security/advisories/bulk",
+             summary="npm audit: advisories affecting the given versions (gzip'ed JSON body)")
+async def audit_bulk(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    return await run_in_threadpool(_npm(request).audit, body,
+                                   request.headers.get("content-encoding"), _base(request))
+
+
+# Longer paths first.
+@router.get("/@{scope}/{name}/-/{filename}", response_class=Response,
+            summary="A scoped package's tarball")
+@router.head("/@{scope}/{name}/-/{filename}", response_class=Response,
+             summary="A scoped package's tarball headers")
+def scoped_tarball(scope: str, name: str, filename: str, request: Request,
+                   registry: RegistryDep) -> Response:
+    artifact = _npm(request).tarball(f"@{scope}/{name}", filename)
+    return _serve(registry, artifact, request)
+
+
+@router.get("/{name}/-/{filename}", response_class=Response, summary="A package's tarball")
+@router.head("/{name}/-/{filename}", response_class=Response,
+             summary="A package's tarball headers")
+def tarball(name: str, filename: str, request: Request, registry: RegistryDep) -> Response:
+    artifact = _npm(request).tarball(name, filename)
+    return _serve(registry, artifact, request)
+
+
+@router.get("/@{scope}/{name}", summary="A scoped package's packument")
+def scoped_packument(scope: str, name: str, request: Request) -> JSONResponse:
+    return _packument(request, f"@{scope}/{name}")
+
+
+@router.get("/{name}", summary="A package's packument (full, or abbreviated by Accept)")
+def packument(name: str, request: Request) -> JSONResponse:
+    return _packument(request, name)
+
+
+@router.put("/@{scope}/{name}", status_code=201, summary="npm publish (a scoped package)")
+async def publish_scoped(scope: str, name: str, request: Request,
+                         principal: PrincipalDep) -> dict[str, Any]:
+    return await _publish(request, f"@{scope}/{name}", principal)
+
+
+@router.put("/{name}", status_code=201, summary="npm publish")
+async def publish(name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    return await _publish(request, name, principal)
+
+
+async def _publish(request: Request, name: str, principal: Any) -> dict[str, Any]:
+    body = await request.body()
+    published = await run_in_threadpool(_npm(request).publish, body, name, principal)
+    return {"ok": True, "success": True, "id": name, "version": published.version.version}
+
+
+def _packument(request: Request, name: str) -> JSONResponse:
+    abbreviated = (request.query_params.get("write") != "true"
+                   and wants_abbreviated(request.headers.get("accept", "")))
+    doc = _npm(request).packument(name, abbreviated=abbreviated, base_url=_base(request))
+    media = ABBREVIATED_MEDIA_TYPE if abbreviated else "application/json"
+    return JSONResponse(doc, media_type=media, headers={"Vary": "Accept",
+                                                        "Cache-Control": "max-age=0"})
+
+
+def _serve(registry: Any, artifact: Artifact, request: Request) -> Response:
+    """The tarball with the headers, caching, redirects and counting of native downloads."""
+    digest_b64 = base64.b64encode(bytes.fromhex(artifact.sha256)).decode()
+    headers = {
+        "ETag": f'"{artifact.sha256}"',
+        "Repr-Digest": f"sha-256=:{digest_b64}:",
+        "Cache-Control": _IMMUTABLE,
+        "X-Checksum-Sha512": artifact.sha512,
+        "Content-Disposition": f'attachment; filename="{artifact.filename}"',
+    }
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    redirect = redirect_download(registry, artifact, headers, request.method)
+    if redirect is not None:
+        registry.downloads.hit(artifact.version_id, artifact.package)
+        return redirect
+    stream = registry.reads.open(artifact)  # gone bytes: 410 here, not a cut-off body later
+    if request.method == "GET":
+        registry.downloads.hit(artifact.version_id, artifact.package)
+    accel = registry.settings.accel_redirect_prefix
+    if accel:
+        stream.close()
+        headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + blob_key(artifact.sha256)
+        return Response(status_code=200, headers=headers, media_type="application/octet-stream")
+    remote = remote_blob_response(stream, headers=headers, filename=artifact.filename)
+    if remote is not None:
+        return remote
+    return OpenBlobResponse(stream, headers=headers, filename=artifact.filename)

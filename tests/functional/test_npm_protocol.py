@@ -1,0 +1,158 @@
+"""The npm registry protocol over real HTTP (the wire shapes; the real npm CLI is in
+test_npm_client.py): packuments, tarballs, publishes and their refusals, keys, audit."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+
+from sqlmodel import select
+
+from app.core.db import session_scope
+from app.core.models import PackageFile
+from formats.npm.signatures import verify
+from tests.conftest import Actors, state_counts
+from tests.functional.helpers import assert_problem
+from tests.functional.npm_support import package_json, path, publish_body, tarball
+from tests.support.server import RunningServer
+
+CORGI = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
+
+
+def signed_body(actors: Actors, user: str, name: str, version: str, data: bytes,
+                **kwargs: object) -> dict:
+    signer = actors.signers[user]
+    return publish_body(name, version, data, gpg_signature=signer.sign(data), **kwargs)
+
+
+def test_publish_then_read_packuments_and_tarball(actors: Actors, server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert alice.post("/api/v1/orgs", json={"name": "acme"}).status_code == 201
+    manifest = package_json("@acme/widget", "1.0.0", dependencies={"left-pad": "^1.0.0"})
+    data = tarball(manifest)
+    response = alice.put(path("@acme/widget"), json=signed_body(
+        actors, "alice", "@acme/widget", "1.0.0", data, manifest=manifest))
+    assert response.status_code == 201, response.text
+    assert response.json()["ok"] is True
+
+    # either case of %2f reaches the package; the full document by default
+    for spelling in ("/npm/@acme%2fwidget", "/npm/@acme%2Fwidget", "/npm/@acme/widget"):
+        full = alice.get(spelling)
+        assert full.status_code == 200, full.text
+    doc = full.json()
+    assert doc["name"] == doc["_id"] == "@acme/widget"
+    assert doc["dist-tags"] == {"latest": "1.0.0"}
+    assert set(doc["time"]) == {"created", "modified", "1.0.0"}
+    version = doc["versions"]["1.0.0"]
+    tarball_url = f"{server.url}/npm/@acme/widget/-/widget-1.0.0.tgz"
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+    assert version["dist"]["tarball"] == tarball_url
+    assert version["dist"]["integrity"] == integrity
+    assert version["dist"]["shasum"] == hashlib.sha1(data, usedforsecurity=False).hexdigest()
+    assert version["_npmUser"] == {"name": "alice"}
+    assert version["dependencies"] == {"left-pad": "^1.0.0"}
+    keys = alice.get("/npm/-/npm/v1/keys").json()["keys"]
+    (signature,) = version["dist"]["signatures"]
+    assert verify(keys[0], signature, "@acme/widget", "1.0.0", integrity)
+
+    corgi = alice.get("/npm/@acme%2fwidget", headers={"Accept": CORGI})
+    assert corgi.headers["content-type"].startswith("application/vnd.npm.install-v1+json")
+    assert set(corgi.json()) == {"name", "modified", "dist-tags", "versions"}
+    assert "_npmUser" not in corgi.json()["versions"]["1.0.0"]
+
+    got = alice.get(tarball_url)
+    assert got.status_code == 200 and got.content == data
+    assert got.headers["etag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+
+
+def test_existing_version_is_refused_with_npms_wording(actors: Actors,
+                                                       server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    data = tarball(package_json("left-pad", "1.0.0"))
+    assert alice.put(path("left-pad"), json=signed_body(actors, "alice", "left-pad", "1.0.0",
+                                                        data)).status_code == 201
+    before = state_counts(server)
+    other = tarball(package_json("left-pad", "1.0.0"), {"index.js": b"changed"})
+    response = alice.put(path("left-pad"),
+                         json=signed_body(actors, "alice", "left-pad", "1.0.0", other))
+    body = assert_problem(response, 409, "version_exists")
+    assert body["error"] == ("You cannot publish over the previously published versions: "
+                             "1.0.0.")
+    assert state_counts(server) == before
+
+
+def test_refused_publishes_leave_nothing_behind(actors: Actors, server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    data = tarball(package_json("left-pad", "1.0.0"))
+    before = state_counts(server)
+    unsigned = publish_body("left-pad", "1.0.0", data)
+    cases = [
+        (unsigned, 400, "signature_required"),
+        (signed_body(actors, "alice", "left-pad", "1.0.0", data,
+                     manifest=package_json("left-pad", "1.0.0", dependencies={"x": "1"})),
+         400, "metadata_mismatch"),
+    ]
+    wrong_digest = signed_body(actors, "alice", "left-pad", "1.0.0", data)
+    wrong_digest["versions"]["1.0.0"]["dist"]["shasum"] = "0" * 40
+    cases.append((wrong_digest, 400, "digest_mismatch"))
+    forged = publish_body("left-pad", "1.0.0", data,
+                          gpg_signature=actors.signers["alice"].sign(b"other bytes"))
+    cases.append((forged, 400, "signature_invalid"))
+    for body, status, code in cases:
+        response = alice.put(path("left-pad"), json=body)
+        problem = assert_problem(response, status, code)
+        assert problem["error"] == problem["detail"]
+    assert state_counts(server) == before
+    assert alice.get("/npm/left-pad").status_code == 404
+    anonymous = actors.client()
+    assert_problem(anonymous.put(path("left-pad"), json=signed_body(
+        actors, "alice", "left-pad", "1.0.0", data)), 401, "not_authenticated")
+    assert state_counts(server) == before
+
+
+def test_whoami_ping_keys(actors: Actors) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert alice.get("/npm/-/whoami").json() == {"username": "alice"}
+    assert_problem(actors.client().get("/npm/-/whoami"), 401, "not_authenticated")
+    assert alice.get("/npm/-/ping").json() == {}
+    (key,) = alice.get("/npm/-/npm/v1/keys").json()["keys"]
+    assert key["keytype"] == "ecdsa-sha2-nistp256" and key["keyid"].startswith("SHA256:")
+
+
+def test_audit_bulk_answers_from_published_advisories(actors: Actors,
+                                                      server: RunningServer) -> None:
+    security = actors.client(actors.user("sec", security=True))
+    record = {"id": "GHSA-aaaa-bbbb-cccc", "modified": "2026-01-01T00:00:00Z",
+              "summary": "left-pad pads too much",
+              "affected": [{"package": {"ecosystem": "npm", "name": "left-pad"},
+                            "ranges": [{"type": "SEMVER", "events": [
+                                {"introduced": "0"}, {"fixed": "1.1.0"}]}]}],
+              "database_specific": {"severity": "HIGH"}}
+    imported = security.post("/api/v1/advisories/import", json=[record])
+    assert imported.status_code == 200 and imported.json()["invalid"] == 0, imported.text
+    body = gzip.compress(json.dumps({"left-pad": ["1.0.0"], "other": ["1.0.0"]}).encode())
+    response = actors.client().post("/npm/-/npm/v1/security/advisories/bulk", content=body,
+                                    headers={"Content-Type": "application/json",
+                                             "Content-Encoding": "gzip"})
+    assert response.status_code == 200, response.text
+    (item,) = response.json()["left-pad"]
+    assert item["severity"] == "high" and item["vulnerable_versions"] == "<1.1.0"
+    assert item["url"].endswith("/advisories/GHSA-aaaa-bbbb-cccc")
+    fixed = gzip.compress(json.dumps({"left-pad": ["1.1.0"]}).encode())
+    assert actors.client().post("/npm/-/npm/v1/security/advisories/bulk", content=fixed,
+                                headers={"Content-Encoding": "gzip"}).json() == {}
+
+
+def test_stored_manifest_is_the_registrys(actors: Actors, server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    data = tarball(package_json("left-pad", "1.0.0"))
+    body = signed_body(actors, "alice", "left-pad", "1.0.0", data)
+    body["versions"]["1.0.0"]["_npmUser"] = {"name": "mallory"}
+    assert alice.put(path("left-pad"), json=body).status_code == 201
+    with session_scope(server.registry.engine) as session:
+        (file,) = session.exec(select(PackageFile)).all()
+        stored = json.loads(file.core_metadata)
+    assert stored["_npmUser"] == {"name": "alice"}
+    assert "_nodeVersion" not in stored and "tarball" not in stored["dist"]
