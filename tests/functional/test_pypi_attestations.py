@@ -26,7 +26,7 @@ from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem
 from tests.support.attestations import make_attestation
 from tests.support.pydists import build_sdist, build_wheel
-from tests.support.sigstore_local import GitHubIdentity, SigstoreInstance
+from tests.support.sigstore_local import Fault, GitHubIdentity, SigstoreInstance
 from tests.support.sigstore_local.oidc import OidcSigningKey, make_github_oidc_token
 
 WORKFLOW = GitHubIdentity(repository="acme/widget", workflow="release.yml",
@@ -126,9 +126,10 @@ def test_a_token_minted_at_the_pypi_oidc_path_uploads_attested_files(
 
 
 @pytest.fixture
-def settings_overrides(request: pytest.FixtureRequest,
-                       github_jwks_path: Path) -> dict[str, object]:
-    return {"oidc_jwks_file": github_jwks_path, **getattr(request, "param", {})}
+def settings_overrides(request: pytest.FixtureRequest, github_jwks_path: Path,
+                       sigstore_instance: SigstoreInstance) -> dict[str, object]:
+    return {"oidc_jwks_file": github_jwks_path, "rekor_url": sigstore_instance.rekor_url,
+            **getattr(request, "param", {})}
 
 
 def _refused(actors: Actors, response: httpx.Response, status: int, code: str,
@@ -265,3 +266,18 @@ def test_a_real_production_attestation_uploads_with_its_sdist(actors: Actors,
     pypi = json.loads((REAL / f"{sdist.name}.provenance").read_text())["attestation_bundles"][0]
     assert ours["publisher"] == pypi["publisher"]
     assert ours["attestations"][0]["envelope"] == pypi["attestations"][0]["envelope"]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"rekor_mode": "fail_closed"}], indirect=True)
+def test_the_online_rekor_check_applies_to_attestations(
+        actors: Actors, alice: str, wheel: Path, sigstore_instance: SigstoreInstance) -> None:
+    """With VOUCH_REKOR_MODE=fail_closed every attestation's entry must be in the log: one
+    never integrated (a split view: it passes every offline check) is refused."""
+    assert actors.server.registry.settings.rekor_url == sigstore_instance.rekor_url
+    unlogged = _sign(sigstore_instance, wheel, fault=Fault.UNLOGGED_ENTRY)
+    before = state_counts(actors.server)
+    response = upload(actors.server.url, alice, wheel, attestations=[unlogged])
+    _refused(actors, response, 400, "tlog_invalid", before)
+    logged = upload(actors.server.url, alice, wheel, attestations=[_sign(sigstore_instance,
+                                                                         wheel)])
+    assert logged.status_code == 200, logged.text

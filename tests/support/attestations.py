@@ -18,7 +18,7 @@ from pypi_attestations import Attestation
 from sigstore.models import Bundle
 
 from formats.pypi.attestations import PUBLISH_V1
-from tests.support.sigstore_local import GitHubIdentity, SigstoreInstance
+from tests.support.sigstore_local import Fault, GitHubIdentity, SigstoreInstance
 
 
 def statement(filename: str, data: bytes, predicate_type: str = PUBLISH_V1,
@@ -32,11 +32,13 @@ def statement(filename: str, data: bytes, predicate_type: str = PUBLISH_V1,
 
 def make_attestation(instance: SigstoreInstance, data: bytes, filename: str,
                      identity: GitHubIdentity, *, predicate_type: str = PUBLISH_V1,
-                     statement_override: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A signed attestation object (JSON-ready dict) for `data` named `filename`."""
+                     statement_override: dict[str, Any] | None = None,
+                     fault: Fault | None = None) -> dict[str, Any]:
+    """A signed attestation object (JSON-ready dict) for `data` named `filename`; `fault`
+    makes the instance's bad cases (e.g. `Fault.UNLOGGED_ENTRY`)."""
     body = statement_override or statement(filename, data, predicate_type)
     bundle_json = instance.sign_artifact(data, identity, kind="dsse", name=filename,
-                                         statement=body)
+                                         statement=body, fault=fault)
     attestation = Attestation.from_bundle(Bundle.from_json(bundle_json))
     result: dict[str, Any] = attestation.model_dump(mode="json")
     return result
