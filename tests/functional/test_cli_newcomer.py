@@ -471,6 +471,9 @@ def test_readme_first_steps_work_as_written(tmp_path: Path) -> None:
     scratch = tmp_path / "clone"
     scratch.mkdir()
     (scratch / ".venv").symlink_to(ROOT / ".venv")
+    for source_dir in ("app", "client"):  # the checkout's own packages: nothing lands there
+        (scratch / source_dir).mkdir()
+        (scratch / source_dir / "__init__.py").write_text("")
     gnupg = Path(tempfile.mkdtemp(prefix="vrd-", dir="/tmp"))
     gnupg.chmod(0o700)
     serve_env = {"VOUCH_DATA_DIR": str(scratch / "var")}
@@ -491,8 +494,10 @@ def test_readme_first_steps_work_as_written(tmp_path: Path) -> None:
         shutil.rmtree(gnupg, ignore_errors=True)
     assert shown["signer"]["method"] == "gpg" and shown["unpublished"]
     assert (scratch / "left-pad.tgz").read_bytes() == (scratch / "left-pad-1.0.0.tgz").read_bytes()
-    installed = scratch / "app" / "vouch_modules" / "left-pad"
+    for source_dir in ("app", "client"):
+        assert [p.name for p in (scratch / source_dir).iterdir()] == ["__init__.py"]
+    installed = scratch / "demo" / "vouch_modules" / "left-pad"
     assert (installed / "left-pad" / "README").read_text() == "pad strings\n"
-    assert tomllib.loads((scratch / "app" / "vouch.toml").read_text()) == {
+    assert tomllib.loads((scratch / "demo" / "vouch.toml").read_text()) == {
         "dependencies": {"left-pad": "^1.0.0"}}
     assert "version:publish" in done.stdout  # the audit log, newest first
