@@ -94,6 +94,7 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     cpu_ms: float  # server process tree, whole run incl. deferred work
+    db_cpu_ms: float | None  # PostgreSQL backends of the bench database (None: SQLite)
     load: float
 
     @property
@@ -103,6 +104,10 @@ class Result:
     @property
     def cpu_per_publish(self) -> float:
         return self.cpu_ms / self.count
+
+    @property
+    def db_cpu_per_publish(self) -> float | None:
+        return None if self.db_cpu_ms is None else self.db_cpu_ms / self.count
 
 
 # ---- the server and its processes ---------------------------------------------------------------
@@ -162,6 +167,21 @@ def cpu_ms(pid: int) -> float:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             # utime, stime, and the reaped children's (gpg): fields 14-17 of proc(5)
             total += sum(int(f) for f in fields[11:15])
+    return total * 1000 / CLK_TCK
+
+
+def postgres_cpu_ms(database: str | None) -> float | None:
+    """utime+stime (ms) of the PostgreSQL backends serving ``database`` (their process title
+    names it), or None for SQLite. Backends live as long as the pooled connections."""
+    if database is None:
+        return None
+    total, needle = 0, f" {database} ".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if needle in (entry / "cmdline").read_bytes().replace(b"\0", b" "):
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    total += int(fields[11]) + int(fields[12])
     return total * 1000 / CLK_TCK
 
 
@@ -280,7 +300,7 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
                                                       "PublishService.publish ")),
     ("response document (second session)", ("build_version_document",
                                             "publish_version.<locals>.document")),
-    ("authentication (token lookup)", ("app/accounts/",)),
+    ("authentication (token lookup)", ("TokenGate._lookup",)),
     ("multipart parsing, form fields", ("formparsers", "multipart", "_read_small")),
     ("HTTP, routing, middleware", ("uvicorn/", "starlette/", "fastapi/", "h11", "httptools",
                                    "app/core/limits", "app/main")),
@@ -384,6 +404,7 @@ def run_db(db: str, args: argparse.Namespace, instance: object | None) -> list[R
     modes = args.modes
     with postgres_database(db == "postgres") as url, Workspace(f"publish-{db}",
                                                                 keep=args.keep) as ws:
+        dbname = url.rsplit("/", 1)[1] if url else None
         if url:
             ws.env["VOUCH_DATABASE_URL"] = url
         if instance is not None:
@@ -431,7 +452,7 @@ def run_db(db: str, args: argparse.Namespace, instance: object | None) -> list[R
                 items = plans[mode]
                 publish_all(base, token, items[:args.warmup], args.clients, method)
                 settle(master)
-                before = cpu_ms(master)
+                before, db_before = cpu_ms(master), postgres_cpu_ms(dbname)
                 with profiled(args.profile, workers, f"{db}-{mode}", args.gil) as files:
                     started = time.perf_counter()
                     times = publish_all(base, token, items[args.warmup:], args.clients,
@@ -440,32 +461,46 @@ def run_db(db: str, args: argparse.Namespace, instance: object | None) -> list[R
                     load = load1()
                     settle(master)
                 result = Result(db, mode, len(times), seconds, times,
-                                cpu_ms(master) - before, load)
+                                cpu_ms(master) - before, _minus(postgres_cpu_ms(dbname), db_before),
+                                load)
                 results.append(result)
                 print(f"[{db}] {mode:<9} {result.rate:6.1f}/s  p50 {median(times):6.1f} ms  "
                       f"p99 {percentile(times, 99):6.1f} ms  server CPU "
-                      f"{result.cpu_per_publish:5.1f} ms/publish  load {load:.1f}")
+                      f"{result.cpu_per_publish:5.1f} ms/publish{_db_note(result)}  "
+                      f"load {load:.1f}")
                 if files:
                     summarize(files, result.cpu_per_publish)
     return results
 
 
+def _minus(after: float | None, before: float | None) -> float | None:
+    return None if after is None or before is None else after - before
+
+
+def _db_note(result: Result) -> str:
+    per = result.db_cpu_per_publish
+    return "" if per is None else f" (+ PostgreSQL {per:.1f} ms)"
+
+
 def report(results: list[Result], args: argparse.Namespace) -> None:
     print()
     print(f"{'db':<9}{'mode':<10}{'publishes/s':>12}{'target':>8}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'CPU ms/publish':>16}{'load':>6}")
+          f"{'CPU ms/publish':>16}{'PG CPU ms':>10}{'load':>6}")
     for r in results:
         target = TARGETS.get(r.mode)
         p99 = percentile(r.latencies_ms, 99)
+        db_cpu = "-" if r.db_cpu_per_publish is None else f"{r.db_cpu_per_publish:.1f}"
         verdict = "" if target is None else (
             " pass" if r.rate >= target and p99 < P99_TARGET_MS else " MISS")
         print(f"{r.db:<9}{r.mode:<10}{r.rate:>12.1f}{(f'{target:.0f}' if target else '-'):>8}"
               f"{median(r.latencies_ms):>9.1f}{p99:>9.1f}{r.cpu_per_publish:>16.1f}"
-              f"{r.load:>6.1f}{verdict}")
+              f"{db_cpu:>10}{r.load:>6.1f}{verdict}")
     print(f"\n1 KiB artifacts, {args.clients} clients, `vouch serve --workers {args.workers}`, "
           f"{args.publishes} publishes per mode after {args.warmup} warm-up; Rekor lookups off "
-          f"(offline bundle verification); targets: >= 200/s unsigned, >= 100/s Sigstore, p99 "
-          f"< {P99_TARGET_MS:.0f} ms. {os.cpu_count()} CPUs shared with the clients.")
+          f"(offline bundle verification). CPU ms/publish: the server's process tree; PG CPU "
+          f"ms: the PostgreSQL backends of the bench database besides. Targets: >= 200/s "
+          f"unsigned, >= 100/s Sigstore, p99 < {P99_TARGET_MS:.0f} ms. {os.cpu_count()} CPUs "
+          f"shared with the clients.")
 
 
 def run(args: argparse.Namespace) -> int:
