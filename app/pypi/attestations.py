@@ -125,7 +125,7 @@ class AttestationSignatureChecker:
                     publishers=policies, trust=trust, now=ctx.now)
                 if self.log_check is not None:
                     for item in verified:
-                        self.log_check(_bundle_of(item), item.sigstore)
+                        self.log_check(item.bundle.encode(), item.sigstore)
             except VerificationError as err:
                 raise signature_rejected(err, REJECTED) from err
             return _evidence(verified, checked)
@@ -144,13 +144,6 @@ def _publishers(session: Session, ctx: PublishContext) -> list[TrustedPublisher]
     if ctx.principal.trusted_publisher_id is not None:
         return publisher_rules.token_publishers(session, ctx.principal, ctx.name.full, ctx.now)
     return publisher_rules.acting_publishers_for(session, ctx.name.full, ctx.now)
-
-
-def _bundle_of(item: VerifiedAttestation) -> bytes:
-    """The attestation as the Sigstore bundle the online log check reads."""
-    from pypi_attestations import Attestation
-
-    return Attestation.model_validate(item.attestation).to_bundle().to_json().encode()
 
 
 def _evidence(verified: list[VerifiedAttestation], checked: tuple[int, ...]) -> VerifiedEvidence:

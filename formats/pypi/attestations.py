@@ -83,12 +83,14 @@ class InvalidAttestations(MalformedSignature):
 @dataclass(frozen=True)
 class VerifiedAttestation:
     """One attestation that verified: its predicate type, what `signing` proved, the trusted
-    publisher whose identity matched, and the attestation object (normalised JSON)."""
+    publisher whose identity matched, the attestation object (normalised JSON) and the
+    Sigstore bundle it was verified as (for an online transparency-log lookup)."""
 
     predicate_type: str
     sigstore: VerifiedSigstore
     publisher: IdentityPolicy
     attestation: dict[str, Any]
+    bundle: str
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,8 @@ def _verify_one(attestation: Attestation, index: int, wanted: tuple[object, ...]
     return VerifiedAttestation(predicate_type=str(statement.get("predicateType")),
                                sigstore=verified,
                                publisher=_matching_publisher(policy, attestation),
-                               attestation=attestation.model_dump(mode="json"))
+                               attestation=attestation.model_dump(mode="json"),
+                               bundle=bundle)
 
 
 def _unverified_predicate(attestation: Attestation, index: int) -> str:
