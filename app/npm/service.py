@@ -13,7 +13,8 @@ registry's ``signatures``) is stored with the tarball's file row (``core_metadat
 at publish time; packuments are built from those rows, leaving out unpublished and quarantined
 versions (and every version of a quarantined package). Publishing goes through
 ``PublishService.publish_staged``: the same authorization, signature policy (a ``.sigstore``
-provenance bundle or a ``.tgz.asc`` GPG signature travels as an attachment), trusted
+provenance bundle or a ``.tgz.asc`` GPG signature travels as an attachment; the npm CLI, which
+cannot attach one, publishes with a signature staged beforehand, ``app.npm.staged``), trusted
 publishers, blob handling and single transaction as every other format. A refused publish
 leaves no blob, no row and no audit event.
 
@@ -50,6 +51,7 @@ from app.core.errors import (
 )
 from app.core.models import Package, PackageBlob, PackageFile, PackageVersion
 from app.npm.errors import PublishedOver, PublishedOverBurned, from_format
+from app.npm.staged import StagedSignatures
 from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.downloads import Artifact
@@ -89,16 +91,20 @@ class _Live:
 
 class NpmService:
     def __init__(self, *, engine: Engine, publish: PublishService,
-                 advisories: AdvisoryService, key: RegistryKey) -> None:
+                 advisories: AdvisoryService, key: RegistryKey,
+                 staged: StagedSignatures) -> None:
         self.engine = engine
         self.publish_service = publish
         self.advisories = advisories
         self.key = key
+        self.staged = staged
 
     @classmethod
     def build(cls, registry: Any) -> NpmService:
+        settings = registry.settings
         return cls(engine=registry.engine, publish=registry.publish,
-                   advisories=registry.advisories, key=signing_key(registry.settings))
+                   advisories=registry.advisories, key=signing_key(settings),
+                   staged=StagedSignatures(settings.data_dir / "npm-signatures"))
 
     # -- reads ------------------------------------------------------------------------------
     def packument(self, name: str, *, abbreviated: bool, base_url: str) -> dict[str, Any]:
@@ -185,9 +191,15 @@ class NpmService:
                 file_fields={"filetype": FILETYPE, "uploaded_at": service.clock.now(),
                              "core_metadata": raw,
                              "core_metadata_sha256": hashlib.sha256(raw).hexdigest()})
-            evidence = Evidence(sigstore_bundle=parsed.provenance,
-                                gpg_signature=parsed.gpg_signature)
-            return service.publish_staged(plan, staged, evidence, principal, _NpmRules())
+            signature = parsed.gpg_signature
+            from_stage = signature is None and parsed.provenance is None
+            if from_stage:  # handed in before `npm publish` (PUT /npm/-/vouch/signature/...)
+                signature = self.staged.find(principal, parsed.digests.sha512)
+            evidence = Evidence(sigstore_bundle=parsed.provenance, gpg_signature=signature)
+            published = service.publish_staged(plan, staged, evidence, principal, _NpmRules())
+        if from_stage and signature is not None:
+            self.staged.discard(principal, parsed.digests.sha512)
+        return published
 
 
 def tarball_url(base_url: str, name: str, version: str) -> str:

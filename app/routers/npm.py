@@ -7,6 +7,7 @@
     GET  /npm/-/whoami, /npm/-/ping          identity, health
     GET  /npm/-/npm/v1/keys                  the registry's signing keys (npm audit signatures)
     POST /npm/-/npm/v1/security/advisories/bulk   npm audit (gzip'ed body)
+    PUT  /npm/-/vouch/signature/{sha512}     stage a GPG signature for ``npm publish`` (Vouch's)
 
 Routes parse, call ``app.npm.service.NpmService`` (``app.state.npm``) and answer. Every error
 is problem+json with its stable ``code``; npm prints only a refusal's ``error`` field, so the
@@ -85,6 +86,15 @@ async def audit_bulk(request: Request) -> dict[str, Any]:
     body = await request.body()
     return await run_in_threadpool(_npm(request).audit, body,
                                    request.headers.get("content-encoding"), _base(request))
+
+
+@router.put("/-/vouch/signature/{sha512}", status_code=201,
+            summary="Stage a detached GPG signature for your next npm publish of a tarball")
+async def stage_signature(sha512: str, request: Request,
+                          principal: PrincipalDep) -> dict[str, Any]:
+    body = await request.body()
+    await run_in_threadpool(_npm(request).staged.put, principal, sha512.lower(), body)
+    return {"ok": True, "sha512": sha512.lower()}
 
 
 # Longer paths first.

@@ -1,0 +1,215 @@
+"""The real npm CLI (npm 11, installed from the npm registry into a temporary prefix for the
+session; node 20 runs it) against the real server: signed publishes, installs with a lockfile
+and ``npm ci``, refusals, and registry signatures checked by npm's own verifier.
+
+Signing with the npm CLI: it cannot attach a GPG signature to its publish body and its
+``--provenance-file`` re-verifies the bundle against the public-good Sigstore TUF root (online
+only), so these tests sign the way the README tells npm users to: ``npm pack``, ``gpg
+--armor --detach-sign`` the tarball, stage the signature (``PUT
+/npm/-/vouch/signature/<sha512>``), then ``npm publish <tarball>``.
+
+``npm audit signatures`` needs the Sigstore TUF repository online before it reads any key, so
+the registry signatures are checked with npm's own verifier, pacote (from the same npm 11),
+given the registry's keys through its ``//host/path/:_keys`` option: the route the issue names
+for offline tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from app.core.db import session_scope
+from app.core.models import PackageFile
+from tests.conftest import Actors, state_counts
+from tests.functional.npm_support import NpmCli
+from tests.support.server import RunningServer
+
+
+@pytest.fixture(scope="session")
+def npm11(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """npm 11 from the npm registry, installed once per session (worker)."""
+    prefix = tmp_path_factory.mktemp("npm11")
+    env = {**os.environ, "HOME": str(prefix / "home")}
+    if Path("/etc/ssl/certs/ca-certificates.crt").exists():  # the machine's CA bundle
+        env["npm_config_cafile"] = "/etc/ssl/certs/ca-certificates.crt"
+    done = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                           "--no-save", "npm@11"], capture_output=True, text=True, timeout=600,
+                          check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    npm_js = prefix / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    assert npm_js.exists()
+    return npm_js
+
+
+@pytest.fixture
+def npm(npm11: Path, tmp_path: Path) -> NpmCli:
+    return NpmCli(npm11, tmp_path / "npm-home")
+
+
+def registry_url(server: RunningServer) -> str:
+    return f"{server.url}/npm/"
+
+
+def make_package(root: Path, name: str, version: str, **extra: object) -> Path:
+    directory = root / name.replace("/", "__") / version
+    directory.mkdir(parents=True)
+    (directory / "package.json").write_text(json.dumps(
+        {"name": name, "version": version, "description": f"{name} for tests", "main": "index.js",
+         "license": "MIT", **extra}))
+    (directory / "index.js").write_text(f"module.exports = {json.dumps(name + '@' + version)}\n")
+    return directory
+
+
+def pack(npm: NpmCli, directory: Path, server: RunningServer) -> Path:
+    done = npm.run(["pack", "--json", "--pack-destination", str(directory.parent)],
+                   registry=registry_url(server), cwd=directory)
+    assert done.returncode == 0, done.stderr
+    return directory.parent / json.loads(done.stdout)[0]["filename"]
+
+
+def signed_publish(npm: NpmCli, actors: Actors, server: RunningServer, user: str, token: str,
+                   directory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """pack, gpg-sign, stage the signature, ``npm publish <tarball>`` (the README's recipe)."""
+    tgz = pack(npm, directory, server)
+    data = tgz.read_bytes()
+    staged = actors.client(token).put(
+        f"/npm/-/vouch/signature/{hashlib.sha512(data).hexdigest()}",
+        content=actors.signers[user].sign(data), headers={"Content-Type": "text/plain"})
+    assert staged.status_code == 201, staged.text
+    return npm.run(["publish", str(tgz), *extra], registry=registry_url(server), token=token)
+
+
+def test_npm_publish_signed_plain_and_scoped(npm: NpmCli, actors: Actors,
+                                             server: RunningServer, tmp_path: Path) -> None:
+    token = actors.user("alice")
+    assert actors.client(token).post("/api/v1/orgs", json={"name": "acme"}).status_code == 201
+    for name in ("left-pad", "@acme/widget"):
+        done = signed_publish(npm, actors, server, "alice", token,
+                              make_package(tmp_path, name, "1.0.0"), "--access", "public")
+        assert done.returncode == 0, done.stderr
+        view = npm.run(["view", name, "--json"], registry=registry_url(server), token=token)
+        assert view.returncode == 0, view.stderr
+        shown = json.loads(view.stdout)
+        assert shown["name"] == name and shown["version"] == "1.0.0"
+        assert shown["dist-tags"] == {"latest": "1.0.0"}
+        assert shown["dist"]["signatures"][0]["keyid"].startswith("SHA256:")
+        provenance = actors.client().get(
+            f"/api/v1/packages/{name}/versions/1.0.0/provenance")  # native view: no npm twin
+        assert provenance.status_code in (200, 404)
+    whoami = npm.run(["whoami"], registry=registry_url(server), token=token)
+    assert whoami.returncode == 0 and whoami.stdout.strip() == "alice", whoami.stderr
+    assert npm.run(["ping"], registry=registry_url(server)).returncode == 0
+
+
+def test_npm_refusals_leave_nothing_behind(npm: NpmCli, actors: Actors, server: RunningServer,
+                                           tmp_path: Path) -> None:
+    token = actors.user("alice")
+    mallory = actors.user("mallory")
+    directory = make_package(tmp_path, "left-pad", "1.0.0")
+    before = state_counts(server)
+    unsigned = npm.run(["publish"], registry=registry_url(server), token=token, cwd=directory)
+    assert unsigned.returncode != 0
+    assert "signature" in unsigned.stderr.lower(), unsigned.stderr  # npm prints our 'error'
+    assert state_counts(server) == before
+    assert signed_publish(npm, actors, server, "alice", token, directory).returncode == 0
+    after_first = state_counts(server)
+    (directory / "index.js").write_text("module.exports = 'changed'\n")
+    again = signed_publish(npm, actors, server, "alice", token, directory)
+    assert again.returncode != 0
+    assert "You cannot publish over the previously published versions: 1.0.0." in again.stderr
+    assert state_counts(server) == after_first
+    other = make_package(tmp_path / "m", "left-pad", "1.0.1")
+    stolen = signed_publish(npm, actors, server, "mallory", mallory, other)
+    assert stolen.returncode != 0 and "403" in stolen.stderr, stolen.stderr
+    assert state_counts(server) == after_first
+
+
+def test_npm_install_with_lockfile_then_npm_ci(npm: NpmCli, actors: Actors,
+                                               server: RunningServer, tmp_path: Path) -> None:
+    token = actors.user("alice")
+    assert actors.client(token).post("/api/v1/orgs", json={"name": "acme"}).status_code == 201
+    tree = [("is-odd", "1.0.0", {}), ("is-odd", "1.1.0", {}),
+            ("@acme/math", "2.0.0", {"dependencies": {"is-odd": "^1.1.0"}}),
+            ("app-lib", "0.3.0", {"dependencies": {"@acme/math": "~2.0.0", "is-odd": "1.0.0"}})]
+    for name, version, extra in tree:
+        done = signed_publish(npm, actors, server, "alice", token,
+                              make_package(tmp_path / "src", name, version, **extra),
+                              "--access", "public")
+        assert done.returncode == 0, done.stderr
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "package.json").write_text(json.dumps(
+        {"name": "project", "version": "1.0.0", "private": True}))
+    installed = npm.run(["install", "app-lib@^0.3.0"], registry=registry_url(server),
+                        cwd=project)
+    assert installed.returncode == 0, installed.stderr
+    lock = json.loads((project / "package-lock.json").read_text())["packages"]
+    assert lock["node_modules/app-lib"]["version"] == "0.3.0"
+    assert lock["node_modules/@acme/math"]["version"] == "2.0.0"
+    assert {lock[k]["version"] for k in lock if k.endswith("node_modules/is-odd")} == {
+        "1.0.0", "1.1.0"}
+    assert lock["node_modules/app-lib"]["resolved"] == (
+        f"{server.url}/npm/app-lib/-/app-lib-0.3.0.tgz")
+    assert lock["node_modules/app-lib"]["integrity"].startswith("sha512-")
+    shutil.rmtree(project / "node_modules")
+    clean = npm.run(["ci"], registry=registry_url(server), cwd=project)
+    assert clean.returncode == 0, clean.stderr
+    run = subprocess.run(["node", "-e", "console.log(require('app-lib'))"], cwd=project,
+                         capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "app-lib@0.3.0"
+
+
+VERIFY = r"""
+const [pacotePath, registry, spec] = process.argv.slice(1)
+const pacote = require(pacotePath)
+const url = new URL(registry)
+fetch(registry + '-/npm/v1/keys').then(r => r.json()).then(async ({ keys }) => {
+  const opts = { registry, verifySignatures: true, fullMetadata: true, preferOnline: true,
+    cache: process.env.CACHE,
+    [`//${url.host}${url.pathname}:_keys`]: keys.map(k => ({ ...k,
+      pemkey: `-----BEGIN PUBLIC KEY-----\n${k.key}\n-----END PUBLIC KEY-----` })) }
+  try {
+    const mani = await pacote.manifest(spec, opts)
+    console.log(JSON.stringify({ ok: true, signatures: mani._signatures }))
+  } catch (err) {
+    console.log(JSON.stringify({ ok: false, code: err.code, message: err.message }))
+  }
+})
+"""
+
+
+def test_registry_signatures_verify_with_npms_own_verifier(npm: NpmCli, npm11: Path,
+                                                           actors: Actors, server: RunningServer,
+                                                           tmp_path: Path) -> None:
+    token = actors.user("alice")
+    done = signed_publish(npm, actors, server, "alice", token,
+                          make_package(tmp_path, "left-pad", "1.0.0"))
+    assert done.returncode == 0, done.stderr
+    pacote = npm11.parent.parent / "node_modules" / "pacote"
+
+    def verify(cache: str) -> dict:
+        out = subprocess.run(["node", "-e", VERIFY, str(pacote), registry_url(server),
+                              "left-pad@1.0.0"], capture_output=True, text=True, check=True,
+                             env={"PATH": "/usr/bin:/bin", "CACHE": str(tmp_path / cache)})
+        return json.loads(out.stdout)
+
+    good = verify("c1")
+    assert good["ok"] is True and good["signatures"][0]["keyid"].startswith("SHA256:")
+    # Tamper with the stored signature: npm's verifier refuses the manifest.
+    with session_scope(server.registry.engine, write=True) as session:
+        file = session.exec(select(PackageFile)).one()
+        manifest = json.loads(file.core_metadata)
+        manifest["dist"]["signatures"][0]["sig"] = manifest["dist"]["signatures"][0]["sig"][
+            :-8] + "AAAAAAA="
+        file.core_metadata = json.dumps(manifest).encode()
+        session.add(file)
+    bad = verify("c2")
+    assert bad == {"ok": False, "code": "EINTEGRITYSIGNATURE", "message": bad["message"]}
