@@ -24,6 +24,7 @@ from app.core.errors import NotFound
 from app.deps import RegistryDep, SessionDep
 from app.publishing.downloads import open_artifact
 from app.pypi import index
+from app.pypi.page_cache import PageCache
 from app.routers.packages import OpenBlobResponse
 from app.storage import blob_key
 from formats.errors import FormatError
@@ -58,8 +59,10 @@ def simple_project(name: str, request: Request, session: SessionDep) -> Response
         return RedirectResponse(f"/simple/{normalized}/", status_code=301,
                                 headers={"Vary": "Accept"})
     media = documents.negotiate(request.headers.get("accept"))
-    return _page(documents.project_page(index.project_page(session, name), media), media,
-                 request)
+    body = _pages(request).get(
+        session, name, media,
+        lambda s: documents.project_page(index.project_page(s, name), media))
+    return _page(body, media, request)
 
 
 @router.get("/simple/{name}", response_class=Response, include_in_schema=False)
@@ -110,6 +113,14 @@ def integrity_provenance(name: str, version: str, filename: str,
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:
     with stream:
         yield from iter(lambda: stream.read(1024 * 1024), b"")
+
+
+def _pages(request: Request) -> PageCache:
+    """The app's page cache (one per app: each app has its own database)."""
+    cache: PageCache | None = getattr(request.app.state, "pypi_pages", None)
+    if cache is None:
+        cache = request.app.state.pypi_pages = PageCache()
+    return cache
 
 
 def _normalized(name: str) -> str:
