@@ -131,10 +131,11 @@ class DownloadCounter:
                                     .where(PackageVersion.id == version_id)  # type: ignore[arg-type]
                                     .values(downloads=PackageVersion.downloads + count))
                 packages = sorted({name for _, name in pending})
-                # After every version row: the trigger of migration 0011 skips updates of the
-                # count alone, and this order (versions, then generations) is an unpublish's.
-                bump(session, packages)
                 enqueue(session, at=self.clock.now(), kind="search.downloads", packages=packages)
+                # Documents show counts: raise their generations (migration 0011's trigger
+                # skips updates of the count alone). Last, as the deferred triggers do: the
+                # generation rows are the last locks a writer takes.
+                bump(session, packages)
         except Exception as err:
             outage = database_outage(err)
             if outage is None:

@@ -16,10 +16,14 @@ operator's hand-written SQL invalidates too:
 - ``advisories`` and ``advisory_packages`` (insert, update, delete): the registry-wide row
   ``*`` (an advisory can change the version documents of any package; advisory writes are rare).
 
+On PostgreSQL the triggers are deferred constraint triggers: they run at commit, so the
+generation rows are the last rows a transaction locks, held only while it commits, and never
+taken before another row some other writer holds (no new deadlocks: an unpublish locks its
+version row, a publish its blob row, first). SQLite has one writer at a time.
+
 An update of ``package_versions.downloads`` alone does not fire the trigger: the download
-counter bumps the packages it wrote itself, after all its version rows (on PostgreSQL a
-per-row bump inside the flush would take the generation row before the flush's later version
-rows, the opposite order to an unpublish, and the two could deadlock). A future migration that
+counter bumps the packages it wrote itself, as its last statement (a flush touches thousands
+of versions every few seconds; one bump per package is enough). A future migration that
 adds a column to ``package_versions`` must add it to ``_VERSION_COLUMNS`` of a new trigger
 (SQLite compares columns one by one; PostgreSQL compares the whole row minus ``downloads``).
 
@@ -116,16 +120,17 @@ def _postgresql_triggers() -> None:
                 IF TG_OP <> 'DELETE' THEN PERFORM vouch_bump_read_generation({new}); END IF;
                 RETURN NULL;
             END $$""")
-        if table == "package_versions":
-            op.execute(f"CREATE TRIGGER rg_{table}_write AFTER INSERT OR DELETE ON {table} "
-                       f"FOR EACH ROW EXECUTE FUNCTION vouch_rg_{table}()")
-            op.execute(f"CREATE TRIGGER rg_{table}_update AFTER UPDATE ON {table} FOR EACH ROW "
-                       "WHEN ((to_jsonb(NEW) - 'downloads') IS DISTINCT FROM "
-                       "(to_jsonb(OLD) - 'downloads')) "
+        # Deferred: the bump runs at commit, after every other statement of the transaction,
+        # so the generation row is the last lock a writer takes (no lock-order cycle with the
+        # version, blob or package rows that other writers take first).
+        when = ("WHEN ((to_jsonb(NEW) - 'downloads') IS DISTINCT FROM "
+                "(to_jsonb(OLD) - 'downloads')) ") if table == "package_versions" else ""
+        events = ("INSERT OR DELETE", "UPDATE") if when else ("INSERT OR UPDATE OR DELETE",)
+        for number, event in enumerate(events):
+            op.execute(f"CREATE CONSTRAINT TRIGGER rg_{table}_{number} AFTER {event} ON {table} "
+                       "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                       f"{when if event == 'UPDATE' else ''}"
                        f"EXECUTE FUNCTION vouch_rg_{table}()")
-        else:
-            op.execute(f"CREATE TRIGGER rg_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                       f"FOR EACH ROW EXECUTE FUNCTION vouch_rg_{table}()")
 
 
 def downgrade() -> None:
