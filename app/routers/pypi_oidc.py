@@ -5,6 +5,8 @@
     POST /_/oidc/mint-token             {"token": "<OIDC JWT>"} -> {"success": true, "token":
                                         "vouch_...", "expires": <unix>}
     POST /_/oidc/github/mint-token      the same (PyPI's older path)
+    POST /_/oidc/burn-token             {"token": "vouch_..."} -> 202: revoke a minted token
+                                        once the upload is done (uv does this)
 
 Thin wrappers over the exchange behind ``/api/v1/oidc`` (``app.pypi.oidc``); refusals are
 problem+json plus PyPI's ``message`` and ``errors``.
@@ -38,3 +40,10 @@ def audience(registry: RegistryDep) -> dict[str, str]:
 async def mint_token(request: Request, registry: RegistryDep) -> JSONResponse:
     body = await request.body()
     return await run_in_threadpool(oidc.mint, registry, body)
+
+
+@router.post("/burn-token", status_code=202, openapi_extra=_MINT_DOC,
+             summary="Revoke a token minted by the exchange (uv calls it after publishing)")
+async def burn_token(request: Request, registry: RegistryDep) -> JSONResponse:
+    body = await request.body()
+    return await run_in_threadpool(oidc.burn, registry, body)

@@ -146,3 +146,38 @@ def test_a_payload_that_is_not_a_token_request_is_invalid_payload(actors: Actors
                                                                   body: bytes) -> None:
     _pypi_error(_mint(actors, body), 422, "validation_error", "invalid-payload")
     assert _minted(actors) == 0
+
+
+def test_burn_token_revokes_a_minted_token_once(actors: Actors, alice: httpx.Client,
+                                               github_oidc_key: OidcSigningKey,
+                                               clock: ManualClock) -> None:
+    """uv POSTs the minted token to /_/oidc/burn-token when its upload is done."""
+    secret = _mint(actors, {"token": _jwt(github_oidc_key, clock)}).json()["token"]
+    burned = _mint(actors, {"token": secret}, "/_/oidc/burn-token")
+    assert burned.status_code == 202, burned.text
+    assert burned.json() == {"success": True}
+    assert_problem(publish(actors.client(secret), "widget", "1.0.0"), 401, "invalid_token")
+    with session_scope(actors.server.registry.engine) as session:
+        row = session.exec(select(ApiToken).where(
+            ApiToken.trusted_publisher_id.isnot(None))).one()  # type: ignore[union-attr]
+        event = session.exec(select(AuditEvent)
+                             .where(AuditEvent.action == "token:burn-oidc")).one()
+    assert row.revoked_at is not None
+    assert event.details["token_id"] == row.id
+    _pypi_error(_mint(actors, {"token": secret}, "/_/oidc/burn-token"), 401, "invalid_token",
+                "invalid-token")
+
+
+def test_burn_token_refuses_anything_but_a_minted_token(actors: Actors,
+                                                        alice: httpx.Client) -> None:
+    own = actors.user("bob")
+    _pypi_error(_mint(actors, {"token": own}, "/_/oidc/burn-token"), 401, "invalid_token",
+                "invalid-token")
+    _pypi_error(_mint(actors, {"token": "vouch_" + "x" * 40}, "/_/oidc/burn-token"), 401,
+                "invalid_token", "invalid-token")
+    _pypi_error(_mint(actors, b'{"jwt": 1}', "/_/oidc/burn-token"), 422, "validation_error",
+                "invalid-payload")
+    assert publish(actors.client(own), "gadget", "1.0.0").status_code == 201  # still valid
+    with session_scope(actors.server.registry.engine) as session:
+        assert session.exec(select(AuditEvent).where(
+            AuditEvent.action == "token:burn-oidc")).first() is None

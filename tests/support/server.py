@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
@@ -33,7 +34,9 @@ class RunningServer:
 
 @contextmanager
 def running_registry(settings: Settings, clock: ManualClock,
-                     registry: Registry | None = None) -> Iterator[RunningServer]:
+                     registry: Registry | None = None, *,
+                     tls: tuple[Path, Path] | None = None) -> Iterator[RunningServer]:
+    """``tls`` (certificate and key files) serves HTTPS instead of HTTP."""
     registry = registry or Registry.build(settings, clock=clock)
     app = create_app(settings, registry=registry)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -41,7 +44,9 @@ def running_registry(settings: Settings, clock: ManualClock,
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
-                            timeout_graceful_shutdown=2)
+                            timeout_graceful_shutdown=2,
+                            ssl_certfile=str(tls[0]) if tls else None,
+                            ssl_keyfile=str(tls[1]) if tls else None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -51,7 +56,8 @@ def running_registry(settings: Settings, clock: ManualClock,
             raise RuntimeError("the test server did not start")
         time.sleep(0.005)
     try:
-        yield RunningServer(url=f"http://127.0.0.1:{port}", registry=registry, clock=clock)
+        scheme = "https" if tls else "http"
+        yield RunningServer(url=f"{scheme}://127.0.0.1:{port}", registry=registry, clock=clock)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
