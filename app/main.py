@@ -122,6 +122,8 @@ def _body_policies(settings: Settings) -> dict[str, Any]:
                       npm.publish: BodyPolicy(upload * 4 // 3, streamed=True),
                       npm.publish_scoped: BodyPolicy(upload * 4 // 3, streamed=True),
                       npm.audit_bulk: BodyPolicy(settings.max_json_batch_bytes, streamed=True),
+                      npm.change: BodyPolicy(settings.max_json_batch_bytes),
+                      npm.scoped_change: BodyPolicy(settings.max_json_batch_bytes),
                       advisories.import_advisories: BodyPolicy(settings.max_json_batch_bytes)},
         "max_json_depth": settings.max_json_depth,
     }

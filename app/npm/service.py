@@ -42,6 +42,7 @@ from app.advisories.service import AdvisoryService
 from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.errors import (
+    Conflict,
     DomainError,
     InvalidMetadata,
     NotFound,
@@ -50,6 +51,7 @@ from app.core.errors import (
     VersionQuarantined,
 )
 from app.core.models import Package, PackageBlob, PackageFile, PackageVersion
+from app.npm.changes import NpmChanges
 from app.npm.errors import PublishedOver, PublishedOverBurned, from_format
 from app.npm.staged import StagedSignatures
 from app.publishing import ownership
@@ -92,19 +94,22 @@ class _Live:
 class NpmService:
     def __init__(self, *, engine: Engine, publish: PublishService,
                  advisories: AdvisoryService, key: RegistryKey,
-                 staged: StagedSignatures) -> None:
+                 staged: StagedSignatures, changes: NpmChanges) -> None:
         self.engine = engine
         self.publish_service = publish
         self.advisories = advisories
         self.key = key
         self.staged = staged
+        self.changes = changes
 
     @classmethod
     def build(cls, registry: Any) -> NpmService:
         settings = registry.settings
         return cls(engine=registry.engine, publish=registry.publish,
                    advisories=registry.advisories, key=signing_key(settings),
-                   staged=StagedSignatures(settings.data_dir / "npm-signatures"))
+                   staged=StagedSignatures(settings.data_dir / "npm-signatures"),
+                   changes=NpmChanges(registry.lifecycle, registry.clock,
+                                      settings.unpublish_grace))
 
     # -- reads ------------------------------------------------------------------------------
     def packument(self, name: str, *, abbreviated: bool, base_url: str) -> dict[str, Any]:
@@ -167,8 +172,60 @@ class NpmService:
 
         return npm_audit.bulk_answer(wanted, lambda n: by_name.get(n, []), url_for)
 
-    # -- publish ----------------------------------------------------------------------------
-    def publish(self, body: bytes, name: str, principal: Principal) -> Published:
+    # -- writes -----------------------------------------------------------------------------
+    def put(self, body: bytes, name: str, principal: Principal, base_url: str,
+            rev: str | None = None) -> Published | None:
+        """``PUT /{name}``: a publish when the body carries ``_attachments``, otherwise a
+        change (deprecate, undeprecate, unpublish of versions left out; ``app.npm.changes``).
+        ``rev`` (the ``/-rev/{rev}`` form) must be the current ``_rev``."""
+        doc = _json_object(body)
+        if "_attachments" in doc and rev is None:
+            return self.publish(doc, name, principal)
+        self.change(doc, name, principal, base_url, rev)
+        return None
+
+    def change(self, doc: dict[str, Any], name: str, principal: Principal, base_url: str,
+               rev: str | None) -> None:
+        served, published = self._current(name, principal, base_url, "deprecate")
+        if rev is not None and rev != served["_rev"]:
+            raise Conflict(f"{name} changed since it was read (_rev {served['_rev']}); "
+                           "read it again", package=name)
+        self.changes.apply(doc, name, principal, served, published)
+
+    def unpublish_all(self, name: str, principal: Principal, base_url: str) -> None:
+        """``DELETE /{name}/-rev/{rev}``: every live version, all within the grace period."""
+        _, published = self._current(name, principal, base_url, "unpublish")
+        self.changes.unpublish_all(name, principal, published)
+
+    def delete_tarball(self, name: str, filename: str, principal: Principal,
+                       base_url: str) -> None:
+        """The last step of ``npm unpublish NAME@VERSION``: the version is already gone, or
+        is unpublished now (within the grace period)."""
+        try:
+            version = names.version_of_tarball(name, filename)
+        except FormatError as err:
+            raise NotFound(f"{filename[:128]!r} is not a tarball of {name}") from err
+        _, published = self._current(name, principal, base_url, "unpublish")
+        if version in published:
+            self.changes.unpublish_all(name, principal, {version: published[version]})
+
+    def dist_tags(self, name: str) -> dict[str, str]:
+        with session_scope(self.engine) as session:
+            package = pkgs.get_package(session, name, ECOSYSTEM)
+            live = _live_versions(session, package)
+        return _dist_tags([item.version.version for item in live])
+
+    def _current(self, name: str, principal: Principal, base_url: str,
+                 action: str) -> tuple[dict[str, Any], dict[str, str]]:
+        with session_scope(self.engine) as session:
+            package = pkgs.get_package(session, name, ECOSYSTEM)
+            ownership.require_owner(session, package, principal, action)
+            published = {item.version.version: item.version.published_at.isoformat()
+                          for item in _live_versions(session, package)}
+        return self.packument(name, abbreviated=False, base_url=base_url), published
+
+    def publish(self, body: bytes | dict[str, Any], name: str,
+                principal: Principal) -> Published:
         """Publish the one version an ``npm publish`` body carries. Raises the format's
         errors (as domain errors), ``PublishedOver`` / ``PublishedOverBurned`` (409),
         ``Forbidden``, ``PayloadTooLarge`` and the signature errors."""
@@ -200,6 +257,16 @@ class NpmService:
         if from_stage and signature is not None:
             self.staged.discard(principal, parsed.digests.sha512)
         return published
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise InvalidMetadata(f"the body is not JSON: {str(err)[:200]}") from err
+    if not isinstance(doc, dict):
+        raise InvalidMetadata("the body must be a JSON object")
+    return doc
 
 
 def tarball_url(base_url: str, name: str, version: str) -> str:

@@ -97,7 +97,55 @@ async def stage_signature(sha512: str, request: Request,
     return {"ok": True, "sha512": sha512.lower()}
 
 
+@router.get("/-/package/@{scope}/{name}/dist-tags", summary="npm dist-tag ls (a scoped package)")
+def scoped_dist_tags(scope: str, name: str, request: Request) -> dict[str, str]:
+    return _npm(request).dist_tags(f"@{scope}/{name}")
+
+
+@router.get("/-/package/{name}/dist-tags", summary="npm dist-tag ls")
+def dist_tags(name: str, request: Request) -> dict[str, str]:
+    return _npm(request).dist_tags(name)
+
+
 # Longer paths first.
+@router.delete("/@{scope}/{name}/-/{filename}/-rev/{rev}", summary="npm unpublish: the tarball")
+def scoped_delete_tarball(scope: str, name: str, filename: str, rev: str, request: Request,
+                          principal: PrincipalDep) -> dict[str, Any]:
+    _npm(request).delete_tarball(f"@{scope}/{name}", filename, principal, _base(request))
+    return {"ok": True}
+
+
+@router.delete("/{name}/-/{filename}/-rev/{rev}", summary="npm unpublish: the tarball")
+def delete_tarball(name: str, filename: str, rev: str, request: Request,
+                   principal: PrincipalDep) -> dict[str, Any]:
+    _npm(request).delete_tarball(name, filename, principal, _base(request))
+    return {"ok": True}
+
+
+@router.put("/@{scope}/{name}/-rev/{rev}", summary="npm unpublish NAME@VERSION: the change")
+async def scoped_change(scope: str, name: str, rev: str, request: Request,
+                        principal: PrincipalDep) -> dict[str, Any]:
+    return await _publish(request, f"@{scope}/{name}", principal, rev)
+
+
+@router.put("/{name}/-rev/{rev}", summary="npm unpublish NAME@VERSION: the change")
+async def change(name: str, rev: str, request: Request,
+                 principal: PrincipalDep) -> dict[str, Any]:
+    return await _publish(request, name, principal, rev)
+
+
+@router.delete("/@{scope}/{name}/-rev/{rev}", summary="npm unpublish (every version)")
+def scoped_unpublish(scope: str, name: str, rev: str, request: Request,
+                     principal: PrincipalDep) -> dict[str, Any]:
+    _npm(request).unpublish_all(f"@{scope}/{name}", principal, _base(request))
+    return {"ok": True}
+
+
+@router.delete("/{name}/-rev/{rev}", summary="npm unpublish (every version)")
+def unpublish(name: str, rev: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    _npm(request).unpublish_all(name, principal, _base(request))
+    return {"ok": True}
+
 @router.get("/@{scope}/{name}/-/{filename}", response_class=Response,
             summary="A scoped package's tarball")
 @router.head("/@{scope}/{name}/-/{filename}", response_class=Response,
@@ -137,9 +185,13 @@ async def publish(name: str, request: Request, principal: PrincipalDep) -> dict[
     return await _publish(request, name, principal)
 
 
-async def _publish(request: Request, name: str, principal: Any) -> dict[str, Any]:
+async def _publish(request: Request, name: str, principal: Any,
+                   rev: str | None = None) -> dict[str, Any]:
     body = await request.body()
-    published = await run_in_threadpool(_npm(request).publish, body, name, principal)
+    published = await run_in_threadpool(_npm(request).put, body, name, principal,
+                                        _base(request), rev)
+    if published is None:  # a change: deprecate, undeprecate, unpublish of versions
+        return {"ok": True, "id": name}
     return {"ok": True, "success": True, "id": name, "version": published.version.version}
 
 

@@ -189,8 +189,8 @@ def _load(body: bytes | Mapping[str, Any]) -> Mapping[str, Any]:
         return body
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InvalidPublish(f"the body is not JSON: {err}") from err
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise InvalidPublish(f"the body is not JSON: {str(err)[:200]}") from err
     if not isinstance(doc, dict):
         raise InvalidPublish("the body must be a JSON object")
     return doc

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,97 @@ def test_registry_signatures_verify_with_npms_own_verifier(npm: NpmCli, npm11: P
         session.add(file)
     bad = verify("c2")
     assert bad == {"ok": False, "code": "EINTEGRITYSIGNATURE", "message": bad["message"]}
+
+
+def test_npm_deprecate_and_undeprecate(npm: NpmCli, actors: Actors, server: RunningServer,
+                                       tmp_path: Path) -> None:
+    token = actors.user("alice")
+    for version in ("1.0.0", "1.1.0"):
+        done = signed_publish(npm, actors, server, "alice", token,
+                              make_package(tmp_path, "left-pad", version))
+        assert done.returncode == 0, done.stderr
+    reg = registry_url(server)
+    done = npm.run(["deprecate", "left-pad@<1.1.0", "use 1.1"], registry=reg, token=token)
+    assert done.returncode == 0, done.stderr
+    versions = actors.client().get("/npm/left-pad").json()["versions"]
+    assert versions["1.0.0"]["deprecated"] == "use 1.1" and "deprecated" not in versions["1.1.0"]
+    native = actors.client().get("/api/v1/packages/left-pad/versions/1.0.0")
+    assert native.status_code == 404  # an npm package is not a native one
+    # another account cannot, and nothing changes
+    mallory = actors.user("mallory")
+    refused = npm.run(["deprecate", "left-pad@1.1.0", "pwned"], registry=reg, token=mallory)
+    assert refused.returncode != 0 and "403" in refused.stderr, refused.stderr
+    done = npm.run(["deprecate", "left-pad@1.0.0", ""], registry=reg, token=token)
+    assert done.returncode == 0, done.stderr
+    versions = actors.client().get("/npm/left-pad").json()["versions"]
+    assert not any("deprecated" in doc for doc in versions.values())
+    tags = npm.run(["dist-tag", "ls", "left-pad"], registry=reg, token=token)
+    assert tags.returncode == 0 and tags.stdout.strip() == "latest: 1.1.0", tags.stderr
+
+
+def test_npm_unpublish_inside_and_after_the_grace_period(npm: NpmCli, actors: Actors,
+                                                         server: RunningServer,
+                                                         tmp_path: Path) -> None:
+    token = actors.user("alice")
+    for version in ("1.0.0", "1.0.1", "1.0.2"):
+        done = signed_publish(npm, actors, server, "alice", token,
+                              make_package(tmp_path, "left-pad", version))
+        assert done.returncode == 0, done.stderr
+    reg = registry_url(server)
+    gone = npm.run(["unpublish", "left-pad@1.0.2"], registry=reg, token=token)
+    assert gone.returncode == 0, gone.stderr
+    doc = actors.client().get("/npm/left-pad").json()
+    assert set(doc["versions"]) == {"1.0.0", "1.0.1"} and doc["dist-tags"]["latest"] == "1.0.1"
+    tarball = actors.client().get(f"{server.url}/npm/left-pad/-/left-pad-1.0.2.tgz")
+    assert tarball.status_code == 410
+    # the number is burned: publishing it again is refused with npm's wording
+    again = signed_publish(npm, actors, server, "alice", token,
+                           make_package(tmp_path / "again", "left-pad", "1.0.2"))
+    assert again.returncode != 0
+    assert "You cannot publish over the previously published versions: 1.0.2." in again.stderr
+    server.clock.advance(timedelta(hours=25))
+    before = state_counts(server)
+    late = npm.run(["unpublish", "left-pad@1.0.1"], registry=reg, token=token)
+    assert late.returncode != 0
+    assert "405" in late.stderr and "Please deprecate it instead" in late.stderr, late.stderr
+    late_all = npm.run(["unpublish", "left-pad", "--force"], registry=reg, token=token)
+    assert late_all.returncode != 0 and "Please deprecate it instead" in late_all.stderr
+    assert state_counts(server) == before
+    assert set(actors.client().get("/npm/left-pad").json()["versions"]) == {"1.0.0", "1.0.1"}
+
+
+def test_npm_audit_finds_a_published_advisory(npm: NpmCli, actors: Actors,
+                                              server: RunningServer, tmp_path: Path) -> None:
+    token = actors.user("alice")
+    for version in ("1.0.0", "1.1.0"):
+        done = signed_publish(npm, actors, server, "alice", token,
+                              make_package(tmp_path, "is-odd", version))
+        assert done.returncode == 0, done.stderr
+    security = actors.client(actors.user("sec", security=True))
+    record = {"id": "GHSA-2222-3333-4444", "modified": "2026-01-01T00:00:00Z",
+              "summary": "is-odd says 2 is odd",
+              "affected": [{"package": {"ecosystem": "npm", "name": "is-odd"},
+                            "ranges": [{"type": "SEMVER", "events": [
+                                {"introduced": "0"}, {"fixed": "1.1.0"}]}]}],
+              "database_specific": {"severity": "CRITICAL", "cwe_ids": ["CWE-682"]}}
+    imported = security.post("/api/v1/advisories/import", json=[record])
+    assert imported.status_code == 200 and imported.json()["invalid"] == 0, imported.text
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "package.json").write_text(json.dumps(
+        {"name": "project", "version": "1.0.0", "private": True}))
+    reg = registry_url(server)
+    assert npm.run(["install", "is-odd@1.0.0"], registry=reg, cwd=project).returncode == 0
+    audit = npm.run(["audit", "--json"], registry=reg, cwd=project)
+    assert audit.returncode == 1, audit.stderr
+    report = json.loads(audit.stdout)
+    found = report["vulnerabilities"]["is-odd"]
+    assert found["severity"] == "critical"
+    assert found["range"] == "1.0.0"  # npm narrows "<1.1.0" to the versions the packument has
+    via = found["via"][0]
+    assert via["title"] == "is-odd says 2 is odd" and via["range"] == "<1.1.0"
+    assert via["cwe"] == ["CWE-682"] and via["url"].endswith("/advisories/GHSA-2222-3333-4444")
+    assert found["fixAvailable"]  # 1.1.0 is in the packument
+    assert npm.run(["install", "is-odd@1.1.0"], registry=reg, cwd=project).returncode == 0
+    clean = npm.run(["audit", "--json"], registry=reg, cwd=project)
+    assert clean.returncode == 0, clean.stdout
