@@ -26,6 +26,7 @@ from app.publishing.downloads import DownloadCounter
 from app.publishing.lifecycle import LifecycleService
 from app.publishing.publish import PublishService
 from app.publishing.read_cache import DocumentCache
+from app.publishing.reads import PackageReads
 from app.storage import BlobStore
 from app.storage.backends import open_blob_store
 from app.trust.oidc_exchange import JwksSource, OidcExchange
@@ -53,6 +54,7 @@ class Registry:
     accounts: AccountService
     trust: TrustService
     audit_log: AuditLog
+    reads: PackageReads
     oidc: OidcExchange | None = None
 
     @classmethod
@@ -99,6 +101,7 @@ class Registry:
                    accounts=AccountService(engine, clock),
                    trust=TrustService(engine, clock, environment=settings.environment),
                    audit_log=AuditLog(engine),
+                   reads=PackageReads(engine, blobs),
                    oidc=build_oidc_exchange(settings, engine, clock))
 
     def start(self) -> None:

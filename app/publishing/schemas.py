@@ -1,5 +1,5 @@
 """Publishing's wire models: the publish metadata part, deprecation, version and package
-documents (never table models)."""
+documents, provenance, range resolution and batch metadata (never table models)."""
 
 from __future__ import annotations
 
@@ -96,3 +96,58 @@ class PackagePublic(BaseModel):
     latest: str | None
     downloads: int
     versions: list[VersionSummary]
+
+
+class ProvenancePublic(BaseModel):
+    """The evidence stored at publish time and what was verified from it (timestamps are ISO
+    8601 text): ``bundle`` (Sigstore) or ``signature`` with ``public_key`` (GPG)."""
+
+    name: str
+    version: str
+    method: str
+    identity: dict[str, Any]
+    log_index: int | None
+    log_id: str | None
+    integrated_time: str | None
+    verified_at: str
+    bundle: dict[str, Any] | None
+    signature: str | None
+    public_key: str | None
+
+
+class ResolvedVersion(BaseModel):
+    """The highest available version satisfying a range (non-deprecated preferred)."""
+
+    name: str
+    range: str
+    version: str
+    deprecated: str | None
+    artifact_url: str
+
+
+class MetadataVersion(BaseModel):
+    version: str
+    dependencies: dict[str, Any]
+    published_at: str
+    deprecated: str | None
+    unpublished: bool
+    quarantined: bool
+    sha256: str | None
+    sha512: str | None
+    size: int | None
+    artifact_url: str | None = Field(description="null when the version cannot be downloaded")
+    signed: bool
+    signing_method: str | None = Field(description="sigstore or gpg; null when unsigned")
+
+
+class MetadataPackage(BaseModel):
+    name: str
+    status: str
+    versions: list[MetadataVersion]
+
+
+class BatchMetadata(BaseModel):
+    """Many packages' versions, dependencies and digests; ``missing``: names not found."""
+
+    packages: dict[str, MetadataPackage]
+    missing: list[str]

@@ -1,6 +1,9 @@
 """Native package API under ``/api/v1/packages``; ``{package}`` may be ``@scope/name``.
 
-Routes with longer paths are registered first: ``{package:path}`` is greedy.
+Routes open no session: reads call ``PackageReads`` (``registry.reads``,
+``app/publishing/reads.py``), writes ``PublishService`` / ``LifecycleService`` and then read the
+document they answer with. Routes with longer paths are registered first:
+``{package:path}`` is greedy.
 """
 
 from __future__ import annotations
@@ -17,21 +20,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
-from app.core.db import session_scope
 from app.core.errors import MalformedInput
 from app.core.input_guards import check_json_bytes, reject_nul
-from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep, SessionDep
-from app.publishing import packages as pkgs
-from app.publishing.documents import (
-    build_version_document,
-    package_document,
-    provenance_document,
-    version_document,
-)
-from app.publishing.downloads import find_artifact, open_artifact
+from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep
 from app.publishing.publish import PublishRequest
 from app.publishing.remote_downloads import redirect_download, remote_blob_response
-from app.publishing.schemas import DeprecationRequest, PackagePublic, VersionPublic
+from app.publishing.schemas import (
+    DeprecationRequest,
+    PackagePublic,
+    ProvenancePublic,
+    VersionPublic,
+)
 from app.storage import blob_key
 from app.trust.evidence import Evidence
 
@@ -135,13 +134,7 @@ async def publish_version(package: Annotated[str, Path(openapi_examples=_EXAMPLE
         published = await run_in_threadpool(registry.publish.publish, publish_request,
                                             principal)
 
-    def document() -> VersionPublic:
-        with session_scope(registry.engine) as session:
-            return build_version_document(session, published.package, published.version,
-                                          published.filename, published.blob,
-                                          published.provenance)
-
-    return await run_in_threadpool(document)
+    return await run_in_threadpool(registry.reads.published, published)
 
 
 # GET and HEAD registered apart: one api_route gave both the same operationId (invalid
@@ -150,9 +143,9 @@ async def publish_version(package: Annotated[str, Path(openapi_examples=_EXAMPLE
             summary="Download the artifact (immutable; Repr-Digest and ETag)")
 @router.head("/{package:path}/versions/{version}/artifact", response_class=Response,
              summary="The artifact's headers (digests, ETag, size) without its bytes")
-def download_artifact(package: str, version: str, request: Request, registry: RegistryDep,
-                      session: SessionDep) -> Response:
-    artifact = find_artifact(session, package, version)
+def download_artifact(package: str, version: str, request: Request,
+                      registry: RegistryDep) -> Response:
+    artifact = registry.reads.artifact(package, version)
     digest_b64 = base64.b64encode(bytes.fromhex(artifact.sha256)).decode()
     headers = {
         "ETag": f'"{artifact.sha256}"',
@@ -168,7 +161,7 @@ def download_artifact(package: str, version: str, request: Request, registry: Re
         registry.downloads.hit(artifact.version_id, package)
         return redirect
     # Opened before any header goes out: gone bytes are a 410 here, not a cut-off body later.
-    stream = open_artifact(registry.engine, registry.blobs, artifact)
+    stream = registry.reads.open(artifact)
     if request.method == "GET":
         registry.downloads.hit(artifact.version_id, package)
     accel = registry.settings.accel_redirect_prefix
@@ -184,11 +177,10 @@ def download_artifact(package: str, version: str, request: Request, registry: Re
     return OpenBlobResponse(stream, headers=headers, filename=artifact.filename)
 
 
-@router.get("/{package:path}/versions/{version}/provenance",
+@router.get("/{package:path}/versions/{version}/provenance", response_model=ProvenancePublic,
             summary="The signature evidence and what was verified at publish time")
-def provenance(package: str, version: str, session: SessionDep) -> dict[str, Any]:
-    pkg = pkgs.get_package(session, package)
-    return provenance_document(session, pkg, pkgs.get_version(session, pkg, version))
+def provenance(package: str, version: str, registry: RegistryDep) -> ProvenancePublic:
+    return registry.reads.provenance(package, version)
 
 
 @router.put("/{package:path}/versions/{version}/deprecation", response_model=VersionPublic,
@@ -196,7 +188,7 @@ def provenance(package: str, version: str, session: SessionDep) -> dict[str, Any
 def deprecate(package: str, version: str, body: DeprecationRequest, registry: RegistryDep,
               principal: PrincipalDep) -> VersionPublic:
     registry.lifecycle.set_deprecation(principal, package, version, body.message)
-    return _version_doc(registry, package, version)
+    return registry.reads.version(package, version)
 
 
 @router.delete("/{package:path}/versions/{version}/deprecation",
@@ -204,13 +196,7 @@ def deprecate(package: str, version: str, body: DeprecationRequest, registry: Re
 def undeprecate(package: str, version: str, registry: RegistryDep,
                 principal: PrincipalDep) -> VersionPublic:
     registry.lifecycle.set_deprecation(principal, package, version, None)
-    return _version_doc(registry, package, version)
-
-
-def _version_doc(registry: Any, package: str, version: str) -> VersionPublic:
-    with session_scope(registry.engine) as session:
-        pkg = pkgs.get_package(session, package)
-        return version_document(session, pkg, pkgs.get_version(session, pkg, version))
+    return registry.reads.version(package, version)
 
 
 @router.delete("/{package:path}/versions/{version}", status_code=204,
@@ -223,14 +209,13 @@ def unpublish(package: str, version: str, registry: RegistryDep,
 
 @router.get("/{package:path}/versions/{version}", response_model=VersionPublic,
             summary="One version's document: metadata, digests, signer, markers")
-def get_version(package: str, version: str, session: SessionDep,
+def get_version(package: str, version: str, registry: RegistryDep,
                 _: OptionalPrincipalDep) -> VersionPublic:
-    pkg = pkgs.get_package(session, package)
-    return version_document(session, pkg, pkgs.get_version(session, pkg, version))
+    return registry.reads.version(package, version)
 
 
 @router.get("/{package:path}", response_model=PackagePublic,
             summary="A package: every version with its markers, and the latest")
-def get_package(package: str, session: SessionDep, _: OptionalPrincipalDep) -> PackagePublic:
-    return package_document(session, pkgs.get_package(session, package))
+def get_package(package: str, registry: RegistryDep, _: OptionalPrincipalDep) -> PackagePublic:
+    return registry.reads.package(package)
 
