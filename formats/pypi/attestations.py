@@ -50,7 +50,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from pydantic import ValidationError
-from pypi_attestations import Attestation, AttestationError, AttestationType
+from pypi_attestations import Attestation, AttestationType
 
 from signing.errors import (
     DigestMismatch,
@@ -167,7 +167,7 @@ def _verify_one(attestation: Attestation, index: int, wanted: tuple[object, ...]
                 policy: AnyOf, trust: TrustRoot, now: datetime | None) -> VerifiedAttestation:
     try:
         bundle = attestation.to_bundle().to_json()
-    except (AttestationError, ValueError) as err:
+    except Exception as err:  # pypi-attestations, sigstore, pydantic: none may escape
         raise MalformedSignature(f"attestation {index} cannot be read as a Sigstore bundle: "
                                  f"{err}") from err
     verified = verify_bundle(bundle, sha256, None, policy, trust, now=now)

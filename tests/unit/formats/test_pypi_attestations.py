@@ -210,6 +210,18 @@ def test_version_other_than_1_is_refused() -> None:
         _verify(_field(att))
 
 
+@pytest.mark.parametrize("entry", [{"foo": 1}, "drop-inclusion-proof"])
+def test_a_transparency_entry_that_is_no_log_entry_is_malformed(entry: Any) -> None:
+    att = _att(f"{SDIST}.publish.attestation")
+    entries = att["verification_material"]["transparency_entries"]
+    if entry == "drop-inclusion-proof":
+        del entries[0]["inclusionProof"]
+    else:
+        entries[0] = entry
+    with pytest.raises(MalformedSignature, match="cannot be read as a Sigstore bundle"):
+        _verify(_field(att))
+
+
 def test_forged_signature_is_refused() -> None:
     att = _att(f"{SDIST}.publish.attestation")
     sig = bytearray(base64.b64decode(att["envelope"]["signature"]))
