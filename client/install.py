@@ -109,18 +109,26 @@ def check_against_registry(api: RegistryClient, lockfile: Lockfile) -> None:
     source = RegistrySource(api, ttl=0.0)
     source.prefetch([p.name for p in lockfile.packages])
     problems = []
+    gone = False
     for locked in lockfile.packages:
         meta = source.version(locked.name, locked.version)
         if meta is None or not meta["artifact_url"]:
+            gone = True
+            why = ("quarantined" if meta and meta["quarantined"] else
+                   "unpublished" if meta and meta["unpublished"] else "")
             problems.append(f"{locked.name}@{locked.version} is not available from the registry"
-                            + (" (quarantined)" if meta and meta["quarantined"] else ""))
+                            + (f" ({why})" if why else ""))
         elif not (same_digest(meta["sha256"], locked.sha256)
                   and same_digest(meta["sha512"], locked.sha512)):
             problems.append(f"{locked.name}@{locked.version}: the lockfile says sha256 "
                             f"{locked.sha256}, the registry serves {meta['sha256']}")
     if problems:
+        # A version that is gone can be resolved again; a digest that differs cannot be
+        # "fixed" by relocking without knowing why, so only the former gets the hint.
+        hint = ("\nrun `vouch lock` to resolve vouch.toml again (it picks versions the "
+                "registry serves), then `vouch install`" if gone else "")
         raise IntegrityError("lockfile integrity check failed; nothing was installed:\n  "
-                             + "\n  ".join(problems), code="lockfile_mismatch")
+                             + "\n  ".join(problems) + hint, code="lockfile_mismatch")
 
 
 def fetch_all(api: RegistryClient, lockfile: Lockfile,

@@ -88,7 +88,9 @@ def lock_command(avoid_vulnerable: bool = AvoidFlag, allow_unsigned: bool = Allo
         output.emit_json({"lockfile": str(project.lock_path),
                           "packages": _locked_summary(lockfile), "notes": notes})
     else:
-        output.out.print(f"locked {len(lockfile.packages)} packages in {project.lock_path.name}")
+        count = len(lockfile.packages)
+        output.out.print(f"locked {count} package{'' if count == 1 else 's'} in "
+                         f"{project.lock_path.name}")
 
 
 def _added(specs: list[str]) -> dict[str, str]:

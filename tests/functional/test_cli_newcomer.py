@@ -413,6 +413,15 @@ def test_lock_reads_fresh_metadata(actors: Actors, tmp_path: Path) -> None:
     locked = tomllib.loads((second / "vouch.lock").read_text())
     assert [(p["name"], p["version"]) for p in locked["package"]] == [("freshy", "1.0.1")]
     assert (second / "vouch_modules" / "freshy" / "freshy-1.0.1").read_bytes() == b"new"
+    # The first project's lockfile still pins the unpublished 1.0.0: say why, and what to do.
+    stale = vouch("install", env=env, cwd=first)
+    assert stale.returncode == 1
+    assert "freshy@1.0.0 is not available from the registry (unpublished)" in stale.stderr
+    assert "run `vouch lock`" in stale.stderr and "--no-verify" not in stale.stderr
+    relocked = vouch("lock", env=env, cwd=first)
+    assert relocked.returncode == 0 and "locked 1 package in vouch.lock" in relocked.stdout
+    assert vouch("install", env=env, cwd=first).returncode == 0
+    assert (first / "vouch_modules" / "freshy" / "freshy-1.0.1").read_bytes() == b"new"
 
 
 def test_walked_outputs_say_what_they_mean(actors: Actors, tmp_path: Path) -> None:
