@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,12 +70,19 @@ class RegistryKey:
                 raise InvalidSigningKey(f"no registry signing key at {path}") from None
         key = cls.generate()
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole to a temporary file, then linked into place: another process starting
+        # at the same moment either sees no file or a complete one, and one key wins.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".npm-key-")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return cls.from_pem(path.read_bytes())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key.pem())
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(key.pem())
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:  # another process created it first: use theirs
+                return cls.from_pem(path.read_bytes())
+        finally:
+            os.unlink(tmp)
         return key
 
     def pem(self) -> bytes:

@@ -79,3 +79,13 @@ def test_bad_key_files(tmp_path, pem):
     with pytest.raises(InvalidSigningKey):
         RegistryKey.load_or_create(path, create=True)
     assert path.read_bytes() == pem  # never replaced
+
+
+def test_processes_starting_together_agree_on_one_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "npm-signing-key.pem"
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: RegistryKey.load_or_create(path, create=True), range(16)))
+    assert {key.keyid for key in keys} == {RegistryKey.load_or_create(path, create=False).keyid}
+    assert [p.name for p in tmp_path.iterdir()] == ["npm-signing-key.pem"]  # no temporary left
