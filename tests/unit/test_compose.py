@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
 import re
 import shlex
 from pathlib import Path
@@ -321,7 +322,8 @@ def test_app_environment_points_at_the_scale_out_backends() -> None:
         assert "${POSTGRES_PASSWORD:?" in url
 
 
-def test_apps_and_worker_share_one_blob_volume_at_the_data_dir() -> None:
+def test_apps_and_worker_share_one_data_volume_at_the_data_dir() -> None:
+    """Staged uploads only: the artifacts are in the bucket (below)."""
     document = load_compose()
     sources = set()
     for name in [*app_services(document), "worker"]:
@@ -330,7 +332,87 @@ def test_apps_and_worker_share_one_blob_volume_at_the_data_dir() -> None:
         sources.add(mounts[0].split(":")[0])
     assert len(sources) == 1
     (volume,) = sources
-    assert volume in document["volumes"], "the blob volume must be a named volume"
+    assert volume in document["volumes"], "the data volume must be a named volume"
+
+
+# ---- artifacts in MinIO (issue 16) ------------------------------------------------------------
+
+BUCKET = "vouch-artifacts"
+
+
+def test_apps_and_worker_store_artifacts_in_the_minio_bucket_and_redirect_downloads() -> None:
+    document = load_compose()
+    for name in [*app_services(document), "worker"]:
+        env = environment_of(document["services"][name])
+        assert env["VOUCH_BLOB_STORE"] == "s3"
+        assert env["VOUCH_S3_BUCKET"] == BUCKET
+        assert env["VOUCH_S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert env["VOUCH_DOWNLOAD_MODE"] == "redirect"
+        assert "VOUCH_ACCEL_REDIRECT_PREFIX" not in env  # refused with S3 (no blob directory)
+        # Credentials only through the SDK's standard variables, required from the outside.
+        assert REQUIRED_VAR.match(env["AWS_ACCESS_KEY_ID"])
+        assert REQUIRED_VAR.match(env["AWS_SECRET_ACCESS_KEY"])
+        assert not [key for key in env if key.startswith("VOUCH_") and SECRET_KEY.search(key)]
+        assert "storage" in document["services"][name]["networks"]
+        depends = document["services"][name]["depends_on"]
+        assert depends["minio-init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_settings_compose_passes_are_accepted() -> None:
+    """What the replicas start with passes the settings' own checks (S3 + redirect)."""
+    from app.core.config import Settings
+
+    env = environment_of(load_compose()["services"]["worker"])
+    keys = ("VOUCH_BLOB_STORE", "VOUCH_S3_BUCKET", "VOUCH_S3_ENDPOINT_URL", "VOUCH_S3_REGION",
+            "VOUCH_DOWNLOAD_MODE")
+    values = {key.removeprefix("VOUCH_").lower(): env[key] for key in keys}
+    settings = Settings(**values)  # type: ignore[arg-type]
+    assert settings.blob_store == "s3" and settings.download_mode == "redirect"
+
+
+def test_minio_is_internal_and_a_one_shot_job_creates_the_bucket_first() -> None:
+    document = load_compose()
+    services = document["services"]
+    minio, init = services["minio"], services["minio-init"]
+    assert "ports" not in minio and minio["networks"] == ["storage"]
+    assert document["networks"]["storage"]["internal"] is True
+    assert "mc ready" in healthcheck_text(minio)
+    assert init["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert init["restart"] == "no"
+    script = " ".join(command_of(init))
+    assert f"mc mb --ignore-existing vouch/{BUCKET}" in script
+    for name in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
+        assert REQUIRED_VAR.match(environment_of(minio)[name]), name
+        assert REQUIRED_VAR.match(environment_of(init)[name]), name
+    # The apps never get the root credentials.
+    for name in [*app_services(document), "worker"]:
+        assert not {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"} & set(
+            environment_of(services[name]))
+
+
+def test_vouchs_minio_user_may_touch_its_bucket_only() -> None:
+    init = load_compose()["services"]["minio-init"]
+    (mount,) = [v for v in init["volumes"] if v.startswith("./deploy/minio/")]
+    policy = json.loads((ROOT / mount.split(":")[0]).read_text())
+    resources = {r for statement in policy["Statement"] for r in statement["Resource"]}
+    assert resources == {f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"}
+    actions = {a for statement in policy["Statement"] for a in statement["Action"]}
+    assert not [a for a in actions if "*" in a]
+    assert {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"} <= actions
+    assert all(statement["Effect"] == "Allow" for statement in policy["Statement"])
+
+
+def test_nginx_forwards_presigned_gets_to_minio_without_a_blob_volume() -> None:
+    lb = load_compose()["services"]["lb"]
+    assert not [v for v in lb["volumes"] if ":/data" in v]
+    assert "storage" in lb["networks"]
+    text = NGINX.read_text()
+    block = re.search(rf"location /{BUCKET}/ \{{(.*?)\n        \}}", text, re.DOTALL)
+    assert block is not None
+    assert "proxy_pass http://minio:9000;" in block[1]
+    assert "proxy_set_header Host $http_host;" in block[1]  # the signature covers the host
+    assert re.search(r"limit_except GET \{\s*deny all;", block[1])
+    assert "/_blobs/" not in text
 
 
 def test_dockerfile_builds_a_non_root_python_311_image_that_serves() -> None:
