@@ -30,6 +30,7 @@ from app.publishing.fast_downloads import ArtifactLookup, FastDownloads
 from app.publishing.generations import GenerationReader
 from app.publishing.read_cache import CachedReads
 from app.publishing.sweep import sweep_temporary_files
+from app.pypi.fast_pages import SimplePages
 from app.registry import Registry
 from app.routers import (
     accounts,
@@ -99,6 +100,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     install_web(app)  # server-rendered pages and /static
     # Metadata documents from memory while their package's generation is unchanged.
     app.add_middleware(CachedReads, cache=registry.read_cache, reader=generations)
+    # Simple API project pages (pip, uv) from memory while their package is unchanged.
+    app.add_middleware(SimplePages, engine=registry.engine, reader=generations)
     # Plain artifact downloads: one query and one thread hop, no routing (fast_downloads).
     app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
     # A presented bearer token that is not valid: 401 everywhere, public reads included.

@@ -419,3 +419,37 @@ def test_files_of_one_release_join_it_by_pep440_equality(
         f"/pypi/files/same/1.0.0/{wheel.name}", f"/pypi/files/same/1.0.0/{sdist.name}"]
     with session_scope(server.registry.engine) as session:
         assert session.exec(select(PackageVersion.version)).all() == ["1.0.0"]
+
+
+def test_cached_project_pages_follow_writes_of_any_replica(
+        server: RunningServer, actors: Actors, tmp_path: Path) -> None:
+    """Pages are served from memory, but a change committed straight to the database (as
+    another replica would) shows on the next request; ETag revalidation answers 304."""
+    token = actors.user("alice")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    wheel = build_wheel(dist, "cached", "1.0")
+    _upload_signed(server, actors, "alice", token, [wheel], tmp_path / "home")
+    with httpx.Client(base_url=server.url, headers={"Accept": JSON}) as http:
+        first = http.get("/simple/cached/")
+        assert first.json()["files"][0]["yanked"] is False
+        assert http.get("/simple/cached/").content == first.content
+        again = http.get("/simple/cached/", headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304
+        head = http.head("/simple/cached/")
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-type"] == JSON
+        with session_scope(server.registry.engine, write=True) as session:
+            row = session.exec(select(PackageVersion)).one()
+            row.deprecated = "pulled by another replica"
+            session.add(row)
+        doc = http.get("/simple/cached/").json()
+        assert doc["files"][0]["yanked"] == "pulled by another replica"
+        with session_scope(server.registry.engine, write=True) as session:
+            package = session.exec(select(Package)).one()
+            package.status = "quarantined"
+            session.add(package)
+        doc = http.get("/simple/cached/").json()
+        assert doc["files"] == [] and doc["project-status"]["status"] == "quarantined"
+        assert http.get("/simple/no-such-project/").status_code == 404
+        assert http.get("/simple/Cached/", follow_redirects=False).status_code == 301
