@@ -102,6 +102,7 @@ class Load:
     requests: int
     load: float
     tool: str
+    cpu_us: float | None = None  # server CPU (user+system, process tree) per request
 
     def better(self, other: Load | None) -> Load:
         return self if other is None or self.rps >= other.rps else other
@@ -157,11 +158,19 @@ class LoadGen:
         return "wrk" if self.wrk else "python"
 
     def run(self, base: str, template: str, packages: int, versions: int,
-            connections: int | None = None) -> Load:
+            connections: int | None = None, cpu_of: tuple[int, ...] = ()) -> Load:
+        """One load run; ``cpu_of``: server pids whose process trees' CPU time is divided by
+        the requests answered (a figure the machine's other load barely moves)."""
         conns = connections or self.connections
+        before = sum(tree_cpu_seconds(pid) for pid in cpu_of)
         if self.wrk:
-            return self._wrk(base, template, packages, versions, conns)
-        return self._python(base, template, packages, versions, conns)
+            load = self._wrk(base, template, packages, versions, conns)
+        else:
+            load = self._python(base, template, packages, versions, conns)
+        if cpu_of and load.requests:
+            spent = sum(tree_cpu_seconds(pid) for pid in cpu_of) - before
+            load.cpu_us = spent / load.requests * 1e6
+        return load
 
     def _wrk(self, base: str, template: str, packages: int, versions: int,
              conns: int) -> Load:
@@ -233,8 +242,7 @@ class LoadGen:
 # ---- processes --------------------------------------------------------------------------------
 
 
-def tree_rss_mib(pid: int) -> tuple[float, int]:
-    """RSS of ``pid`` and all its descendants (MiB) and how many processes that is."""
+def _children() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -244,6 +252,26 @@ def tree_rss_mib(pid: int) -> tuple[float, int]:
                 continue
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
             children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its live descendants."""
+    children, total, todo = _children(), 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        todo.extend(children.get(current, []))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_mib(pid: int) -> tuple[float, int]:
+    """RSS of ``pid`` and all its descendants (MiB) and how many processes that is."""
+    children = _children()
     total, count, todo = 0, 0, [pid]
     while todo:
         current = todo.pop()
@@ -466,20 +494,26 @@ def measure_vouch(db: str, args: argparse.Namespace, gen: LoadGen, instance: obj
             meta_t = "/api/v1/packages/" + SMALL.replace("{:05d}", "%05d") + "/versions/1.0.%d"
             best: dict[str, Load | None] = {"meta": None, "small": None, "big": None}
             for rnd in range(args.rounds):
-                best["meta"] = gen.run(base, meta_t, args.packages, args.versions).better(
-                    best["meta"])
+                with profiled(args.profile if rnd == 0 else None, spy_pid, f"{db}-metadata",
+                              gen.duration):
+                    best["meta"] = gen.run(base, meta_t, args.packages, args.versions,
+                                           cpu_of=(master,)).better(best["meta"])
                 with profiled(args.profile if rnd == 0 else None, spy_pid,
                               f"{db}-small-downloads", gen.duration):
                     best["small"] = gen.run(base, meta_t + "/artifact", args.packages,
-                                            args.versions).better(best["small"])
+                                            args.versions, cpu_of=(master,)).better(
+                                                best["small"])
                 best["big"] = gen.run(base, f"/api/v1/packages/{BIG}/versions/1.0.0/artifact",
-                                      0, 1, connections=args.big_connections).better(best["big"])
+                                      0, 1, connections=args.big_connections,
+                                      cpu_of=(master,)).better(best["big"])
                 print(f"[{db}] round {rnd + 1}: " + ", ".join(
                     f"{k} {v.rps:,.0f} req/s p99 {v.p99_ms:.1f} ms" for k, v in best.items()
                     if v))
                 if static is not None:
                     run_anchor_round(args, gen, static, anchors, ws, base)
             row.raw.update({k: v for k, v in best.items() if v})
+            if args.reads_only:
+                return row
             # Publishes: unsigned, then Sigstore; distinct names each round.
             setup_sigstore_scope(base, token, "sig")
             identity = _identity()
@@ -650,10 +684,11 @@ def run_anchor_round(args: argparse.Namespace, gen: LoadGen, static: Path,
                                            ("small", meta_t + "/artifact", args.packages,
                                             args.versions, None),
                                            ("big", big, 0, 1, args.big_connections)):
-            result = gen.run(base, template, n, v, connections=conns)
+            result = gen.run(base, template, n, v, connections=conns, cpu_of=(pid,))
             static_row.raw[key] = result.better(static_row.raw.get(key))  # type: ignore[arg-type]
-        put = nginx_put_run(base, args.publishes, 8)
-        static_row.raw["pub_unsigned"] = put.better(static_row.raw.get("pub_unsigned"))  # type: ignore[arg-type]
+        if not args.reads_only:
+            put = nginx_put_run(base, args.publishes, 8)
+            static_row.raw["pub_unsigned"] = put.better(static_row.raw.get("pub_unsigned"))  # type: ignore[arg-type]
     print("[anchor] nginx static: " + ", ".join(
         f"{k} {v.rps:,.0f}/s" for k, v in static_row.raw.items() if isinstance(v, Load)))
     # nginx + vouch with X-Accel-Redirect, on this workspace's data (same database and blobs).
@@ -666,7 +701,8 @@ def run_anchor_round(args: argparse.Namespace, gen: LoadGen, static: Path,
                                     blobs=ws.data_dir / "blobs")
         proxy_port = free_port()
         proxy = proxy.replace("{port}", str(proxy_port))
-        with nginx(ws.path / "nginx-proxy", static, proxy):
+        app_master = server_pid(int(app_base.rsplit(":", 1)[1]))
+        with nginx(ws.path / "nginx-proxy", static, proxy) as (_, proxy_pid):
             base = f"http://127.0.0.1:{proxy_port}"
             check = httpx.get(base + big, timeout=30)
             if check.status_code != 200 or len(check.content) != 10 * MIB:
@@ -675,7 +711,8 @@ def run_anchor_round(args: argparse.Namespace, gen: LoadGen, static: Path,
             for key, template, n, v, conns in (("small", meta_t + "/artifact", args.packages,
                                                 args.versions, None),
                                                ("big", big, 0, 1, args.big_connections)):
-                result = gen.run(base, template, n, v, connections=conns)
+                result = gen.run(base, template, n, v, connections=conns,
+                                 cpu_of=(app_master, proxy_pid))
                 accel_row.raw[key] = result.better(accel_row.raw.get(key))  # type: ignore[arg-type]
     print(f"[anchor] {accel_row.label}: " + ", ".join(
         f"{k} {v.rps:,.0f}/s" for k, v in accel_row.raw.items() if isinstance(v, Load)))
@@ -687,9 +724,10 @@ def run_anchor_round(args: argparse.Namespace, gen: LoadGen, static: Path,
 def fmt_rps(load: object, mb: bool = False) -> str:
     if not isinstance(load, Load):
         return "-"
+    cpu = f"; {load.cpu_us:,.0f} µs CPU/req" if load.cpu_us is not None else ""
     if mb:
-        return f"{load.mbps:,.0f} MB/s (p99 {load.p99_ms:.0f} ms; load {load.load:.1f})"
-    return f"{load.rps:,.0f} (p99 {load.p99_ms:.1f} ms; load {load.load:.1f})"
+        return f"{load.mbps:,.0f} MB/s (p99 {load.p99_ms:.0f} ms; load {load.load:.1f}{cpu})"
+    return f"{load.rps:,.0f} (p99 {load.p99_ms:.1f} ms; load {load.load:.1f}{cpu})"
 
 
 def print_table(rows: list[Row], anchors: dict[str, Row], gen: LoadGen,
@@ -724,9 +762,11 @@ def print_table(rows: list[Row], anchors: dict[str, Row], gen: LoadGen,
                                     ("meta", TARGETS["meta_ratio"], TARGETS["meta_p99_ms"])):
                 mine, ceil = r.get(key), static.raw.get(key)
                 if isinstance(mine, Load) and isinstance(ceil, Load):
+                    cpu = (f", CPU/req {mine.cpu_us / ceil.cpu_us:.1f} x nginx's"
+                           if mine.cpu_us and ceil.cpu_us else "")
                     checks.append(f"{key} {mine.rps / ceil.rps:.3f} x nginx "
                                   f"(>= {ratio:.3f}) {ok(mine.rps >= ratio * ceil.rps)}, "
-                                  f"p99 {mine.p99_ms:.1f} ms {ok(mine.p99_ms < p99)}")
+                                  f"p99 {mine.p99_ms:.1f} ms {ok(mine.p99_ms < p99)}{cpu}")
             mine, ceil = r.get("big"), static.raw.get("big")
             accel = anchors.get("accel-" + ("pg" if "Postgre" in row.label else "sq"))
             if isinstance(mine, Load) and isinstance(ceil, Load):
@@ -789,6 +829,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=5.0,
                         help="seconds the server idles before its RSS is read")
     parser.add_argument("--no-anchors", action="store_true", help="skip nginx")
+    parser.add_argument("--reads-only", action="store_true",
+                        help="metadata, downloads and memory only (no publish columns)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="record one worker with py-spy into this directory")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
