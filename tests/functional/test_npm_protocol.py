@@ -11,7 +11,7 @@ import json
 from sqlmodel import select
 
 from app.core.db import session_scope
-from app.core.models import PackageFile
+from app.core.models import PackageFile, Provenance
 from formats.npm.signatures import verify
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem
@@ -156,3 +156,64 @@ def test_stored_manifest_is_the_registrys(actors: Actors, server: RunningServer)
         stored = json.loads(file.core_metadata)
     assert stored["_npmUser"] == {"name": "alice"}
     assert "_nodeVersion" not in stored and "tarball" not in stored["dist"]
+
+
+def _provenance(actors: Actors, user: str, subject: str, data: bytes) -> bytes:
+    """An npm provenance bundle (``npm publish --provenance`` shape: a DSSE in-toto statement
+    whose one subject is the package URL with the tarball's sha512) from the local Sigstore
+    instance, signed as ``user``'s workflow identity."""
+    signer = actors.signers[user]
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": subject, "digest": {"sha512": hashlib.sha512(data).hexdigest()}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {"buildDefinition": {"buildType": "https://slsa-framework.github.io/"
+                                          "github-actions-buildtypes/workflow/v1"},
+                      "runDetails": {"builder": {"id": "https://github.com/actions/runner"}}},
+    }
+    return actors.signing.sigstore.sign(data, signer.identity, kind="dsse",
+                                        statement=statement).bundle_json
+
+
+def test_provenance_attachment_verified_against_trusted_publishers(
+        actors: Actors, server: RunningServer) -> None:
+    token = actors.user("ci", signing="sigstore")
+    client = actors.client(token)
+    signer = actors.signers["ci"]
+    manifest = package_json("left-pad", "1.0.0")
+    data = tarball(manifest)
+    before = state_counts(server)
+    # No trusted publisher for left-pad yet: refused, nothing stored.
+    bundle = _provenance(actors, "ci", "pkg:npm/left-pad@1.0.0", data)
+    response = client.put(path("left-pad"), json=publish_body(
+        "left-pad", "1.0.0", data, manifest=manifest, provenance=bundle))
+    assert_problem(response, 400, "no_trusted_publisher")
+    signer.trust("left-pad", signer.identity)
+    # A statement about another package (or other bytes) is refused.
+    for subject, signed in (("pkg:npm/right-pad@1.0.0", data), ("pkg:npm/left-pad@1.0.0", b"x")):
+        other = _provenance(actors, "ci", subject, signed)
+        response = client.put(path("left-pad"), json=publish_body(
+            "left-pad", "1.0.0", data, manifest=manifest, provenance=other))
+        assert_problem(response, 400, "artifact_mismatch")
+    assert state_counts(server) == before
+    response = client.put(path("left-pad"), json=publish_body(
+        "left-pad", "1.0.0", data, manifest=manifest, provenance=bundle))
+    assert response.status_code == 201, response.text
+    with session_scope(server.registry.engine) as session:
+        (row,) = session.exec(select(Provenance)).all()
+    assert row.method == "sigstore" and row.identity
+    assert "vouch-tests/ci" in json.dumps(row.identity)
+
+
+def test_scoped_subject_uses_npms_package_url(actors: Actors, server: RunningServer) -> None:
+    token = actors.user("ci", signing="sigstore")
+    client = actors.client(token)
+    assert client.post("/api/v1/orgs", json={"name": "acme"}).status_code == 201
+    signer = actors.signers["ci"]
+    signer.trust("@acme/widget", signer.identity)
+    manifest = package_json("@acme/widget", "2.0.0")
+    data = tarball(manifest)
+    bundle = _provenance(actors, "ci", "pkg:npm/%40acme/widget@2.0.0", data)
+    response = client.put(path("@acme/widget"), json=publish_body(
+        "@acme/widget", "2.0.0", data, manifest=manifest, provenance=bundle))
+    assert response.status_code == 201, response.text
