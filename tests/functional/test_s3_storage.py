@@ -98,6 +98,26 @@ def test_publish_download_unpublish_on_s3(actors: Actors, settings: Settings,
         assert row.unpublished_at is not None  # the record stays, the bytes are gone
 
 
+@pytest.mark.parametrize("settings_overrides", [{"s3_multipart_threshold": 5 * 1024 * 1024,
+                                                 "s3_part_size": 5 * 1024 * 1024,
+                                                 "max_upload_bytes": 16 * 1024 * 1024}],
+                         indirect=True)
+def test_large_artifacts_go_up_as_multipart_uploads(actors: Actors, settings: Settings,
+                                                     moto_s3: MotoS3) -> None:
+    data = (bytes(range(256)) * (24 * 1024 + 1))[:6 * 1024 * 1024 + 7]
+    client = actors.client(actors.user("alice"))
+    assert publish(client, "big", "1.0.0", data).status_code == 201
+    digest = sha256(data)
+    raw = moto_s3.client()
+    head = raw.head_object(Bucket=settings.s3_bucket, Key=f"{digest[:2]}/{digest[2:4]}/{digest}")
+    assert head["ETag"].strip('"').endswith("-2")  # 5 MiB parts: one full, one partial
+    assert raw.list_multipart_uploads(Bucket=settings.s3_bucket).get("Uploads", []) == []
+    whole = client.get(_artifact("big"))
+    assert whole.status_code == 200 and sha256(whole.content) == digest
+    tail = client.get(_artifact("big"), headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == data[-10:]
+
+
 # -- proxy mode: the same answers as from disk ------------------------------------------------
 @pytest.fixture
 def disk_server(db_factory: DatabaseFactory, settings: Settings, clock: ManualClock,
