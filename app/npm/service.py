@@ -50,7 +50,7 @@ from app.core.errors import (
     VersionGone,
     VersionQuarantined,
 )
-from app.core.models import Package, PackageBlob, PackageFile, PackageVersion
+from app.core.models import Package, PackageBlob, PackageFile, PackageVersion, Provenance
 from app.npm.changes import NpmChanges
 from app.npm.errors import PublishedOver, PublishedOverBurned, from_format
 from app.npm.staged import StagedSignatures
@@ -62,8 +62,8 @@ from app.publishing.publish import FilePlan, Published, PublishService, VersionF
 from app.publishing.staging import stage
 from app.trust.evidence import Evidence
 from formats.errors import FormatError
+from formats.npm import attestations, names
 from formats.npm import audit as npm_audit
-from formats.npm import names
 from formats.npm.packument import (
     VersionEntry,
     abbreviated_packument,
@@ -117,10 +117,18 @@ class NpmService:
         with session_scope(self.engine) as session:
             package = pkgs.get_package(session, name, ECOSYSTEM)
             live = _live_versions(session, package)
-        entries = [VersionEntry(json.loads(item.file.core_metadata or b"{}"),
-                                tarball_url(base_url, name, item.version.version),
-                                item.version.published_at, item.version.deprecated)
-                   for item in live]
+            bundles = _provenance_bundles(session, [item.file.id for item in live])
+        entries = []
+        for item in live:
+            manifest = json.loads(item.file.core_metadata or b"{}")
+            raw = bundles.get(item.file.id)
+            found = raw and attestations.pointer(
+                f"{base_url}-/npm/v1/attestations/{name}@{item.version.version}", raw)
+            if found:
+                manifest["dist"] = {**manifest.get("dist", {}), "attestations": found}
+            entries.append(VersionEntry(manifest,
+                                        tarball_url(base_url, name, item.version.version),
+                                        item.version.published_at, item.version.deprecated))
         tags = _dist_tags([item.version.version for item in live])
         modified = max([package.created_at, *(e.published_at for e in entries)])
         if abbreviated:
@@ -152,6 +160,20 @@ class NpmService:
             return Artifact(package=package.name, version=row.version, version_id=row.id,
                             filename=file.filename, sha256=blob.sha256, sha512=blob.sha512,
                             size=blob.size)
+
+    def attestations(self, spec: str) -> dict[str, Any]:
+        """``{name}@{version}``'s verified provenance, as npm reads it; ``NotFound`` (404)
+        for a version published without one (or not live)."""
+        name, _, version = spec.rpartition("@")
+        with session_scope(self.engine) as session:
+            package = pkgs.get_package(session, name, ECOSYSTEM)
+            live = {item.version.version: item for item in _live_versions(session, package)}
+            item = live.get(version)
+            raw = item and _provenance_bundles(session, [item.file.id]).get(item.file.id)
+        document = attestations.attestations_document([raw] if raw else [])
+        if not document["attestations"]:
+            raise NotFound(f"{spec[:128]} has no attestations", package=name, version=version)
+        return document
 
     def keys(self) -> dict[str, Any]:
         return keys_document([self.key])
@@ -331,6 +353,17 @@ def _live_versions(session: Session, package: Package) -> list[_Live]:
                col(PackageVersion.quarantined_at).is_(None))
         .order_by(col(PackageVersion.sort_key))).all()
     return [_Live(version, file) for version, file in rows]
+
+
+def _provenance_bundles(session: Session,
+                        file_ids: list[int | None]) -> dict[int | None, str]:
+    """The Sigstore bundles verified at publish, by file id."""
+    ids = [i for i in file_ids if i is not None]
+    if not ids:
+        return {}
+    rows = session.exec(select(Provenance).where(col(Provenance.file_id).in_(ids),
+                                                 Provenance.method == "sigstore")).all()
+    return {row.file_id: row.raw for row in rows}
 
 
 def _dist_tags(versions: list[str]) -> dict[str, str]:

@@ -80,6 +80,12 @@ def keys(request: Request) -> dict[str, Any]:
     return _npm(request).keys()
 
 
+@router.get("/-/npm/v1/attestations/{spec:path}",
+            summary="The provenance verified at publish (npm audit signatures)")
+def attestations(spec: str, request: Request) -> dict[str, Any]:
+    return _npm(request).attestations(spec)
+
+
 @router.post("/-/npm/v1/security/advisories/bulk",
              summary="npm audit: advisories affecting the given versions (gzip'ed JSON body)")
 async def audit_bulk(request: Request) -> dict[str, Any]:

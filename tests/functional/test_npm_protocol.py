@@ -203,6 +203,16 @@ def test_provenance_attachment_verified_against_trusted_publishers(
         (row,) = session.exec(select(Provenance)).all()
     assert row.method == "sigstore" and row.identity
     assert "vouch-tests/ci" in json.dumps(row.identity)
+    # npm audit signatures: dist.attestations points at the verified bundle, served as npm reads it
+    dist = client.get("/npm/left-pad").json()["versions"]["1.0.0"]["dist"]
+    url = f"{server.url}/npm/-/npm/v1/attestations/left-pad@1.0.0"
+    assert dist["attestations"] == {"url": url, "provenance": {
+        "predicateType": "https://slsa.dev/provenance/v1"}}
+    (attestation,) = client.get(url).json()["attestations"]
+    assert attestation["predicateType"] == "https://slsa.dev/provenance/v1"
+    assert attestation["bundle"] == json.loads(bundle)
+    assert_problem(client.get(f"{server.url}/npm/-/npm/v1/attestations/left-pad@9.9.9"), 404,
+                   "not_found")
 
 
 def test_scoped_subject_uses_npms_package_url(actors: Actors, server: RunningServer) -> None:
@@ -217,3 +227,7 @@ def test_scoped_subject_uses_npms_package_url(actors: Actors, server: RunningSer
     response = client.put(path("@acme/widget"), json=publish_body(
         "@acme/widget", "2.0.0", data, manifest=manifest, provenance=bundle))
     assert response.status_code == 201, response.text
+    url = f"{server.url}/npm/-/npm/v1/attestations/@acme/widget@2.0.0"
+    assert client.get(path("@acme/widget")).json()["versions"]["2.0.0"]["dist"][
+        "attestations"]["url"] == url
+    assert client.get(url).json()["attestations"][0]["bundle"] == json.loads(bundle)
