@@ -27,6 +27,7 @@ from app.publishing.lifecycle import LifecycleService
 from app.publishing.publish import PublishService
 from app.publishing.read_cache import DocumentCache
 from app.publishing.reads import PackageReads
+from app.search.service import SearchService
 from app.storage import BlobStore
 from app.storage.backends import open_blob_store
 from app.trust.oidc_exchange import JwksSource, OidcExchange
@@ -55,7 +56,8 @@ class Registry:
     trust: TrustService
     audit_log: AuditLog
     reads: PackageReads
-    oidc: OidcExchange | None = None
+    finder: SearchService
+    oidc: OidcExchange
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None,
@@ -101,7 +103,7 @@ class Registry:
                    accounts=AccountService(engine, clock),
                    trust=TrustService(engine, clock, environment=settings.environment),
                    audit_log=AuditLog(engine),
-                   reads=PackageReads(engine, blobs),
+                   reads=PackageReads(engine, blobs), finder=SearchService(search),
                    oidc=build_oidc_exchange(settings, engine, clock))
 
     def start(self) -> None:
@@ -113,8 +115,7 @@ class Registry:
         self.downloads.stop()
         self.worker.stop()
         self.search.close()
-        if self.oidc is not None:
-            self.oidc.jwks.close()
+        self.oidc.jwks.close()
         self.engine.dispose()
 
 

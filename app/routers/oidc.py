@@ -12,19 +12,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.core.errors import ServiceUnavailable
 from app.deps import RegistryDep
-from app.trust.oidc_exchange import OidcExchange
 from app.trust.schemas import AudienceResponse, MintRequest, MintResponse
 
 router = APIRouter(prefix="/api/v1/oidc", tags=["trusted publishing"])
-
-
-def _exchange(registry: RegistryDep) -> OidcExchange:
-    exchange = registry.oidc
-    if exchange is None:
-        raise ServiceUnavailable("trusted publishing is not configured on this registry")
-    return exchange
 
 
 @router.get("/audience", response_model=AudienceResponse,
@@ -36,6 +27,6 @@ def audience(registry: RegistryDep) -> AudienceResponse:
 @router.post("/mint-token", response_model=MintResponse,
              summary="Exchange a GitHub Actions OIDC token for a short-lived publish token")
 def mint_token(body: MintRequest, registry: RegistryDep) -> MintResponse:
-    minted = _exchange(registry).mint(body.token)
+    minted = registry.oidc.mint(body.token)
     return MintResponse(token=minted.secret, expires=int(minted.expires_at.timestamp()),
                         packages=minted.packages)

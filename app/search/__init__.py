@@ -4,5 +4,7 @@
 
 ``documents`` builds one search document per package from the database; ``sync`` keeps the
 index (the ``search`` library's backends) in step through the outbox; ``errors`` maps the
-library's errors to problems for the API. A search outage never fails a publish.
+library's errors to problems for the API; ``service`` (``SearchService``, ``registry.finder``)
+answers the search API's routes with the wire models of ``schemas``. A search outage never
+fails a publish.
 """

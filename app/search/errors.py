@@ -1,7 +1,7 @@
 """The mapping of ``search`` library errors to the registry's problems (one place).
 
     try:
-        result = registry.search.search(q, page=1, size=20)
+        result = index.search(q, page=1, size=20)       # as SearchService does
     except (InvalidSearchRequest, SearchUnavailable) as err:
         raise from_library(err) from err
 

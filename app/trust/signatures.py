@@ -1,22 +1,25 @@
 """The signature policy on publish: which evidence a package demands, and who checks it.
 
 Policy, most specific first: the package's own, its scope org's, the registry default
-(``VOUCH_DEFAULT_SIGNATURE_POLICY``). ``none`` accepts unsigned uploads (development only,
-refused by settings elsewhere); ``any`` demands a verified Sigstore bundle or GPG signature.
+(``VOUCH_DEFAULT_SIGNATURE_POLICY``). ``none`` accepts unsigned uploads (development only: the
+default is refused by ``Settings``, a package's or org's by ``TrustService.set_policy``);
+``any`` demands a verified Sigstore bundle or GPG signature. The names are written once, as
+``app.core.config.SignaturePolicyName``.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, get_args
 
 from sqlmodel import Session, select
 
+from app.core.config import SignaturePolicyName
 from app.core.errors import SignatureRejected
 from app.core.models import Org
 from app.trust import pending_policies
 from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
 
-POLICIES = ("sigstore", "gpg", "any", "none")
+POLICIES: tuple[str, ...] = get_args(SignaturePolicyName)
 
 
 class EvidenceVerifier(Protocol):

@@ -68,13 +68,13 @@ def test_search_outage_never_fails_a_publish_and_catches_up(actors: Actors) -> N
     alice = actors.client(actors.user("alice"))
     embedded = registry.search
     down = open_index("elasticsearch", url="http://127.0.0.1:9")
-    registry.search = down
+    registry.search = registry.finder.index = down
     registry.worker.handlers = search_handlers(registry.engine, down)
     assert publish(alice, "resilient", "1.0.0").status_code == 201
     assert registry.worker.run_once() == 0 and registry.worker.pending() >= 1
     assert_problem(alice.get("/api/v1/search", params={"q": "x"}), 503, "service_unavailable")
     # The cluster comes back: the kept items are indexed once their backoff has passed.
-    registry.search = embedded
+    registry.search = registry.finder.index = embedded
     registry.worker.handlers = search_handlers(registry.engine, embedded)
     actors.server.clock.advance(timedelta(minutes=2))
     _drain(actors)

@@ -95,3 +95,15 @@ def test_policy_none_is_accepted_in_development(actors: Actors, server: RunningS
     assert response.status_code == 200, response.text
     with session_scope(server.registry.engine) as session:
         assert [p.signature_policy for p in session.exec(select(Package))] == ["none"]
+
+
+def test_an_unknown_policy_names_the_policies_and_writes_nothing(actors: Actors,
+                                                                 server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "widget", "1.0.0").status_code == 201
+    before = state_counts(server)
+    response = alice.put("/api/v1/signature-policies",
+                         json={"target": "widget", "policy": "strict"})
+    assert_problem(response, 400, "malformed_input")
+    assert response.json()["detail"] == "policy is one of sigstore, gpg, any, none"
+    assert state_counts(server) == before
