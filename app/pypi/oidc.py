@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from app.accounts.service import authenticate
 from app.core.db import session_scope
-from app.core.errors import DomainError, InvalidToken, ServiceUnavailable
+from app.core.errors import DomainError, InvalidToken
 from app.core.models import ApiToken
 from app.core.problems import problem
 from app.core.records import audit
@@ -62,10 +62,7 @@ def mint(registry: Registry, body: bytes) -> JSONResponse:
     except ValidationError as err:
         return _invalid_payload(err)
     try:
-        exchange = registry.oidc
-        if exchange is None:
-            raise ServiceUnavailable("trusted publishing is not configured on this registry")
-        minted = exchange.mint(request.token)
+        minted = registry.oidc.mint(request.token)
     except DomainError as err:
         return _refusal(err)
     return JSONResponse({"success": True, "token": minted.secret,
