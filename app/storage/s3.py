@@ -30,7 +30,8 @@ and deletes the original, ``restore`` puts it back with the same conditional wri
 
 Errors: a missing key is ``BlobNotFound``; the endpoint down, timeouts, throttling, refused
 credentials or a missing bucket are ``StorageUnavailable`` (503 ``storage_unavailable``), with
-a one-line log that names the operation and the S3 error code, never a credential.
+a one-line log that names the operation and the S3 error code, never a credential. S3
+refusing bytes that do not match their checksum (BadDigest) is ``BlobCorrupted`` (a 500).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ log = logging.getLogger("vouch.storage")
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 _CHUNK = 1024 * 1024
 _ATTEMPTS = 3
+
+
+_INTEGRITY_CODES = frozenset({"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"})
 
 
 class _Missing(Exception):
@@ -153,6 +157,10 @@ class S3BlobStore:
                 raise _Exists(code) from err
             if code == "ConditionalRequestConflict" or (status == 409 and "IfNoneMatch" in kwargs):
                 raise _Conflict(code) from err
+            if code in _INTEGRITY_CODES:  # the bytes sent do not match their checksum
+                log.error("INTEGRITY: S3 refused %s of %s: %s", operation, kwargs.get("Key"),
+                          code)
+                raise BlobCorrupted(str(kwargs.get("Key", ""))) from err
             self._unavailable(operation, f"{status} {code}", err)
         except BotoCoreError as err:  # endpoint down, timeouts, no credentials
             self._unavailable(operation, type(err).__name__, err)
