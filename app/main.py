@@ -24,9 +24,11 @@ from app.core.errors import DatabaseUnavailable
 from app.core.limits import BodyPolicy, RequestGuard
 from app.core.problems import PROBLEM_RESPONSES, install_problem_handlers
 from app.core.readiness import DatabaseProbe
+from app.npm.oidc import NpmIdTokenHeader, NpmOidcExchange
 from app.npm.service import NpmService
 from app.publishing.blob_refs import settle_set_aside
 from app.publishing.fast_downloads import ArtifactLookup, FastDownloads
+from app.publishing.front_door import FrontDoor
 from app.publishing.generations import GenerationReader
 from app.publishing.read_cache import CachedReads
 from app.publishing.sweep import sweep_temporary_files
@@ -79,6 +81,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                   description="A package registry built for supply-chain security.")
     app.state.registry = registry
     app.state.npm = NpmService.build(registry)  # the npm signing key: created or required
+    app.state.npm_oidc = NpmOidcExchange.build(registry)  # VOUCH_NPM_OIDC_AUDIENCE
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["ops"], responses=PROBLEM_RESPONSES)
@@ -97,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     for module in (accounts, audit, search, resolve, trust, oidc, pypi_oidc, packages, advisories,
                    osv, pypi_simple, pypi_upload, npm):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
+    app.include_router(npm.root_router, responses=PROBLEM_RESPONSES)  # npm's OIDC exchange
     install_web(app)  # server-rendered pages and /static
     # Metadata documents from memory while their package's generation is unchanged.
     app.add_middleware(CachedReads, cache=registry.read_cache, reader=generations)
@@ -106,8 +110,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
     # A presented bearer token that is not valid: 401 everywhere, public reads included.
     app.add_middleware(TokenGate, registry=registry)
+    # npm's trusted-publishing exchange sends the CI's OIDC token as a bearer token.
+    app.add_middleware(NpmIdTokenHeader)
     # Outermost: NUL in path/query, body caps, JSON depth and NUL, before anything parses.
     app.add_middleware(RequestGuard, **_body_policies(settings))
+    # Anonymous plain reads of /api/v1/packages/ try the same fast paths before the stack
+    # above, which has nothing to do for them (app/publishing/front_door.py). Keep this last.
+    app.middleware_stack = FrontDoor(app.build_middleware_stack(), fast=lambda rest: (
+        FastDownloads(CachedReads(rest, cache=registry.read_cache, reader=generations),
+                      registry=registry, lookup=lookup)))
     return app
 
 

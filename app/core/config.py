@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # outside the database). Development: <data dir>/npm-signing-key.pem, created on first
     # start; production: must be set and the file must exist.
     npm_signing_key: Path | None = None
+    # npm's trusted publishing (npm >= 11.5.1 in GitHub Actions) asks for an OIDC token with
+    # the audience "npm:<registry hostname>"; set it to enable the exchange.
+    npm_oidc_audience: str | None = None
 
     # Search (issue 6)
     # "sqlite" and "tantivy" are accepted as names of the embedded backend (tantivy, measured

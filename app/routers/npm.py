@@ -8,6 +8,7 @@
     GET  /npm/-/npm/v1/keys                  the registry's signing keys (npm audit signatures)
     POST /npm/-/npm/v1/security/advisories/bulk   npm audit (gzip'ed body)
     PUT  /npm/-/vouch/signature/{sha512}     stage a GPG signature for ``npm publish`` (Vouch's)
+    POST /npm/-/npm/v1/oidc/token/exchange/package/{name}   npm trusted publishing
 
 Routes parse, call ``app.npm.service.NpmService`` (``app.state.npm``) and answer. Every error
 is problem+json with its stable ``code``; npm prints only a refusal's ``error`` field, so the
@@ -25,8 +26,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotAuthenticated
 from app.deps import PrincipalDep, RegistryDep
+from app.npm import oidc
+from app.npm.oidc import NpmOidcExchange
 from app.npm.service import NpmService
 from app.publishing.downloads import Artifact
 from app.publishing.remote_downloads import redirect_download, remote_blob_response
@@ -78,6 +81,29 @@ def whoami(principal: PrincipalDep) -> dict[str, str]:
 @router.get("/-/npm/v1/keys", summary="The registry's npm signing keys (npm audit signatures)")
 def keys(request: Request) -> dict[str, Any]:
     return _npm(request).keys()
+
+
+#: npm posts its OIDC exchange to the registry host's root, whatever the registry's path.
+root_router = APIRouter(tags=["npm"], route_class=_NpmRoute)
+
+
+@root_router.post("/-/npm/v1/oidc/token/exchange/package/{name:path}", status_code=201,
+                  summary="npm trusted publishing (the path npm 11 uses)")
+@router.post("/-/npm/v1/oidc/token/exchange/package/{name:path}", status_code=201,
+             summary="npm trusted publishing: a CI OIDC token for a publish token")
+def oidc_exchange(name: str, request: Request) -> dict[str, Any]:
+    exchange: NpmOidcExchange | None = request.app.state.npm_oidc
+    try:
+        if exchange is None:
+            raise oidc.disabled()
+        id_token = request.headers.get("x-vouch-npm-id-token")
+        if not id_token:
+            raise NotAuthenticated("send the CI's OIDC token: Authorization: Bearer <token>")
+        minted = exchange.exchange(id_token, name)
+    except DomainError as err:  # npm logs the body's message (at --loglevel verbose)
+        err.extra.setdefault("message", err.detail)
+        raise
+    return {"token": minted.secret}
 
 
 @router.get("/-/npm/v1/attestations/{spec:path}",

@@ -81,7 +81,8 @@ class NpmCli:
     home: Path
 
     def run(self, args: list[str], *, registry: str, token: str | None = None,
-            cwd: Path | None = None, timeout: int = 180) -> subprocess.CompletedProcess[str]:
+            cwd: Path | None = None, timeout: int = 180,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         self.home.mkdir(parents=True, exist_ok=True)
         npmrc = self.home / ".npmrc"
         lines = [f"registry={registry}"]
@@ -89,10 +90,13 @@ class NpmCli:
             host = registry.split("://", 1)[1]
             lines.append(f"//{host}:_authToken={token}")
         npmrc.write_text("\n".join(lines) + "\n")
-        env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_")}
+        extra = env or {}
+        env = {k: v for k, v in os.environ.items()
+               if not k.lower().startswith("npm_") and k not in ("GITHUB_ACTIONS", "CI")}
         env.update(HOME=str(self.home), npm_config_userconfig=str(npmrc),
                    npm_config_cache=str(self.home / "cache"), npm_config_update_notifier="false",
                    npm_config_fund="false", npm_config_loglevel="warn", NO_COLOR="1",
                    npm_config_audit="false", npm_config_prefer_online="true")
+        env.update(extra)
         return subprocess.run(["node", str(self.npm_js), *args], capture_output=True, text=True,
                               env=env, cwd=cwd or self.home, timeout=timeout, check=False)
