@@ -41,6 +41,7 @@ from app.accounts.service import Principal
 from app.advisories import store
 from app.advisories.errors import AdvisoryNotFound, AdvisoryNotPublished, from_library
 from app.advisories.index import IndexCache
+from app.advisories.osv import batch_response, query_response
 from app.advisories.schemas import AdvisoryPublic, ImportReport, ImportResult
 from app.core.clock import Clock
 from app.core.db import session_scope
@@ -258,6 +259,19 @@ class AdvisoryService:
     def query_batch(self, queries: Sequence[Query]) -> list[list[Advisory]]:
         """Non-withdrawn published advisories matching each query, in input order."""
         return self.index.run(lambda index: index.query_batch(queries))
+
+    def osv_query(self, query: Query | None) -> dict[str, Any]:
+        """``POST /v1/query``'s answer: full matching records, or ``{}`` (also for a query
+        that can match nothing, ``None`` from ``osv.parse_query``)."""
+        if query is None:
+            return {}
+        return query_response(self.query_batch([query])[0])
+
+    def osv_querybatch(self, queries: Sequence[Query | None]) -> dict[str, Any]:
+        """``POST /v1/querybatch``'s answer: ids and ``modified`` per query, in input order
+        (an empty list where a query can match nothing)."""
+        answers = iter(self.query_batch([q for q in queries if q is not None]))
+        return batch_response([[] if q is None else next(answers) for q in queries])
 
     def get_public(self, advisory_id: str) -> Advisory:
         """A published or withdrawn record by id; ``AdvisoryNotFound`` otherwise (naming the

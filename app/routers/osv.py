@@ -1,9 +1,11 @@
 """The OSV-compatible API (``POST /v1/query``, ``POST /v1/querybatch``, ``GET /v1/vulns/{id}``),
 so ``pip-audit --osv-url`` and osv-scanner-style clients work against Vouch unchanged.
 
-Shapes follow api.osv.dev (see ``app.advisories.osv``): a query answers full records
-or ``{}``; a batch answers only ids and ``modified``, in input order; withdrawn records are
-returned by id but never match a query; drafts do not exist here. Errors are problem+json
+Each route parses the raw body (``app.advisories.osv``) and calls one ``AdvisoryService``
+method (``registry.advisories``). The answers are OSV's JSON, not a model of ours; shapes
+follow api.osv.dev: a query answers full records or ``{}``; a batch answers only ids and
+``modified``, in input order; withdrawn records are returned by id but never match a query;
+drafts do not exist here. Errors are problem+json
 with a ``message`` field too (the gRPC-gateway field OSV clients print).
 """
 
@@ -15,13 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from app.advisories.errors import AdvisoryNotFound
-from app.advisories.osv import (
-    batch_response,
-    decode_body,
-    parse_batch,
-    parse_query,
-    query_response,
-)
+from app.advisories.osv import decode_body, parse_batch, parse_query
 from app.core.errors import DomainError
 from app.deps import RegistryDep
 
@@ -58,11 +54,7 @@ async def query(request: Request, registry: RegistryDep) -> dict[str, Any]:
     except DomainError as err:
         _with_message(err)
         raise
-    if parsed is None:
-        return {}
-    service = registry.advisories
-    results = await run_in_threadpool(service.query_batch, [parsed])
-    return query_response(results[0])
+    return await run_in_threadpool(registry.advisories.osv_query, parsed)
 
 
 @router.post("/querybatch", summary="Many queries at once; ids and modified only (OSV API)",
@@ -73,10 +65,7 @@ async def querybatch(request: Request, registry: RegistryDep) -> dict[str, Any]:
     except DomainError as err:
         _with_message(err)
         raise
-    real = [q for q in parsed if q is not None]
-    service = registry.advisories
-    answers = iter(await run_in_threadpool(service.query_batch, real))
-    return batch_response([[] if q is None else next(answers) for q in parsed])
+    return await run_in_threadpool(registry.advisories.osv_querybatch, parsed)
 
 
 @router.get("/vulns/{advisory_id}", summary="One record by id, withdrawn ones too (OSV API)")
