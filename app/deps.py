@@ -29,7 +29,9 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 async def get_session(registry: RegistryDep) -> AsyncIterator[Session]:
     """A read session for the route (which runs in the thread pool). Creating it does no I/O;
-    closing a read transaction is a cheap COMMIT."""
+    closing a read transaction is a cheap COMMIT. Routes should call a service instead (which
+    owns its transactions); only the routers listed in ``tests/unit/app/test_thin_routes.py``
+    still take one."""
     with session_scope(registry.engine) as session:
         yield session
 
