@@ -43,6 +43,7 @@ import anyio.to_thread
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.publishing.front_door import tried
 from app.publishing.generations import Coalescer, own_connection
 from app.storage import BlobNotFound, FilesystemBlobStore, blob_key
 
@@ -220,7 +221,8 @@ class FastDownloads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = _target(scope)
-        if target is None or time.monotonic() < self._off_until or not self.local_blobs:
+        if (target is None or time.monotonic() < self._off_until or not self.local_blobs
+                or tried(scope)):
             await self.app(scope, receive, send)
             return
         try:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.publishing.front_door import tried
 from app.publishing.generations import GenerationReader, Tag
 
 log = logging.getLogger("vouch.read_cache")
@@ -115,7 +116,7 @@ class CachedReads:
         self._off_until = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (not cacheable(scope) or self.cache.ttl <= 0
+        if (not cacheable(scope) or self.cache.ttl <= 0 or tried(scope)
                 or time.monotonic() < self._off_until):
             await self.app(scope, receive, send)
             return
