@@ -28,6 +28,7 @@ from app.npm.oidc import NpmIdTokenHeader, NpmOidcExchange
 from app.npm.service import NpmService
 from app.publishing.blob_refs import settle_set_aside
 from app.publishing.fast_downloads import ArtifactLookup, FastDownloads
+from app.publishing.front_door import FrontDoor
 from app.publishing.generations import GenerationReader
 from app.publishing.read_cache import CachedReads
 from app.publishing.sweep import sweep_temporary_files
@@ -113,6 +114,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.add_middleware(NpmIdTokenHeader)
     # Outermost: NUL in path/query, body caps, JSON depth and NUL, before anything parses.
     app.add_middleware(RequestGuard, **_body_policies(settings))
+    # Anonymous plain reads of /api/v1/packages/ try the same fast paths before the stack
+    # above, which has nothing to do for them (app/publishing/front_door.py). Keep this last.
+    app.middleware_stack = FrontDoor(app.build_middleware_stack(), fast=lambda rest: (
+        FastDownloads(CachedReads(rest, cache=registry.read_cache, reader=generations),
+                      registry=registry, lookup=lookup)))
     return app
 
 
