@@ -25,7 +25,10 @@ def readme_commands() -> list[str]:
     for block in re.findall(r"```(?:sh|yaml)\n(.*?)```", text, re.S):
         joined = re.sub(r"\\\n\s*", " ", block)
         for line in joined.splitlines():
-            found += [m.group(1) for m in VOUCH.finditer(line.split(" # ")[0])]
+            code = line.split(" # ")[0]
+            if code.lstrip().startswith("#"):  # a comment line: prose, not a command
+                continue
+            found += [m.group(1) for m in VOUCH.finditer(code)]
     for span in re.findall(r"`(vouch [^`]+)`", text):
         found += [m.group(1) for m in VOUCH.finditer(span)]
     return sorted({c.strip().rstrip(";") for c in found if c.strip()})
