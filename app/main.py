@@ -24,6 +24,7 @@ from app.core.errors import DatabaseUnavailable
 from app.core.limits import BodyPolicy, RequestGuard
 from app.core.problems import PROBLEM_RESPONSES, install_problem_handlers
 from app.core.readiness import DatabaseProbe
+from app.npm.fast_packuments import PackumentCache
 from app.npm.oidc import NpmIdTokenHeader, NpmOidcExchange
 from app.npm.service import NpmService
 from app.publishing.blob_refs import settle_set_aside
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     install_web(app)  # server-rendered pages and /static
     # Metadata documents from memory while their package's generation is unchanged.
     app.add_middleware(CachedReads, cache=registry.read_cache, reader=generations)
+    app.add_middleware(PackumentCache, reader=generations)  # npm packuments, same rule
     # Simple API project pages (pip, uv) from memory while their package is unchanged.
     app.add_middleware(SimplePages, engine=registry.engine, reader=generations)
     # Plain artifact downloads: one query and one thread hop, no routing (fast_downloads).

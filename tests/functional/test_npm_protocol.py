@@ -11,7 +11,7 @@ import json
 from sqlmodel import select
 
 from app.core.db import session_scope
-from app.core.models import PackageFile, Provenance
+from app.core.models import PackageFile, PackageVersion, Provenance
 from formats.npm.signatures import verify
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem
@@ -231,3 +231,28 @@ def test_scoped_subject_uses_npms_package_url(actors: Actors, server: RunningSer
     assert client.get(path("@acme/widget")).json()["versions"]["2.0.0"]["dist"][
         "attestations"]["url"] == url
     assert client.get(url).json()["attestations"][0]["bundle"] == json.loads(bundle)
+
+
+def test_packuments_never_answer_stale_after_a_write(actors: Actors,
+                                                     server: RunningServer) -> None:
+    """Packuments are cached per process (app/npm/fast_packuments.py); a write by anyone,
+    here straight to the database as another replica's would be, shows at the next read."""
+    alice = actors.client(actors.user("alice"))
+    data = tarball(package_json("left-pad", "1.0.0"))
+    assert alice.put(path("left-pad"), json=signed_body(
+        actors, "alice", "left-pad", "1.0.0", data)).status_code == 201
+    for accept in (CORGI, "application/json"):
+        first = alice.get("/npm/left-pad", headers={"Accept": accept})
+        assert first.json() == alice.get("/npm/left-pad", headers={"Accept": accept}).json()
+        assert "deprecated" not in first.json()["versions"]["1.0.0"]
+    with session_scope(server.registry.engine, write=True) as session:
+        row = session.exec(select(PackageVersion)).one()
+        row.deprecated = "written elsewhere"
+        session.add(row)
+    for accept in (CORGI, "application/json"):
+        doc = alice.get("/npm/left-pad", headers={"Accept": accept}).json()
+        assert doc["versions"]["1.0.0"]["deprecated"] == "written elsewhere"
+    # another Host gets its own tarball URLs, not the cached ones
+    other = alice.get("/npm/left-pad", headers={"Host": "registry.example:8080"}).json()
+    assert other["versions"]["1.0.0"]["dist"]["tarball"].startswith(
+        "http://registry.example:8080/npm/")

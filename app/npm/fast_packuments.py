@@ -1,0 +1,106 @@
+"""Packuments served from memory while their package is unchanged (issue 13's rule for npm).
+
+    app.add_middleware(PackumentCache, reader=GenerationReader(engine))   # app/main.py
+
+A packument costs queries, a JSON parse per version and an encode; npm installs read them far
+more often than anything changes. A plain ``GET /npm/{name}`` (or ``/npm/@scope/name``, no query
+string) is answered from memory when the package's generation tag
+(``app.publishing.generations``: raised by the database in the same transaction as every change
+to the rows a packument is built from, on any replica) still equals the tag read before the
+cached document was rendered; otherwise the routed path renders it and a 200 is kept. Entries
+are per scheme, ``Host`` (tarball URLs are absolute) and document kind (abbreviated or full),
+and live at most ``ttl`` seconds (memory, not correctness). When the tag cannot be read the
+routed path answers (it maps database errors). It sits inside the token gate, so a presented
+token has been checked first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.publishing.generations import GenerationReader, Tag
+from formats.npm.packument import wants_abbreviated
+
+PREFIX = "/npm/"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    tag: Tag
+    expires: float
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def package_of(path: str) -> str | None:
+    """The package a packument path names, or ``None`` for any other ``/npm/`` path."""
+    if not path.startswith(PREFIX):
+        return None
+    rest = path[len(PREFIX):]
+    parts = rest.split("/")
+    if rest.startswith("-") or not rest or "" in parts:
+        return None
+    if len(parts) == 1 and not rest.startswith("@"):
+        return rest
+    if len(parts) == 2 and rest.startswith("@"):
+        return rest
+    return None
+
+
+class PackumentCache:
+    def __init__(self, app: ASGIApp, *, reader: GenerationReader, ttl: float = 30.0,
+                 max_entries: int = 20_000) -> None:
+        self.app = app
+        self.reader = reader
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.entries: OrderedDict[tuple[object, ...], _Entry] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = (package_of(scope["path"]) if scope["type"] == "http"
+                and scope["method"] == "GET" and not scope.get("query_string") else None)
+        if name is None:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        key = (scope.get("scheme"), headers.get(b"host"), scope.get("root_path", ""), name,
+               wants_abbreviated(headers.get(b"accept", b"").decode("latin-1")))
+        try:
+            tag = await self.reader.read(name)
+        except Exception:  # the routed path answers (and maps) database errors
+            await self.app(scope, receive, send)
+            return
+        entry = self.entries.get(key)
+        if entry is not None and entry.tag == tag and entry.expires > time.monotonic():
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": entry.headers})
+            await send({"type": "http.response.body", "body": entry.body})
+            return
+        await self.app(scope, receive, self._capture(key, tag, send))
+
+    def _capture(self, key: tuple[object, ...], tag: Tag, send: Send) -> Send:
+        started: dict[str, object] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+            elif message["type"] == "http.response.body" and started.get("status") == 200:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    self._put(key, _Entry(tag, time.monotonic() + self.ttl,
+                                          list(started.get("headers", [])),  # type: ignore[call-overload]
+                                          b"".join(chunks)))
+            await send(message)
+
+        return capture
+
+    def _put(self, key: tuple[object, ...], entry: _Entry) -> None:
+        self.entries[key] = entry
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
