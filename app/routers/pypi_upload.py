@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
+from sqlmodel import col, select
 from starlette.datastructures import UploadFile
 
 from app.accounts.service import Principal, authenticate
@@ -25,12 +26,13 @@ from app.accounts.token_gate import STATE_KEY
 from app.core.db import session_scope
 from app.core.errors import Forbidden, MalformedInput, NotAuthenticated
 from app.core.input_guards import reject_nul
+from app.core.models import Package, PackageVersion
 from app.deps import PrincipalDep, RegistryDep
 from app.publishing.schemas import DeprecationRequest
 from app.pypi.upload import PyPIUploadService, UploadForm
 from app.registry import Registry
 from formats.errors import FormatError
-from formats.pypi.names import canonical_version, normalize
+from formats.pypi.names import canonical_version, normalize, version_sort_key
 
 router = APIRouter(tags=["python"])
 
@@ -137,7 +139,7 @@ async def _small_file(form: Any, key: str, limit: int) -> bytes | None:
                summary="Unpublish a Python release (only within the grace period)")
 def unpublish_release(name: str, version: str, registry: RegistryDep,
                       principal: PrincipalDep) -> Response:
-    project, release = _release(name, version)
+    project, release = _release(registry, name, version)
     registry.lifecycle.unpublish(principal, project, release, ecosystem="pypi")
     return Response(status_code=204)
 
@@ -146,7 +148,7 @@ def unpublish_release(name: str, version: str, registry: RegistryDep,
             summary="Yank a Python release (PEP 592): deprecate it with a reason")
 def yank_release(name: str, version: str, body: Annotated[DeprecationRequest, Body()],
                  registry: RegistryDep, principal: PrincipalDep) -> Response:
-    project, release = _release(name, version)
+    project, release = _release(registry, name, version)
     registry.lifecycle.set_deprecation(principal, project, release, body.message,
                                        ecosystem="pypi")
     return Response(status_code=204)
@@ -156,13 +158,23 @@ def yank_release(name: str, version: str, body: Annotated[DeprecationRequest, Bo
                summary="Un-yank a Python release")
 def unyank_release(name: str, version: str, registry: RegistryDep,
                    principal: PrincipalDep) -> Response:
-    project, release = _release(name, version)
+    project, release = _release(registry, name, version)
     registry.lifecycle.set_deprecation(principal, project, release, None, ecosystem="pypi")
     return Response(status_code=204)
 
 
-def _release(name: str, version: str) -> tuple[str, str]:
+def _release(registry: Registry, name: str, version: str) -> tuple[str, str]:
+    """The project's normalised name and the release's stored version: ``1.0`` finds release
+    ``1.0.0`` (PEP 440 equality, as uploads do). Unknown ones are left to the lifecycle's 404."""
     try:
-        return normalize(name), canonical_version(version)
+        project, key = normalize(name), version_sort_key(version)
+        fallback = canonical_version(version)
     except FormatError as err:
         raise MalformedInput(err.detail) from err
+    with session_scope(registry.engine) as session:
+        stored = session.exec(
+            select(PackageVersion.version).join(Package, col(Package.id) ==
+                                                PackageVersion.package_id)
+            .where(Package.ecosystem == "pypi", Package.name == project,
+                   PackageVersion.sort_key == key)).first()
+    return project, stored or fallback

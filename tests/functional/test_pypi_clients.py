@@ -419,6 +419,15 @@ def test_files_of_one_release_join_it_by_pep440_equality(
         f"/pypi/files/same/1.0.0/{wheel.name}", f"/pypi/files/same/1.0.0/{sdist.name}"]
     with session_scope(server.registry.engine) as session:
         assert session.exec(select(PackageVersion.version)).all() == ["1.0.0"]
+    # The lifecycle finds the release by PEP 440 equality too.
+    with httpx.Client(base_url=server.url,
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        assert http.put("/api/v1/pypi/Same/1.0/deprecation",
+                        json={"message": "old"}).status_code == 204
+        assert http.put("/api/v1/pypi/same/9.9/deprecation",
+                        json={"message": "old"}).status_code == 404
+        doc = http.get("/simple/same/", headers={"Accept": JSON}).json()
+    assert {f["yanked"] for f in doc["files"]} == {"old"}
 
 
 def test_cached_project_pages_follow_writes_of_any_replica(
