@@ -43,6 +43,7 @@ from app.routers import (
     oidc,
     osv,
     packages,
+    proxy,
     pypi_oidc,
     pypi_simple,
     pypi_upload,
@@ -99,8 +100,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         return {"status": "ready"}
 
     for module in (accounts, audit, search, resolve, trust, oidc, pypi_oidc, packages, advisories,
-                   osv, pypi_simple, pypi_upload, npm):
+                   osv, pypi_simple, pypi_upload, npm, proxy):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
+    app.include_router(proxy.page_router)  # /proxy: the upstream proxy's status page
     app.include_router(npm.root_router, responses=PROBLEM_RESPONSES)  # npm's OIDC exchange
     install_web(app)  # server-rendered pages and /static
     # Metadata documents from memory while their package's generation is unchanged.

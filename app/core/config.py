@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     download_mode: Literal["proxy", "redirect"] = "proxy"
     s3_presign_expiry: Duration = timedelta(minutes=15)
 
+    # Upstream proxy (issue 17): a TOML file of [[upstream]] tables (app.proxy.config), read
+    # and checked at start-up; secrets only through the environment variables it names.
+    upstreams: Path | None = None
+
     @model_validator(mode="after")
     def _refuse_unsafe_outside_development(self) -> Settings:
         if self.default_signature_policy == "none":
@@ -128,6 +132,13 @@ class Settings(BaseSettings):
                              "VOUCH_BLOB_STORE=s3 use VOUCH_DOWNLOAD_MODE=redirect instead")
         if not timedelta(seconds=1) <= self.s3_presign_expiry <= timedelta(days=7):
             raise ValueError("VOUCH_S3_PRESIGN_EXPIRY must be between 1s and 7d (S3's limit)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_upstreams(self) -> Settings:
+        from app.proxy.config import load_upstreams
+
+        load_upstreams(self.upstreams)  # ValueError naming the file, the upstream and the key
         return self
 
     @property

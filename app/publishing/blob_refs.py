@@ -68,7 +68,7 @@ def has_live_reference(session: Session, sha256: str) -> bool:
         .join(PackageVersion, col(PackageVersion.id) == PackageFile.version_id)
         .where(PackageBlob.sha256 == sha256, col(PackageVersion.unpublished_at).is_(None))
         .limit(1)).first()
-    return found is not None
+    return found is not None or _cached_upstream(session, [sha256])
 
 
 def live_digests(session: Session, digests: list[str]) -> set[str]:
@@ -83,7 +83,20 @@ def live_digests(session: Session, digests: list[str]) -> set[str]:
             .join(PackageVersion, col(PackageVersion.id) == PackageFile.version_id)
             .where(col(PackageBlob.sha256).in_(chunk),
                    col(PackageVersion.unpublished_at).is_(None))).all())
+        live.update(_cached_upstream_digests(session, chunk))
     return live
+
+
+def _cached_upstream_digests(session: Session, digests: list[str]) -> set[str]:
+    """Bytes the upstream proxy cached (issue 17): served for ever, never swept."""
+    from app.proxy.models import ProxyFile
+
+    return set(session.exec(select(ProxyFile.sha256).where(
+        col(ProxyFile.sha256).in_(digests))).all())
+
+
+def _cached_upstream(session: Session, digests: list[str]) -> bool:
+    return bool(_cached_upstream_digests(session, digests))
 
 
 def ensure_stored(session: Session, blobs: BlobStore, sha256: str, staged: Path) -> bool:

@@ -19,12 +19,15 @@ from typing import BinaryIO
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
+from sqlmodel import Session
 
-from app.core.errors import NotFound
+from app.core.errors import NotFound, PackageNotFound
 from app.deps import RegistryDep, SessionDep
+from app.proxy.responses import proxied_file, proxied_page
 from app.publishing.downloads import open_artifact
 from app.pypi import index
 from app.pypi.page_cache import PageCache
+from app.registry import Registry
 from app.routers.packages import OpenBlobResponse
 from app.storage import blob_key
 from formats.errors import FormatError
@@ -59,9 +62,15 @@ def simple_project(name: str, request: Request, session: SessionDep) -> Response
         return RedirectResponse(f"/simple/{normalized}/", status_code=301,
                                 headers={"Vary": "Accept"})
     media = documents.negotiate(request.headers.get("accept"))
-    body = _pages(request).get(
-        session, name, media,
-        lambda s: documents.project_page(index.project_page(s, name), media))
+    try:
+        body = _pages(request).get(
+            session, name, media,
+            lambda s: documents.project_page(index.project_page(s, name), media))
+    except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
+        answer = proxied_page(request, name)
+        if answer is None:
+            raise
+        return answer
     return _page(body, media, request)
 
 
@@ -76,6 +85,17 @@ def simple_project_no_slash(name: str) -> Response:
              summary="A Python distribution file's headers")
 def pypi_file(name: str, version: str, filename: str, request: Request,
               registry: RegistryDep, session: SessionDep) -> Response:
+    try:
+        return _hosted_file(name, version, filename, request, registry, session)
+    except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
+        answer = proxied_file(request, name, version, filename)
+        if answer is None:
+            raise
+        return answer
+
+
+def _hosted_file(name: str, version: str, filename: str, request: Request,
+                 registry: Registry, session: Session) -> Response:
     if filename.endswith(".metadata"):
         raw = index.core_metadata(session, name, version, filename[: -len(".metadata")])
         digest = hashlib.sha256(raw).hexdigest()

@@ -1,0 +1,294 @@
+"""Python projects Vouch does not host, from the ``pypi`` upstream.
+
+    proxy = PypiProxy(registry, upstream, stats)
+    page, stale = proxy.project_page("requests")     # formats.pypi.index.ProjectPage
+    cached = proxy.file("requests", "2.32.3", "requests-2.32.3-py3-none-any.whl")
+
+Pages: the upstream's PEP 691 JSON (HTML accepted) is cached in ``proxy_pages`` for the
+upstream's ``metadata_ttl``; when the upstream then fails, the cached page is served and marked
+stale; with nothing cached the failure is 502 ``upstream_unavailable`` / 504
+``upstream_timeout``. The page Vouch offers lists only files the upstream gives a sha256 for,
+at Vouch's own URLs; a file already cached is offered with the cached digest, and if the
+upstream now advertises another one for that filename an audit event
+``proxy:digest-changed`` is written (once) and the old bytes stay what is served. Versions a
+published malicious advisory names are not offered (as a quarantine). Under
+``unsigned = "refuse"`` files without verified provenance are not offered.
+
+Files: fetched once, hashed while streaming into a temporary file, compared (constant time)
+with the page's sha256 before anything is stored; a mismatch is 502
+``upstream_digest_mismatch`` with no blob and no row. Then the bytes go into the blob store
+(write-once) and a ``proxy_files`` row records them; later requests never ask the upstream.
+Core metadata (``<file>.metadata``, PEP 658) is cached the same way against its advertised hash.
+A hosted or reserved name never reaches this module (``app.proxy.guard``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.core.db import session_scope
+from app.core.errors import NotFound, PackageNotFound, VersionQuarantined
+from app.core.records import audit
+from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnsigned
+from app.proxy.fetch import UpstreamHttp
+from app.proxy.guard import is_local
+from app.proxy.models import ProxyFile, ProxyPage
+from app.proxy.stats import ProxyStats
+from app.registry import Registry
+from formats.pypi.index import IndexFile, ProjectPage
+from formats.pypi.remote import ACCEPT, RemoteFile, parse_project_page
+from formats.upstreams import Upstream
+
+log = logging.getLogger("vouch.proxy")
+ECOSYSTEM = "pypi"
+METADATA = ".metadata"
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    filename: str
+    sha256: str
+    size: int
+    signed: bool
+
+
+class PypiProxy:
+    def __init__(self, registry: Registry, upstream: Upstream, stats: ProxyStats) -> None:
+        self.registry = registry
+        self.upstream = upstream
+        self.stats = stats
+        self.http = UpstreamHttp(upstream)
+
+    # pages -------------------------------------------------------------------------------
+    def project_page(self, name: str) -> tuple[ProjectPage, bool]:
+        """The page Vouch offers for ``name`` (normalised) and whether it is stale; raises
+        ``PackageNotFound`` for a local name or one the upstream does not have."""
+        remote, fetched_at, stale = self._remote(name)
+        with session_scope(self.registry.engine, write=True) as session:
+            cached = {row.filename: row for row in session.exec(select(ProxyFile).where(
+                ProxyFile.ecosystem == ECOSYSTEM, ProxyFile.name == name))}
+            self._alert_changed(session, name, remote, cached)
+        quarantined = self._quarantined_versions(name, {f.version for f in remote})
+        versions: list[str] = []
+        files: list[IndexFile] = []
+        for item in remote:
+            row = cached.get(item.filename)
+            sha256 = row.sha256 if row else item.sha256
+            if sha256 is None or item.version in quarantined:
+                continue
+            if self.upstream.unsigned == "refuse":
+                continue  # upstream provenance is not verified yet: nothing counts as signed
+            if item.version not in versions:
+                versions.append(item.version)
+            files.append(IndexFile(
+                filename=item.filename,
+                url=f"/pypi/files/{name}/{item.version}/{item.filename}",
+                sha256=sha256, size=row.size if row else (item.size or 0),
+                upload_time=item.upload_time or fetched_at,
+                requires_python=item.requires_python, yanked=item.yanked,
+                core_metadata_sha256=item.core_metadata_sha256))
+        return ProjectPage(name=name, versions=tuple(versions), files=tuple(files)), stale
+
+    def _remote(self, name: str) -> tuple[tuple[RemoteFile, ...], datetime, bool]:
+        now = self.registry.clock.now()
+        with session_scope(self.registry.engine) as session:
+            if is_local(session, ECOSYSTEM, name):
+                raise PackageNotFound(name)
+            page = self._page_row(session, name)
+        if page is not None and now - _aware(page.fetched_at) < \
+                timedelta(seconds=self.upstream.metadata_ttl):
+            self.stats.add(self.upstream.name, "hits")
+            return self._files_of(page, name), _aware(page.fetched_at), False
+        try:
+            answer = self.http.get(f"{self.upstream.url}{name}/", accept=ACCEPT)
+        except Exception:
+            self.stats.add(self.upstream.name, "errors")
+            if page is None:
+                raise
+            self.stats.add(self.upstream.name, "stale")
+            log.warning("upstream %s is failing: serving its page of %s fetched at %s (stale)",
+                        self.upstream.name, name, page.fetched_at)
+            return self._files_of(page, name), _aware(page.fetched_at), True
+        self.stats.add(self.upstream.name, "misses")
+        if answer.status == 404:
+            self._store_page(name, False, [], now)
+            raise PackageNotFound(name)
+        if answer.status != 200:
+            self.stats.add(self.upstream.name, "errors")
+            from app.proxy.errors import UpstreamUnavailable
+            raise UpstreamUnavailable(f"upstream {self.upstream.name!r} answered "
+                                      f"HTTP {answer.status}", upstream=self.upstream.name)
+        try:
+            remote = parse_project_page(answer.body, answer.content_type,
+                                        f"{self.upstream.url}{name}/")
+        except Exception as err:
+            self.stats.add(self.upstream.name, "errors")
+            from app.proxy.errors import UpstreamUnavailable
+            raise UpstreamUnavailable(f"upstream {self.upstream.name!r} answered a page that "
+                                      "cannot be read", upstream=self.upstream.name) from err
+        self._store_page(name, True, [_encode(f) for f in remote], now)
+        return remote, now, False
+
+    def _page_row(self, session: Session, name: str) -> ProxyPage | None:
+        return session.exec(select(ProxyPage).where(
+            ProxyPage.upstream == self.upstream.name, ProxyPage.ecosystem == ECOSYSTEM,
+            ProxyPage.name == name)).first()
+
+    def _files_of(self, page: ProxyPage, name: str) -> tuple[RemoteFile, ...]:
+        if not page.found:
+            raise PackageNotFound(name)
+        return tuple(_decode(item) for item in json.loads(page.body))
+
+    def _store_page(self, name: str, found: bool, body: list[dict[str, object]],
+                    now: datetime) -> None:
+        with session_scope(self.registry.engine, write=True) as session:
+            row = self._page_row(session, name)
+            if row is None:
+                row = ProxyPage(upstream=self.upstream.name, ecosystem=ECOSYSTEM, name=name,
+                                found=found, body="", fetched_at=now)
+            row.found, row.body, row.fetched_at = found, json.dumps(body), now
+            session.add(row)
+
+    def purge(self, name: str | None = None) -> int:
+        """Drop cached pages (all, or one name's): the next request asks the upstream."""
+        with session_scope(self.registry.engine, write=True) as session:
+            query = select(ProxyPage).where(ProxyPage.upstream == self.upstream.name)
+            if name is not None:
+                query = query.where(ProxyPage.name == name)
+            rows = list(session.exec(query))
+            for row in rows:
+                session.delete(row)
+            return len(rows)
+
+    def _alert_changed(self, session: Session, name: str, remote: tuple[RemoteFile, ...],
+                       cached: dict[str, ProxyFile]) -> None:
+        for item in remote:
+            row = cached.get(item.filename)
+            if row is None or item.sha256 is None or row.digest_alert_at is not None \
+                    or hmac.compare_digest(row.sha256, item.sha256):
+                continue
+            row.digest_alert_at = self.registry.clock.now()
+            session.add(row)
+            audit(session, at=row.digest_alert_at, actor=f"upstream:{self.upstream.name}",
+                  action="proxy:digest-changed", package=name, version=row.version,
+                  filename=row.filename, cached_sha256=row.sha256, upstream_sha256=item.sha256,
+                  upstream=self.upstream.name)
+            log.error("ALERT: upstream %s now advertises sha256 %s for %s (cached: %s); "
+                      "keeping the cached bytes", self.upstream.name, item.sha256,
+                      row.filename, row.sha256)
+
+    def _quarantined_versions(self, name: str, versions: set[str]) -> set[str]:
+        def malicious(index: object) -> set[str]:
+            found = set()
+            for version in versions:
+                records = index.query("PyPI", name, version)  # type: ignore[attr-defined]
+                if any(r.is_malicious() for r in records):
+                    found.add(version)
+            return found
+        return self.registry.advisories.index.run(malicious)
+
+    # files -------------------------------------------------------------------------------
+    def file(self, name: str, version: str, filename: str) -> CachedFile:
+        """The cached file (fetched and verified now if needed); raises ``PackageNotFound``,
+        ``NotFound``, ``VersionQuarantined``, ``UpstreamUnsigned`` or an upstream error."""
+        with session_scope(self.registry.engine) as session:
+            if is_local(session, ECOSYSTEM, name):
+                raise PackageNotFound(name)
+            row = session.exec(select(ProxyFile).where(
+                ProxyFile.ecosystem == ECOSYSTEM, ProxyFile.name == name,
+                ProxyFile.filename == filename)).first()
+        if version in self._quarantined_versions(name, {version}):
+            raise VersionQuarantined(name, version, "a published malicious-package advisory")
+        if row is not None and row.version == version:
+            self.stats.add(self.upstream.name, "hits")
+            return CachedFile(row.filename, row.sha256, row.size, row.signed)
+        if self.upstream.unsigned == "refuse":
+            raise UpstreamUnsigned(f"{filename} from upstream {self.upstream.name!r} carries no "
+                                   "verified provenance, and this upstream's policy refuses "
+                                   "unsigned versions", package=name, version=version)
+        remote, _, _ = self._remote(name)
+        wanted = filename[: -len(METADATA)] if filename.endswith(METADATA) else filename
+        item = next((f for f in remote if f.filename == wanted and f.version == version), None)
+        if item is None:
+            raise NotFound(f"{filename} is not a file of {name} {version}", package=name,
+                           version=version)
+        if filename.endswith(METADATA):
+            url, expected = item.url + METADATA, item.core_metadata_sha256
+        else:
+            url, expected = item.url, item.sha256
+        if expected is None:
+            raise UpstreamDigestMismatch(f"upstream {self.upstream.name!r} advertises no sha256 "
+                                         f"for {filename}: it cannot be verified",
+                                         package=name, version=version)
+        return self._fetch(name, version, filename, url, expected)
+
+    def _fetch(self, name: str, version: str, filename: str, url: str,
+               expected: str) -> CachedFile:
+        staging = self.registry.settings.data_dir / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=staging, prefix="proxy-") as tmp:
+            target = Path(tmp) / "download"
+            try:
+                got = self.http.download(url, target, self.registry.settings.max_upload_bytes)
+            except Exception:
+                self.stats.add(self.upstream.name, "errors")
+                raise
+            if not hmac.compare_digest(got.sha256, expected):
+                self.stats.add(self.upstream.name, "errors")
+                log.error("upstream %s served %s with sha256 %s, its index says %s: refused, "
+                          "nothing stored", self.upstream.name, filename, got.sha256, expected)
+                raise UpstreamDigestMismatch(
+                    f"upstream {self.upstream.name!r} served bytes for {filename} whose sha256 "
+                    "is not the one its index advertises; nothing was stored",
+                    package=name, version=version)
+            self.registry.blobs.put_file(got.sha256, target)
+        self.stats.add(self.upstream.name, "misses")
+        row = ProxyFile(upstream=self.upstream.name, ecosystem=ECOSYSTEM, name=name,
+                        version=version, filename=filename, sha256=got.sha256, size=got.size,
+                        url=url, signed=False, fetched_at=self.registry.clock.now())
+        try:
+            with session_scope(self.registry.engine, write=True) as session:
+                session.add(row)
+        except IntegrityError:  # another request cached it first: serve what it stored
+            with session_scope(self.registry.engine) as session:
+                first = session.exec(select(ProxyFile).where(
+                    ProxyFile.ecosystem == ECOSYSTEM, ProxyFile.name == name,
+                    ProxyFile.filename == filename)).one()
+                return CachedFile(first.filename, first.sha256, first.size, first.signed)
+        return CachedFile(filename, got.sha256, got.size, False)
+
+    def count_download(self, name: str, filename: str) -> None:
+        with session_scope(self.registry.engine, write=True) as session:
+            row = session.exec(select(ProxyFile).where(
+                ProxyFile.ecosystem == ECOSYSTEM, ProxyFile.name == name,
+                ProxyFile.filename == filename)).first()
+            if row is not None:
+                row.downloads += 1
+                session.add(row)
+
+
+def _encode(item: RemoteFile) -> dict[str, object]:
+    data = asdict(item)
+    data["upload_time"] = item.upload_time.isoformat() if item.upload_time else None
+    return data
+
+
+def _decode(data: dict[str, object]) -> RemoteFile:
+    values = dict(data)
+    when = values.get("upload_time")
+    values["upload_time"] = datetime.fromisoformat(when) if isinstance(when, str) else None
+    return RemoteFile(**values)  # type: ignore[arg-type]
+
+
+def _aware(at: datetime) -> datetime:
+    from datetime import UTC
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -1,0 +1,60 @@
+"""What the Simple API routes answer for a name Vouch does not host (their only hook).
+
+    answer = proxied_page(request, name)                       # None: no pypi upstream
+    answer = proxied_file(request, name, version, filename)    # None: no pypi upstream
+
+Pages carry ``X-Vouch-Upstream: <name>``; a stale page (the upstream is failing) also
+``Warning: 110 - "Response is Stale"``. Unsigned upstream files carry
+``Warning: 199 - "unsigned upstream version"``. Every GET of a file counts as a download.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+from fastapi import Request, Response
+from starlette.responses import StreamingResponse
+
+from app.proxy.service import Proxies
+from formats.pypi import index as documents
+
+_IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def proxied_page(request: Request, name: str) -> Response | None:
+    proxy = Proxies.of(request.app).pypi
+    if proxy is None:
+        return None
+    page, stale = proxy.project_page(name)
+    media = documents.negotiate(request.headers.get("accept"))
+    body = documents.project_page(page, media)
+    headers = {"Vary": "Accept", "Cache-Control": "max-age=0, must-revalidate",
+               "X-Vouch-Upstream": proxy.upstream.name}
+    if stale:
+        headers["Warning"] = '110 - "Response is Stale"'
+    return Response(body, media_type=documents.content_type(media), headers=headers)
+
+
+def proxied_file(request: Request, name: str, version: str, filename: str) -> Response | None:
+    proxy = Proxies.of(request.app).pypi
+    if proxy is None:
+        return None
+    cached = proxy.file(name, version, filename)
+    digest_b64 = base64.b64encode(bytes.fromhex(cached.sha256)).decode()
+    headers = {"ETag": f'"{cached.sha256}"', "Repr-Digest": f"sha-256=:{digest_b64}:",
+               "Cache-Control": _IMMUTABLE, "X-Vouch-Upstream": proxy.upstream.name,
+               "Content-Length": str(cached.size)}
+    if not filename.endswith(".metadata"):
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if not cached.signed:
+        headers["Warning"] = '199 - "unsigned upstream version"'
+    if request.method != "GET":
+        return Response(status_code=200, headers=headers, media_type="application/octet-stream")
+    stream = proxy.registry.blobs.open(cached.sha256)
+    proxy.count_download(name, filename)
+
+    def chunks() -> Iterator[bytes]:
+        with stream:
+            yield from iter(lambda: stream.read(1024 * 1024), b"")
+    return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)

@@ -1,0 +1,68 @@
+"""The proxies of one app, built once from ``VOUCH_UPSTREAMS``.
+
+    proxies = Proxies.of(app)          # app.state.proxies, built on first use
+    proxies.pypi                       # PypiProxy, or None without a pypi upstream
+    proxies.status()                   # list[UpstreamStatus] for `vouch proxy status`
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from app.core.db import session_scope
+from app.proxy.config import load_upstreams
+from app.proxy.models import ProxyFile, ProxyPage
+from app.proxy.pypi import PypiProxy
+from app.proxy.schemas import UpstreamStatus
+from app.proxy.stats import ProxyStats
+from app.registry import Registry
+from formats.upstreams import Upstream
+
+
+class Proxies:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.stats = ProxyStats()
+        self.upstreams: tuple[Upstream, ...] = load_upstreams(registry.settings.upstreams)
+        by_format = {u.format: u for u in self.upstreams}
+        self.pypi = (PypiProxy(registry, by_format["pypi"], self.stats)
+                     if "pypi" in by_format else None)
+
+    @classmethod
+    def of(cls, app: Any) -> Proxies:
+        proxies: Proxies | None = getattr(app.state, "proxies", None)
+        if proxies is None:
+            proxies = app.state.proxies = cls(app.state.registry)
+        return proxies
+
+    def status(self) -> list[UpstreamStatus]:
+        answers = []
+        with session_scope(self.registry.engine) as session:
+            for upstream in self.upstreams:
+                files, size, downloads = session.exec(
+                    select(func.count(ProxyFile.id), func.coalesce(func.sum(ProxyFile.size), 0),
+                           func.coalesce(func.sum(ProxyFile.downloads), 0))
+                    .where(ProxyFile.upstream == upstream.name)).one()
+                pages = session.exec(select(func.count(ProxyPage.id)).where(
+                    ProxyPage.upstream == upstream.name)).one()
+                alerts = session.exec(select(func.count(ProxyFile.id)).where(
+                    ProxyFile.upstream == upstream.name,
+                    ProxyFile.digest_alert_at.is_not(None))).one()  # type: ignore[union-attr]
+                answers.append(UpstreamStatus(
+                    name=upstream.name, format=upstream.format, url=upstream.url,
+                    metadata_ttl=upstream.metadata_ttl, timeout=upstream.timeout,
+                    unsigned=upstream.unsigned, enabled=upstream.format == "pypi",
+                    cached_files=int(files), cache_bytes=int(size), cached_pages=int(pages),
+                    downloads=int(downloads), digest_alerts=int(alerts),
+                    **self.stats.of(upstream.name)))
+        return answers
+
+    def purge(self, upstream: str | None, name: str | None) -> int:
+        """Drop cached metadata (files stay: they are immutable)."""
+        purged = 0
+        if self.pypi is not None and upstream in (None, self.pypi.upstream.name):
+            purged += self.pypi.purge(name)
+        return purged
