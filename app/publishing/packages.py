@@ -21,6 +21,14 @@ def find_package(session: Session, name: str, ecosystem: str = "generic") -> Pac
     ).first()
 
 
+def packages_named(session: Session, name: str) -> list[Package]:
+    """Every package called ``name``, whatever its format. Trust configuration (trusted
+    publishers, signature policies) names a package without a format, so it concerns each of
+    them: see ``app.trust.publisher_rules``."""
+    return list(session.exec(select(Package).where(Package.name == name)
+                             .order_by(col(Package.id))))
+
+
 def get_package(session: Session, name: str, ecosystem: str = "generic") -> Package:
     package = find_package(session, name, ecosystem)
     if package is None:

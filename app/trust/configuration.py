@@ -42,10 +42,10 @@ def _require_control(session: Session, principal: Principal, target: str, *,
         accounts.require_org_owner(session, org, principal)
         return None, org
     name = parse_package_name(target)
-    package = pkgs.find_package(session, name.full)
-    if package is None:
+    packages = pkgs.packages_named(session, name.full)  # any format: each must be the caller's
+    if not packages:
         ownership.require_may_create(session, name, principal, now=now)
-    else:
+    for package in packages:
         ownership.require_owner(session, package, principal, "publish")
     return name.full, None
 
@@ -65,7 +65,7 @@ def add_publisher(session: Session, principal: Principal, *, target: str,
         issuer=issuer)
     publisher_rules.sweep_pending(session, now)
     pending_until = None
-    if package_name is not None and pkgs.find_package(session, package_name) is None:
+    if package_name is not None and not pkgs.packages_named(session, package_name):
         assert principal.user_id is not None
         publisher_rules.require_pending_allowance(session, principal.user_id, principal.name,
                                                   now)
@@ -162,12 +162,13 @@ def set_policy(session: Session, principal: Principal, target: str, policy: str 
         session.add(org)
     else:
         assert package_name is not None
-        package = pkgs.find_package(session, package_name)
-        if package is None:
+        packages = pkgs.packages_named(session, package_name)
+        if not packages:
             return pending_policies.set_pending(session, principal, package_name, policy,
                                                 now=now)
-        package.signature_policy = policy
-        session.add(package)
+        for package in packages:
+            package.signature_policy = policy
+            session.add(package)
     audit(session, at=now, actor=principal.name, action="signature-policy:set",
           package=package_name, org=org.name if org else None, policy=policy)
     return None

@@ -71,9 +71,12 @@ def why_not_acting(session: Session, row: TrustedPublisher,
     if row.package_name is None:
         return "it names neither a package nor a scope"
     name = parse_package_name(row.package_name)
-    package = pkgs.find_package(session, name.full)
-    if package is not None:
-        if user.id is None or not pkgs.is_user_owner(session, package, user.id):
+    # A row names a package without a format: it acts only for a registrant who owns every
+    # package of that name (a Python and a native `foo` may have different owners).
+    packages = pkgs.packages_named(session, name.full)
+    if packages:
+        if user.id is None or not all(pkgs.is_user_owner(session, p, user.id)
+                                      for p in packages):
             return f"its registrant {user.name} does not own {name.full} (now)"
         return None
     expires = pending_expiry(row)
@@ -94,7 +97,7 @@ def pending_expiry(row: TrustedPublisher) -> datetime:
 
 def is_pending(session: Session, row: TrustedPublisher) -> bool:
     """Registered for a package name that does not exist (yet)."""
-    return row.package_name is not None and pkgs.find_package(session, row.package_name) is None
+    return row.package_name is not None and not pkgs.packages_named(session, row.package_name)
 
 
 def publishers_for(session: Session, package_name: str) -> list[TrustedPublisher]:
@@ -178,7 +181,10 @@ def claim_pending(session: Session, package: Package, *, actor: str, now: dateti
     Pending publishers whose registrant owns the package become ordinary publishers; the
     others are deleted and their tokens revoked, each with an audit event."""
     rows = session.exec(select(TrustedPublisher)
-                        .where(TrustedPublisher.package_name == package.name)
+                        .where(TrustedPublisher.package_name == package.name,
+                               # only the pending ones: a package of the same name in another
+                               # format may already have publishers of its own
+                               col(TrustedPublisher.pending_expires_at).is_not(None))
                         .order_by(col(TrustedPublisher.id))).all()
     for row in rows:
         reason = why_not_acting(session, row, now)

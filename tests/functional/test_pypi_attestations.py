@@ -20,10 +20,11 @@ from sqlmodel import select
 
 from app.core.clock import ManualClock
 from app.core.db import session_scope
-from app.core.models import AuditEvent
+from app.core.models import AuditEvent, TrustedPublisher
+from app.trust import publisher_rules
 from formats.pypi.attestations import PUBLISH_V1, SLSA_PROVENANCE_V1
 from tests.conftest import Actors, state_counts
-from tests.functional.helpers import assert_problem
+from tests.functional.helpers import assert_problem, publish
 from tests.support.attestations import make_attestation
 from tests.support.pydists import build_sdist, build_wheel
 from tests.support.sigstore_local import Fault, GitHubIdentity, SigstoreInstance
@@ -281,3 +282,67 @@ def test_the_online_rekor_check_applies_to_attestations(
     logged = upload(actors.server.url, alice, wheel, attestations=[_sign(sigstore_instance,
                                                                          wheel)])
     assert logged.status_code == 200, logged.text
+
+
+def test_a_stranger_cannot_become_a_trusted_publisher_of_an_existing_project(
+        actors: Actors, alice: str, wheel: Path, sigstore_instance: SigstoreInstance,
+        tmp_path: Path) -> None:
+    """Once `widget` exists as a Python project, only its owners configure who may sign for
+    it: another user cannot register a publisher for the name, and an attestation by a
+    workflow its owners never trusted is refused even when an owner's token uploads it."""
+    assert upload(actors.server.url, alice, wheel,
+                  attestations=[_sign(sigstore_instance, wheel)]).status_code == 200
+    mallory = actors.client(actors.user("mallory"))
+    assert_problem(mallory.post("/api/v1/trusted-publishers", json={
+        "target": "widget", "repository": "evil/widget", "workflow": "release.yml"}),
+        403, "forbidden")
+    second = build_wheel(tmp_path, "widget", "2.0")
+    evil = WORKFLOW.with_(repository="evil/widget")
+    before = state_counts(actors.server)
+    response = upload(actors.server.url, alice, second, version="2.0",
+                      attestations=[_sign(sigstore_instance, second, evil)])
+    assert_problem(response, 400, "identity_mismatch")
+    assert state_counts(actors.server) == before
+
+
+def test_a_policy_set_on_an_existing_project_applies_to_it(
+        actors: Actors, alice: str, wheel: Path, sigstore_instance: SigstoreInstance,
+        tmp_path: Path) -> None:
+    assert upload(actors.server.url, alice, wheel,
+                  attestations=[_sign(sigstore_instance, wheel)]).status_code == 200
+    response = actors.client(alice).put("/api/v1/signature-policies", json={
+        "target": "widget", "policy": "gpg"})
+    assert response.status_code == 200, response.text
+    assert response.json()["pending_expires_at"] is None  # the project's own policy
+    second = build_wheel(tmp_path, "widget", "2.0")
+    before = state_counts(actors.server)
+    refused = upload(actors.server.url, alice, second, version="2.0",
+                     attestations=[_sign(sigstore_instance, second)])
+    assert_problem(refused, 400, "signature_method_not_allowed")
+    assert state_counts(actors.server) == before
+
+
+def test_a_project_of_another_format_never_deletes_existing_publishers(
+        actors: Actors, tmp_path: Path) -> None:
+    """A Python project named like an existing native package does not claim or drop that
+    package's trusted publishers (they are not pending); they stop acting while the name has
+    an owner they do not share (fail closed) instead."""
+    alice = actors.user("alice")
+    client = actors.client(alice)
+    assert publish(client, "gadget", "1.0.0").status_code == 201
+    assert client.post("/api/v1/trusted-publishers", json={
+        "target": "gadget", "repository": "acme/gadget",
+        "workflow": "release.yml"}).status_code == 201
+    bob = actors.user("bob")
+    dist = build_wheel(tmp_path, "gadget", "1.0")
+    signature = actors.signers["bob"].evidence("gadget", dist.read_bytes())["gpg_signature"][1]
+    response = upload(actors.server.url, bob, dist, gpg_signature=signature, name="gadget")
+    assert response.status_code == 200, response.text
+    with session_scope(actors.server.registry.engine) as session:
+        rows = session.exec(select(TrustedPublisher)
+                            .where(TrustedPublisher.package_name == "gadget")).all()
+        dropped = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "trusted-publisher:pending-invalidated")).all()
+        assert [r.repository for r in rows] == ["acme/gadget"] and dropped == []
+        assert publisher_rules.acting_publishers_for(session, "gadget",
+                                                     actors.server.registry.clock.now()) == []
