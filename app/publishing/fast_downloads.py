@@ -45,6 +45,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.publishing.front_door import tried
 from app.publishing.generations import Coalescer, own_connection
+from app.publishing.remote_downloads import presigned_redirect
 from app.storage import BlobNotFound, FilesystemBlobStore, blob_key
 
 log = logging.getLogger("vouch.downloads")
@@ -217,12 +218,13 @@ class FastDownloads:
         self.bodies = bodies or BodyCache()
         self.local_blobs = isinstance(registry.blobs, FilesystemBlobStore)
         self.accel = (registry.settings.accel_redirect_prefix or "").rstrip("/") or None
+        self.redirect = presigned_redirect(registry)  # S3 redirect mode: 307s (issue 16)
         self._off_until = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = _target(scope)
-        if (target is None or time.monotonic() < self._off_until or not self.local_blobs
-                or tried(scope)):
+        if (target is None or time.monotonic() < self._off_until
+                or not (self.local_blobs or self.redirect) or tried(scope)):
             await self.app(scope, receive, send)
             return
         try:
@@ -233,7 +235,8 @@ class FastDownloads:
             self.lookup.close()
             self._off_until = time.monotonic() + RETRY_AFTER
             found = None
-        if found is None or (found.size > SMALL_BODY and self.accel is None):
+        if found is None or (found.size > SMALL_BODY and self.accel is None
+                             and self.redirect is None):
             # Not servable here (unknown, unpublished, quarantined: the routed path's problem
             # documents), or big without a proxy to hand it to: the routed path streams it.
             await self.app(scope, receive, send)
@@ -243,7 +246,7 @@ class FastDownloads:
             await self.app(scope, receive, send)
             return
         status, headers, body = answer
-        if status == 200 and scope["method"] == "GET":
+        if status in (200, 307) and scope["method"] == "GET":
             self.registry.downloads.hit(found.version_id, found.package)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -262,6 +265,10 @@ class FastDownloads:
         ]
         if if_none_match == etag:
             return 304, headers, b""
+        if self.redirect is not None:  # S3 redirect mode; HEAD is the routed path's
+            return (307, [(k.lower().encode(), v.encode()) for k, v in self.redirect(
+                found.sha256, found.sha512, found.filename)] + [(b"content-length", b"0")],
+                    b"") if method == "GET" else None
         if self.accel is not None:
             # Checked before any header goes out (as on the routed path): bytes gone now are
             # the routed path's to explain (it waits for the unpublish that removed them).

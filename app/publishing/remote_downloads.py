@@ -22,8 +22,9 @@ Starlette's ``FileResponse`` answers them from disk; a seek is a ranged GET of t
 
 from __future__ import annotations
 
+import base64
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, BinaryIO, cast
 
@@ -38,21 +39,34 @@ from app.storage.s3 import S3BlobStore, S3Reader
 def redirect_download(registry: Any, artifact: Artifact, headers: dict[str, str],
                       method: str) -> Response | None:
     """The 307 to a presigned GET, or None when the route should stream (proxy mode, HEAD)."""
+    redirect = presigned_redirect(registry)
+    if redirect is None or method != "GET":
+        return None
+    return Response(status_code=307, headers=dict(redirect(artifact.sha256, artifact.sha512,
+                                                           artifact.filename)))
+
+
+RedirectHeaders = Callable[[str, str, str], list[tuple[str, str]]]
+
+
+def presigned_redirect(registry: Any) -> RedirectHeaders | None:
+    """In redirect mode, ``headers(sha256, sha512, filename)`` of the 307 (``Location`` and
+    the digests); None in proxy mode. Used by the routed path and the download fast path."""
     settings = registry.settings
-    if settings.download_mode != "redirect" or method != "GET":
-        return None
     store = registry.blobs
-    if not isinstance(store, S3BlobStore):  # Settings refuses redirect without S3
-        return None
-    url = store.presigned_url(artifact.sha256, filename=artifact.filename,
-                              expires_in=int(settings.s3_presign_expiry.total_seconds()))
-    return Response(status_code=307, headers={
-        "Location": url,
-        "Repr-Digest": headers["Repr-Digest"],
-        "X-Checksum-Sha256": artifact.sha256,
-        "X-Checksum-Sha512": artifact.sha512,
-        "Cache-Control": "no-store",
-    })
+    if settings.download_mode != "redirect" or not isinstance(store, S3BlobStore):
+        return None  # Settings refuses redirect without S3
+    expires_in = int(settings.s3_presign_expiry.total_seconds())
+
+    def headers(sha256: str, sha512: str, filename: str) -> list[tuple[str, str]]:
+        digest = base64.b64encode(bytes.fromhex(sha256)).decode()
+        return [("Location", store.presigned_url(sha256, filename=filename,
+                                                 expires_in=expires_in)),
+                ("Repr-Digest", f"sha-256=:{digest}:"),
+                ("X-Checksum-Sha256", sha256),
+                ("X-Checksum-Sha512", sha512),
+                ("Cache-Control", "no-store")]
+    return headers
 
 
 def remote_blob_response(stream: BinaryIO, *, headers: dict[str, str],
