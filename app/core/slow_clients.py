@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.core.reason_phrase import use_reason_header
+
 if TYPE_CHECKING:
     from app.core.config import Settings
 
@@ -61,6 +63,7 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._cancel("_head_timer")
         super().on_headers_complete()
+        use_reason_header(self.cycle)  # uploads' messages in the status line (twine)
         self._idle_timer = self.loop.call_later(self.body_idle_timeout, self._body_idle)
         self._body_timer = self.loop.call_later(self.body_timeout, self._expire)
 

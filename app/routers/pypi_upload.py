@@ -5,8 +5,8 @@ Python releases (unpublish, yank) over the native JSON conventions.
 
 Authentication: HTTP Basic with the user name ``__token__`` and a Vouch API token as the
 password (a ``Bearer`` token works too). Errors are problem+json, as everywhere; the status
-line keeps the standard reason phrase (uvicorn cannot send another), so twine shows the detail
-with ``--verbose`` and uv from the body. An identical re-upload answers 200.
+line carries the detail as its reason phrase under `vouch serve` (twine prints only that; uv
+reads the body). An identical re-upload answers 200.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from starlette.datastructures import UploadFile
 from app.accounts.service import Principal, authenticate
 from app.accounts.token_gate import STATE_KEY
 from app.core.db import session_scope
-from app.core.errors import Forbidden, MalformedInput, NotAuthenticated
+from app.core.errors import DomainError, Forbidden, MalformedInput, NotAuthenticated
 from app.core.input_guards import reject_nul
 from app.core.models import Package, PackageVersion
+from app.core.problems import domain_problem
+from app.core.reason_phrase import REASON_HEADER, reason_value
 from app.deps import PrincipalDep, RegistryDep
 from app.publishing.schemas import DeprecationRequest
 from app.pypi.upload import PyPIUploadService, UploadForm
@@ -78,7 +80,18 @@ async def upload_principal(request: Request, registry: Registry) -> Principal:
 
 @router.post("/legacy/", response_class=PlainTextResponse, openapi_extra=_UPLOAD_FORM,
              summary="Upload a wheel or sdist (the legacy upload API twine and uv use)")
-async def legacy_upload(request: Request, registry: RegistryDep) -> PlainTextResponse:
+async def legacy_upload(request: Request, registry: RegistryDep) -> Response:
+    """Errors are problem+json as everywhere, with the detail also as the status line's
+    reason phrase under `vouch serve` (twine prints only that; see app.core.reason_phrase)."""
+    try:
+        return await _upload(request, registry)
+    except DomainError as err:
+        response = domain_problem(err)
+        response.headers[REASON_HEADER.decode()] = reason_value(err.detail)
+        return response
+
+
+async def _upload(request: Request, registry: Registry) -> PlainTextResponse:
     principal = await upload_principal(request, registry)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise MalformedInput("upload with multipart/form-data")
@@ -107,8 +120,7 @@ async def legacy_upload(request: Request, registry: RegistryDep) -> PlainTextRes
 
 
 @router.post("/legacy", response_class=PlainTextResponse, include_in_schema=False)
-async def legacy_upload_no_slash(request: Request,
-                                 registry: RegistryDep) -> PlainTextResponse:
+async def legacy_upload_no_slash(request: Request, registry: RegistryDep) -> Response:
     """twine and uv refuse redirects: the same upload without the trailing slash."""
     return await legacy_upload(request, registry)
 
