@@ -256,3 +256,32 @@ def test_packuments_never_answer_stale_after_a_write(actors: Actors,
     other = alice.get("/npm/left-pad", headers={"Host": "registry.example:8080"}).json()
     assert other["versions"]["1.0.0"]["dist"]["tarball"].startswith(
         "http://registry.example:8080/npm/")
+
+
+def test_tarball_downloads_count_and_quarantine_hides_a_version(actors: Actors,
+                                                                server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    for version in ("1.0.0", "1.1.0"):
+        data = tarball(package_json("left-pad", version))
+        assert alice.put(path("left-pad"), json=signed_body(
+            actors, "alice", "left-pad", version, data)).status_code == 201
+    url = "/npm/left-pad/-/left-pad-1.1.0.tgz"
+    assert alice.get(url).status_code == 200
+    assert alice.head(url).status_code == 200  # HEAD does not count
+    assert alice.get(url).status_code == 200
+    server.registry.downloads.flush()
+    with session_scope(server.registry.engine) as session:
+        counts = {v.version: v.downloads for v in session.exec(select(PackageVersion))}
+    assert counts == {"1.0.0": 0, "1.1.0": 2}
+    with session_scope(server.registry.engine, write=True) as session:
+        row = session.exec(select(PackageVersion).where(PackageVersion.version == "1.1.0")).one()
+        row.quarantined_at = server.registry.clock.now()
+        row.quarantine_reason = "malware"
+        session.add(row)
+    for accept in (CORGI, "application/json"):
+        doc = alice.get("/npm/left-pad", headers={"Accept": accept}).json()
+        assert set(doc["versions"]) == {"1.0.0"} and doc["dist-tags"] == {"latest": "1.0.0"}
+    assert_problem(alice.get(url), 403, "version_quarantined")
+    assert_problem(alice.get("/npm/left-pad/-/left-pad-9.0.0.tgz"), 404, "version_not_found")
+    assert_problem(alice.get("/npm/left-pad/-/other-1.0.0.tgz"), 404, "not_found")
+    assert_problem(alice.get("/npm/nothing-here"), 404, "package_not_found")
