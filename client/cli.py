@@ -34,6 +34,7 @@ from client.ops import search_command
 from client.ops import worker as run_worker
 from client.org_cli import org_app
 from client.project_cli import install_command, lock_command
+from client.proxy_cli import proxy_app
 from client.specs import parse_dependency, split_spec
 from client.trust_cli import gpg_key_app, policy_app, publisher_app, trust_app
 from client.verify_cli import verify_command
@@ -64,6 +65,7 @@ def _main(_version_flag: bool = typer.Option(False, "--version", callback=_versi
 app.add_typer(admin_app, name="admin")
 app.command("search")(search_command)
 app.add_typer(org_app, name="org")
+app.add_typer(proxy_app, name="proxy")
 app.command("lock")(lock_command)
 app.command("install")(install_command)
 app.command("verify")(verify_command)

@@ -86,3 +86,18 @@ def org_remove_member(org: str, user: str, as_json: bool = JsonFlag) -> None:
         output.emit_json({"org": _org(org), "user": user, "removed": True})
     else:
         output.out.print(f"removed {user} from {_org(org)}")
+
+
+@org_app.command("reserve")
+def org_reserve(org: str, name: str = typer.Argument(..., help="NAME or @SCOPE"),
+                as_json: bool = JsonFlag) -> None:
+    """Reserve NAME (or every name of @SCOPE) for ORG: it never resolves from an upstream
+    (the proxy's dependency-confusion guard), even before anything is published."""
+    with RegistryClient(load_config()) as api:
+        api.require_token()
+        doc = api.json("POST", f"/api/v1/orgs/{quote(_org(org), safe='')}/reservations",
+                       json={"name": name})
+    if as_json:
+        output.emit_json(doc)
+    else:
+        output.out.print(f"reserved {doc['name']} for {doc['org']}", markup=False)

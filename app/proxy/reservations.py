@@ -16,7 +16,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.accounts.service import Principal, get_org, require_org_owner
 from app.core.db import session_scope
@@ -49,11 +49,12 @@ def reserve(session: Session, org_name: str, name: str, principal: Principal, *,
                 pypi_key = normalize(name.strip())
             except FormatError as err:
                 raise InvalidName(err.detail) from err
-    clash = [NameReservation.npm_key == npm_key]
+    clash = col(NameReservation.npm_key) == npm_key
     if pypi_key is not None:
-        clash.append(NameReservation.pypi_key == pypi_key)
-    if session.exec(select(NameReservation).where(or_(*clash))).first() is not None:
+        clash = or_(clash, col(NameReservation.pypi_key) == pypi_key)
+    if session.exec(select(NameReservation).where(clash)).first() is not None:
         raise AlreadyExists(f"{name} is already reserved", name=name)
+    assert org.id is not None
     row = NameReservation(org_id=org.id, name=name.strip(), pypi_key=pypi_key, npm_key=npm_key,
                           created_by=principal.name, created_at=now)
     session.add(row)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.core.db import session_scope
 from app.proxy.config import load_upstreams
@@ -43,14 +43,15 @@ class Proxies:
         with session_scope(self.registry.engine) as session:
             for upstream in self.upstreams:
                 files, size, downloads = session.exec(
-                    select(func.count(ProxyFile.id), func.coalesce(func.sum(ProxyFile.size), 0),
+                    select(func.count(col(ProxyFile.id)),
+                           func.coalesce(func.sum(ProxyFile.size), 0),
                            func.coalesce(func.sum(ProxyFile.downloads), 0))
                     .where(ProxyFile.upstream == upstream.name)).one()
-                pages = session.exec(select(func.count(ProxyPage.id)).where(
+                pages = session.exec(select(func.count(col(ProxyPage.id))).where(
                     ProxyPage.upstream == upstream.name)).one()
-                alerts = session.exec(select(func.count(ProxyFile.id)).where(
+                alerts = session.exec(select(func.count(col(ProxyFile.id))).where(
                     ProxyFile.upstream == upstream.name,
-                    ProxyFile.digest_alert_at.is_not(None))).one()  # type: ignore[union-attr]
+                    col(ProxyFile.digest_alert_at).is_not(None))).one()
                 answers.append(UpstreamStatus(
                     name=upstream.name, format=upstream.format, url=upstream.url,
                     metadata_ttl=upstream.metadata_ttl, timeout=upstream.timeout,

@@ -68,7 +68,8 @@ def _from_json(body: bytes, page_url: str) -> tuple[RemoteFile, ...]:
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        hashes = entry.get("hashes") if isinstance(entry.get("hashes"), dict) else {}
+        raw_hashes = entry.get("hashes")
+        hashes: dict[str, object] = raw_hashes if isinstance(raw_hashes, dict) else {}
         metadata = entry.get("core-metadata", entry.get("data-dist-info-metadata"))
         yanked = entry.get("yanked", False)
         found = _file(

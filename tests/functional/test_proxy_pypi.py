@@ -9,6 +9,7 @@ a problem+json 502), a hosted private name that also exists upstream with a high
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from app.core.db import session_scope
 from app.core.models import AuditEvent
 from app.proxy.models import ProxyFile, ProxyPage
 from tests.conftest import Actors
+from tests.functional.clihelp import cli_env, vouch
 from tests.functional.pypi_clients import pip
 from tests.functional.test_pypi_clients import _upload_signed
 from tests.support.pydists import build_wheel
@@ -76,6 +78,10 @@ def test_cold_miss_then_hit_with_pip(server: RunningServer, upstream: PypiServer
     assert (tmp_path / "t" / "public_lib" / "__init__.py").exists()
     status = httpx.get(server.url + "/api/v1/proxy/status").json()["upstreams"][0]
     assert status["downloads"] == 2 and status["hits"] >= 2
+    shown = vouch("proxy", "status", env=cli_env(server.url, None, tmp_path), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "pypi-upstream  pypi" in shown.stdout and "1 files" in shown.stdout
+    assert "pypi-upstream" in httpx.get(server.url + "/proxy").text
 
     # the TTL passes while the upstream is down: the page is served stale, marked
     server.clock.advance(timedelta(minutes=11))
@@ -92,7 +98,7 @@ def test_cold_miss_then_hit_with_pip(server: RunningServer, upstream: PypiServer
 
 
 def test_changed_digest_upstream_is_an_alert_and_old_bytes_stay(
-        server: RunningServer, upstream: PypiServer) -> None:
+        server: RunningServer, actors: Actors, upstream: PypiServer) -> None:
     name = "public_lib-2.0-py3-none-any.whl"
     original = (upstream.packages / name).read_bytes()
     url = f"{server.url}/pypi/files/public-lib/2.0/{name}"
@@ -103,7 +109,10 @@ def test_changed_digest_upstream_is_an_alert_and_old_bytes_stay(
     assert changed != hashlib.sha256(original).hexdigest()
 
     assert httpx.post(server.url + "/api/v1/proxy/purge", json={}).status_code == 401
-    server.clock.advance(timedelta(minutes=11))  # the page is refreshed from the upstream
+    admin = {"Authorization": f"Bearer {actors.user('root', admin=True)}"}
+    purged = httpx.post(server.url + "/api/v1/proxy/purge", json={"name": "public-lib"},
+                        headers=admin)
+    assert purged.json() == {"purged": 1}  # the page is fetched again from the upstream
     page = httpx.get(server.url + "/simple/public-lib/", headers={"Accept": JSON}).json()
     assert page["files"][0]["hashes"]["sha256"] == hashlib.sha256(original).hexdigest()
     assert httpx.get(url).content == original
@@ -155,14 +164,17 @@ def test_hosted_name_never_resolves_upstream(server: RunningServer, actors: Acto
 
 
 def test_reserved_name_never_resolves_upstream(server: RunningServer, actors: Actors,
-                                               upstream: PypiServer) -> None:
+                                               upstream: PypiServer, tmp_path: Path) -> None:
     token = actors.user("alice")
     auth = {"Authorization": f"Bearer {token}"}
     assert httpx.post(server.url + "/api/v1/orgs", json={"name": "acme"},
                       headers=auth).status_code == 201
-    reserved = httpx.post(server.url + "/api/v1/orgs/acme/reservations",
-                          json={"name": "Secret_Tool"}, headers=auth)
-    assert reserved.status_code == 201, reserved.text
+    env = cli_env(server.url, token, tmp_path)
+    reserved = vouch("org", "reserve", "acme", "Secret_Tool", env=env, cwd=tmp_path)
+    assert reserved.returncode == 0, reserved.stdout + reserved.stderr
+    assert "reserved Secret_Tool for acme" in reserved.stdout
+    scope = vouch("org", "reserve", "acme", "@acme-internal", "--json", env=env, cwd=tmp_path)
+    assert json.loads(scope.stdout) == {"org": "acme", "name": "@acme-internal"}
     again = httpx.post(server.url + "/api/v1/orgs/acme/reservations",
                        json={"name": "secret.tool"}, headers=auth)
     assert again.status_code == 409 and again.json()["code"] == "already_exists"
@@ -174,3 +186,6 @@ def test_reserved_name_never_resolves_upstream(server: RunningServer, actors: Ac
     assert httpx.get(server.url + "/pypi/files/secret-tool/1.0/"
                      "secret_tool-1.0-py3-none-any.whl").status_code == 404
     assert _proxy_state(server) == (0, 0, 0)
+    with session_scope(server.registry.engine) as session:
+        assert session.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "org:reserve-name")).one() == 2

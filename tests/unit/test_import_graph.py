@@ -116,5 +116,5 @@ def test_app_is_organised_by_domain() -> None:
     top_modules = {p.name for p in (ROOT / "app").glob("*.py")}
     packages = {p.name for p in (ROOT / "app").iterdir() if (p / "__init__.py").exists()}
     assert top_modules == {"__init__.py", "asgi.py", "deps.py", "main.py", "registry.py"}
-    assert packages == {"accounts", "advisories", "core", "npm", "publishing", "pypi", "routers",
-                        "search", "storage", "trust", "web"}
+    assert packages == {"accounts", "advisories", "core", "npm", "proxy", "publishing", "pypi",
+                        "routers", "search", "storage", "trust", "web"}
