@@ -285,3 +285,21 @@ def test_tarball_downloads_count_and_quarantine_hides_a_version(actors: Actors,
     assert_problem(alice.get("/npm/left-pad/-/left-pad-9.0.0.tgz"), 404, "version_not_found")
     assert_problem(alice.get("/npm/left-pad/-/other-1.0.0.tgz"), 404, "not_found")
     assert_problem(alice.get("/npm/nothing-here"), 404, "package_not_found")
+
+
+def test_hostile_publish_bodies(actors: Actors, server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    before = state_counts(server)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert_problem(alice.put(path("left-pad"), content=deep,
+                             headers={"Content-Type": "application/json"}),
+                   400, "invalid_metadata")
+    manifest = package_json("left-pad", "1.0.0", description="nul \u0000 here")
+    data = tarball(manifest)
+    assert_problem(alice.put(path("left-pad"), json=signed_body(
+        actors, "alice", "left-pad", "1.0.0", data, manifest=manifest)), 400, "nul_character")
+    huge = b'{"name": "left-pad", "pad": "' + b"x" * (6 * 1024 * 1024) + b'"}'
+    assert_problem(alice.put(path("left-pad"), content=huge,
+                             headers={"Content-Type": "application/json"}),
+                   413, "payload_too_large")
+    assert state_counts(server) == before
