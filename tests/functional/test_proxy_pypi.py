@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from app.core.models import AuditEvent
 from app.proxy.models import ProxyFile, ProxyPage
 from tests.conftest import Actors
 from tests.functional.clihelp import cli_env, vouch
-from tests.functional.pypi_clients import pip
+from tests.functional.pypi_clients import pip, uv
 from tests.functional.test_pypi_clients import _upload_signed
 from tests.support.pydists import build_wheel
 from tests.support.pypiserver import PypiServer
@@ -189,3 +190,20 @@ def test_reserved_name_never_resolves_upstream(server: RunningServer, actors: Ac
     with session_scope(server.registry.engine) as session:
         assert session.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "org:reserve-name")).one() == 2
+
+
+def test_uv_installs_through_the_proxy_with_hashes(server: RunningServer, upstream: PypiServer,
+                                                   tmp_path: Path) -> None:
+    """uv reads the JSON API (which pypiserver does not speak: Vouch translates its HTML) and
+    checks every hash it is given."""
+    wheel = upstream.packages / "public_lib-2.0-py3-none-any.whl"
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"public-lib==2.0 --hash=sha256:{digest}\n")
+    target = tmp_path / "target"
+    result = uv(["pip", "install", "--index-url", f"{server.url}/simple/", "--target",
+                 str(target), "--require-hashes", "-r", str(requirements), "--python",
+                 sys.executable], tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (target / "public_lib" / "__init__.py").read_text().startswith('VERSION = "2.0"')
+    assert _proxy_state(server) == (1, 1, 1)
