@@ -43,6 +43,7 @@ class ProxyFile(SQLModel, table=True):
     version: str = Field(max_length=256)
     filename: str = Field(max_length=255)
     sha256: str = Field(max_length=64, index=True)
+    sha512: str = Field(max_length=128)
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     url: str = Field(sa_column=Column(Text, nullable=False))
     signed: bool

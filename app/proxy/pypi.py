@@ -27,46 +27,28 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.core.db import session_scope
-from app.core.errors import NotFound, PackageNotFound, VersionQuarantined
+from app.core.errors import NotFound, PackageNotFound
 from app.core.records import audit
+from app.proxy.base import CachedFile, UpstreamProxy, as_cached
 from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnsigned
-from app.proxy.fetch import UpstreamHttp
 from app.proxy.guard import is_local
 from app.proxy.models import ProxyFile, ProxyPage
-from app.proxy.stats import ProxyStats
-from app.registry import Registry
 from formats.pypi.index import IndexFile, ProjectPage
 from formats.pypi.remote import ACCEPT, RemoteFile, parse_project_page
-from formats.upstreams import Upstream
 
 log = logging.getLogger("vouch.proxy")
-ECOSYSTEM = "pypi"
 METADATA = ".metadata"
 
 
-@dataclass(frozen=True)
-class CachedFile:
-    filename: str
-    sha256: str
-    size: int
-    signed: bool
-
-
-class PypiProxy:
-    def __init__(self, registry: Registry, upstream: Upstream, stats: ProxyStats) -> None:
-        self.registry = registry
-        self.upstream = upstream
-        self.stats = stats
-        self.http = UpstreamHttp(upstream)
+class PypiProxy(UpstreamProxy):
+    ECOSYSTEM = "pypi"
+    OSV_ECOSYSTEM = "PyPI"
 
     # pages -------------------------------------------------------------------------------
     def project_page(self, name: str) -> tuple[ProjectPage, bool]:
@@ -74,10 +56,9 @@ class PypiProxy:
         ``PackageNotFound`` for a local name or one the upstream does not have."""
         remote, fetched_at, stale = self._remote(name)
         with session_scope(self.registry.engine, write=True) as session:
-            cached = {row.filename: row for row in session.exec(select(ProxyFile).where(
-                ProxyFile.ecosystem == ECOSYSTEM, ProxyFile.name == name))}
+            cached = self.cached_files(session, name)
             self._alert_changed(session, name, remote, cached)
-        quarantined = self._quarantined_versions(name, {f.version for f in remote})
+        quarantined = self.malicious_versions(name, {f.version for f in remote})
         versions: list[str] = []
         files: list[IndexFile] = []
         for item in remote:
@@ -101,9 +82,9 @@ class PypiProxy:
     def _remote(self, name: str) -> tuple[tuple[RemoteFile, ...], datetime, bool]:
         now = self.registry.clock.now()
         with session_scope(self.registry.engine) as session:
-            if is_local(session, ECOSYSTEM, name):
+            if is_local(session, self.ECOSYSTEM, name):
                 raise PackageNotFound(name)
-            page = self._page_row(session, name)
+            page = self.cached_page(session, name)
         if page is not None and now - _aware(page.fetched_at) < \
                 timedelta(seconds=self.upstream.metadata_ttl):
             self.stats.add(self.upstream.name, "hits")
@@ -120,7 +101,7 @@ class PypiProxy:
             return self._files_of(page, name), _aware(page.fetched_at), True
         self.stats.add(self.upstream.name, "misses")
         if answer.status == 404:
-            self._store_page(name, False, [], now)
+            self.store_page(name, False, "[]")
             raise PackageNotFound(name)
         if answer.status != 200:
             self.stats.add(self.upstream.name, "errors")
@@ -135,39 +116,13 @@ class PypiProxy:
             from app.proxy.errors import UpstreamUnavailable
             raise UpstreamUnavailable(f"upstream {self.upstream.name!r} answered a page that "
                                       "cannot be read", upstream=self.upstream.name) from err
-        self._store_page(name, True, [_encode(f) for f in remote], now)
+        self.store_page(name, True, json.dumps([_encode(f) for f in remote]))
         return remote, now, False
-
-    def _page_row(self, session: Session, name: str) -> ProxyPage | None:
-        return session.exec(select(ProxyPage).where(
-            ProxyPage.upstream == self.upstream.name, ProxyPage.ecosystem == ECOSYSTEM,
-            ProxyPage.name == name)).first()
 
     def _files_of(self, page: ProxyPage, name: str) -> tuple[RemoteFile, ...]:
         if not page.found:
             raise PackageNotFound(name)
         return tuple(_decode(item) for item in json.loads(page.body))
-
-    def _store_page(self, name: str, found: bool, body: list[dict[str, object]],
-                    now: datetime) -> None:
-        with session_scope(self.registry.engine, write=True) as session:
-            row = self._page_row(session, name)
-            if row is None:
-                row = ProxyPage(upstream=self.upstream.name, ecosystem=ECOSYSTEM, name=name,
-                                found=found, body="", fetched_at=now)
-            row.found, row.body, row.fetched_at = found, json.dumps(body), now
-            session.add(row)
-
-    def purge(self, name: str | None = None) -> int:
-        """Drop cached pages (all, or one name's): the next request asks the upstream."""
-        with session_scope(self.registry.engine, write=True) as session:
-            query = select(ProxyPage).where(ProxyPage.upstream == self.upstream.name)
-            if name is not None:
-                query = query.where(ProxyPage.name == name)
-            rows = list(session.exec(query))
-            for row in rows:
-                session.delete(row)
-            return len(rows)
 
     def _alert_changed(self, session: Session, name: str, remote: tuple[RemoteFile, ...],
                        cached: dict[str, ProxyFile]) -> None:
@@ -186,31 +141,18 @@ class PypiProxy:
                       "keeping the cached bytes", self.upstream.name, item.sha256,
                       row.filename, row.sha256)
 
-    def _quarantined_versions(self, name: str, versions: set[str]) -> set[str]:
-        def malicious(index: object) -> set[str]:
-            found = set()
-            for version in versions:
-                records = index.query("PyPI", name, version)  # type: ignore[attr-defined]
-                if any(r.is_malicious() for r in records):
-                    found.add(version)
-            return found
-        return self.registry.advisories.index.run(malicious)
-
     # files -------------------------------------------------------------------------------
     def file(self, name: str, version: str, filename: str) -> CachedFile:
         """The cached file (fetched and verified now if needed); raises ``PackageNotFound``,
         ``NotFound``, ``VersionQuarantined``, ``UpstreamUnsigned`` or an upstream error."""
         with session_scope(self.registry.engine) as session:
-            if is_local(session, ECOSYSTEM, name):
+            if is_local(session, self.ECOSYSTEM, name):
                 raise PackageNotFound(name)
-            row = session.exec(select(ProxyFile).where(
-                ProxyFile.ecosystem == ECOSYSTEM, ProxyFile.name == name,
-                ProxyFile.filename == filename)).first()
-        if version in self._quarantined_versions(name, {version}):
-            raise VersionQuarantined(name, version, "a published malicious-package advisory")
+            row = self.cached_file(session, name, filename)
+        self.refuse_quarantined(name, version)
         if row is not None and row.version == version:
             self.stats.add(self.upstream.name, "hits")
-            return CachedFile(row.filename, row.sha256, row.size, row.signed)
+            return as_cached(row)
         if self.upstream.unsigned == "refuse":
             raise UpstreamUnsigned(f"{filename} from upstream {self.upstream.name!r} carries no "
                                    "verified provenance, and this upstream's policy refuses "
@@ -229,51 +171,8 @@ class PypiProxy:
             raise UpstreamDigestMismatch(f"upstream {self.upstream.name!r} advertises no sha256 "
                                          f"for {filename}: it cannot be verified",
                                          package=name, version=version)
-        return self._fetch(name, version, filename, url, expected)
-
-    def _fetch(self, name: str, version: str, filename: str, url: str,
-               expected: str) -> CachedFile:
-        staging = self.registry.settings.data_dir / "staging"
-        staging.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=staging, prefix="proxy-") as tmp:
-            target = Path(tmp) / "download"
-            try:
-                got = self.http.download(url, target, self.registry.settings.max_upload_bytes)
-            except Exception:
-                self.stats.add(self.upstream.name, "errors")
-                raise
-            if not hmac.compare_digest(got.sha256, expected):
-                self.stats.add(self.upstream.name, "errors")
-                log.error("upstream %s served %s with sha256 %s, its index says %s: refused, "
-                          "nothing stored", self.upstream.name, filename, got.sha256, expected)
-                raise UpstreamDigestMismatch(
-                    f"upstream {self.upstream.name!r} served bytes for {filename} whose sha256 "
-                    "is not the one its index advertises; nothing was stored",
-                    package=name, version=version)
-            self.registry.blobs.put_file(got.sha256, target)
-        self.stats.add(self.upstream.name, "misses")
-        row = ProxyFile(upstream=self.upstream.name, ecosystem=ECOSYSTEM, name=name,
-                        version=version, filename=filename, sha256=got.sha256, size=got.size,
-                        url=url, signed=False, fetched_at=self.registry.clock.now())
-        try:
-            with session_scope(self.registry.engine, write=True) as session:
-                session.add(row)
-        except IntegrityError:  # another request cached it first: serve what it stored
-            with session_scope(self.registry.engine) as session:
-                first = session.exec(select(ProxyFile).where(
-                    ProxyFile.ecosystem == ECOSYSTEM, ProxyFile.name == name,
-                    ProxyFile.filename == filename)).one()
-                return CachedFile(first.filename, first.sha256, first.size, first.signed)
-        return CachedFile(filename, got.sha256, got.size, False)
-
-    def count_download(self, name: str, filename: str) -> None:
-        with session_scope(self.registry.engine, write=True) as session:
-            row = session.exec(select(ProxyFile).where(
-                ProxyFile.ecosystem == ECOSYSTEM, ProxyFile.name == name,
-                ProxyFile.filename == filename)).first()
-            if row is not None:
-                row.downloads += 1
-                session.add(row)
+        return self.fetch_verified(name, version, filename, url,
+                                   lambda sha256, _: hmac.compare_digest(sha256, expected))
 
 
 def _encode(item: RemoteFile) -> dict[str, object]:

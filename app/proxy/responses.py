@@ -1,7 +1,9 @@
-"""What the Simple API routes answer for a name Vouch does not host (their only hook).
+"""What the Simple API and npm routes answer for a name Vouch does not host (their hooks).
 
     answer = proxied_page(request, name)                       # None: no pypi upstream
     answer = proxied_file(request, name, version, filename)    # None: no pypi upstream
+    answer = proxied_packument(request, name, abbreviated=..., base_url=...)  # npm
+    answer = proxied_tarball(request, name, filename)          # None: no npm upstream
 
 Pages carry ``X-Vouch-Upstream: <name>``; a stale page (the upstream is failing) also
 ``Warning: 110 - "Response is Stale"``. Unsigned upstream files carry
@@ -14,9 +16,11 @@ import base64
 from collections.abc import Iterator
 
 from fastapi import Request, Response
-from starlette.responses import StreamingResponse
+from starlette.responses import JSONResponse, StreamingResponse
 
+from app.proxy.base import CachedFile, UpstreamProxy
 from app.proxy.service import Proxies
+from formats.npm.packument import ABBREVIATED_MEDIA_TYPE
 from formats.pypi import index as documents
 
 _IMMUTABLE = "public, max-age=31536000, immutable"
@@ -41,8 +45,15 @@ def proxied_file(request: Request, name: str, version: str, filename: str) -> Re
     if proxy is None:
         return None
     cached = proxy.file(name, version, filename)
+    return _serve(request, proxy, name, cached)
+
+
+def _serve(request: Request, proxy: UpstreamProxy, name: str, cached: CachedFile) -> Response:
+    """The cached bytes with the immutable download headers; a GET counts as a download."""
+    filename = cached.filename
     digest_b64 = base64.b64encode(bytes.fromhex(cached.sha256)).decode()
     headers = {"ETag": f'"{cached.sha256}"', "Repr-Digest": f"sha-256=:{digest_b64}:",
+               "X-Checksum-Sha512": cached.sha512,
                "Cache-Control": _IMMUTABLE, "X-Vouch-Upstream": proxy.upstream.name,
                "Content-Length": str(cached.size)}
     if not filename.endswith(".metadata"):
@@ -58,3 +69,25 @@ def proxied_file(request: Request, name: str, version: str, filename: str) -> Re
         with stream:
             yield from iter(lambda: stream.read(1024 * 1024), b"")
     return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
+
+
+def proxied_packument(request: Request, name: str, *, abbreviated: bool,
+                      base_url: str) -> JSONResponse | None:
+    proxy = Proxies.of(request.app).npm
+    if proxy is None:
+        return None
+    doc, stale = proxy.packument(name, abbreviated=abbreviated, base_url=base_url)
+    headers = {"Vary": "Accept", "Cache-Control": "max-age=0",
+               "X-Vouch-Upstream": proxy.upstream.name}
+    if stale:
+        headers["Warning"] = '110 - "Response is Stale"'
+    return JSONResponse(doc, media_type=(ABBREVIATED_MEDIA_TYPE if abbreviated
+                                         else "application/json"), headers=headers)
+
+
+def proxied_tarball(request: Request, name: str, filename: str) -> Response | None:
+    proxy = Proxies.of(request.app).npm
+    if proxy is None:
+        return None
+    cached = proxy.tarball(name, filename)
+    return _serve(request, proxy, name, cached)

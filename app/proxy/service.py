@@ -2,6 +2,7 @@
 
     proxies = Proxies.of(app)          # app.state.proxies, built on first use
     proxies.pypi                       # PypiProxy, or None without a pypi upstream
+    proxies.npm                        # NpmProxy, or None without an npm upstream
     proxies.status()                   # list[UpstreamStatus] for `vouch proxy status`
 """
 
@@ -15,6 +16,7 @@ from sqlmodel import col, select
 from app.core.db import session_scope
 from app.proxy.config import load_upstreams
 from app.proxy.models import ProxyFile, ProxyPage
+from app.proxy.npm import NpmProxy
 from app.proxy.pypi import PypiProxy
 from app.proxy.schemas import UpstreamStatus
 from app.proxy.stats import ProxyStats
@@ -30,6 +32,8 @@ class Proxies:
         by_format = {u.format: u for u in self.upstreams}
         self.pypi = (PypiProxy(registry, by_format["pypi"], self.stats)
                      if "pypi" in by_format else None)
+        self.npm = (NpmProxy(registry, by_format["npm"], self.stats)
+                    if "npm" in by_format else None)
 
     @classmethod
     def of(cls, app: Any) -> Proxies:
@@ -55,7 +59,7 @@ class Proxies:
                 answers.append(UpstreamStatus(
                     name=upstream.name, format=upstream.format, url=upstream.url,
                     metadata_ttl=upstream.metadata_ttl, timeout=upstream.timeout,
-                    unsigned=upstream.unsigned, enabled=upstream.format == "pypi",
+                    unsigned=upstream.unsigned, enabled=upstream.format in ("pypi", "npm"),
                     cached_files=int(files), cache_bytes=int(size), cached_pages=int(pages),
                     downloads=int(downloads), digest_alerts=int(alerts),
                     **self.stats.of(upstream.name)))
@@ -64,6 +68,7 @@ class Proxies:
     def purge(self, upstream: str | None, name: str | None) -> int:
         """Drop cached metadata (files stay: they are immutable)."""
         purged = 0
-        if self.pypi is not None and upstream in (None, self.pypi.upstream.name):
-            purged += self.pypi.purge(name)
+        for proxy in (self.pypi, self.npm):
+            if proxy is not None and upstream in (None, proxy.upstream.name):
+                purged += proxy.purge(name)
         return purged

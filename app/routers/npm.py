@@ -26,11 +26,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from app.core.errors import DomainError, NotAuthenticated
+from app.core.errors import DomainError, NotAuthenticated, PackageNotFound
 from app.deps import PrincipalDep, RegistryDep
 from app.npm import oidc
 from app.npm.oidc import NpmOidcExchange
 from app.npm.service import NpmService
+from app.proxy.responses import proxied_packument, proxied_tarball
 from app.publishing.downloads import Artifact
 from app.publishing.remote_downloads import redirect_download, remote_blob_response
 from app.routers.packages import OpenBlobResponse
@@ -184,15 +185,24 @@ def unpublish(name: str, rev: str, request: Request, principal: PrincipalDep) ->
              summary="A scoped package's tarball headers")
 def scoped_tarball(scope: str, name: str, filename: str, request: Request,
                    registry: RegistryDep) -> Response:
-    artifact = _npm(request).tarball(f"@{scope}/{name}", filename)
-    return _serve(registry, artifact, request)
+    return _tarball(request, registry, f"@{scope}/{name}", filename)
 
 
 @router.get("/{name}/-/{filename}", response_class=Response, summary="A package's tarball")
 @router.head("/{name}/-/{filename}", response_class=Response,
              summary="A package's tarball headers")
 def tarball(name: str, filename: str, request: Request, registry: RegistryDep) -> Response:
-    artifact = _npm(request).tarball(name, filename)
+    return _tarball(request, registry, name, filename)
+
+
+def _tarball(request: Request, registry: Any, name: str, filename: str) -> Response:
+    try:
+        artifact = _npm(request).tarball(name, filename)
+    except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
+        answer = proxied_tarball(request, name, filename)
+        if answer is None:
+            raise
+        return answer
     return _serve(registry, artifact, request)
 
 
@@ -230,7 +240,14 @@ async def _publish(request: Request, name: str, principal: Any,
 def _packument(request: Request, name: str) -> JSONResponse:
     abbreviated = (request.query_params.get("write") != "true"
                    and wants_abbreviated(request.headers.get("accept", "")))
-    doc = _npm(request).packument(name, abbreviated=abbreviated, base_url=_base(request))
+    try:
+        doc = _npm(request).packument(name, abbreviated=abbreviated, base_url=_base(request))
+    except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
+        answer = proxied_packument(request, name, abbreviated=abbreviated,
+                                   base_url=_base(request))
+        if answer is None:
+            raise
+        return answer
     media = ABBREVIATED_MEDIA_TYPE if abbreviated else "application/json"
     return JSONResponse(doc, media_type=media, headers={"Vary": "Accept",
                                                         "Cache-Control": "max-age=0"})

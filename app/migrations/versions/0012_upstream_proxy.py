@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("version", sa.String(length=256), nullable=False),
         sa.Column("filename", sa.String(length=255), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False, index=True),
+        sa.Column("sha512", sa.String(length=128), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("signed", sa.Boolean(), nullable=False),

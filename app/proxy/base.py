@@ -1,0 +1,154 @@
+"""What every format's proxy shares: the cached pages of one upstream, and files fetched once,
+verified before anything is stored, then kept write-once.
+
+    class PypiProxy(UpstreamProxy): ECOSYSTEM = "pypi"
+    page = self.cached_page(name)                        # ProxyPage row or None
+    self.store_page(name, found, body)
+    cached = self.fetch_verified(name, version, filename, url, check)   # CachedFile
+
+``fetch_verified`` streams the upstream's bytes into a temporary file under the data
+directory's ``staging/`` while hashing them; ``check(sha256, sha512)`` decides (constant time)
+whether they are the advertised bytes. Refused bytes raise ``UpstreamDigestMismatch`` (502)
+and leave no blob and no row; accepted ones go into the blob store (``put_file`` never
+replaces a blob) and get their ``proxy_files`` row; a concurrent fetch of the same filename
+keeps the first row.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.core.db import session_scope
+from app.core.errors import VersionQuarantined
+from app.proxy.errors import UpstreamDigestMismatch
+from app.proxy.fetch import UpstreamHttp
+from app.proxy.models import ProxyFile, ProxyPage
+from app.proxy.stats import ProxyStats
+from app.registry import Registry
+from formats.upstreams import Upstream
+
+log = logging.getLogger("vouch.proxy")
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    filename: str
+    sha256: str
+    sha512: str
+    size: int
+    signed: bool
+
+
+class UpstreamProxy:
+    ECOSYSTEM = ""
+    OSV_ECOSYSTEM = ""
+
+    def __init__(self, registry: Registry, upstream: Upstream, stats: ProxyStats) -> None:
+        self.registry = registry
+        self.upstream = upstream
+        self.stats = stats
+        self.http = UpstreamHttp(upstream)
+
+    # pages ---------------------------------------------------------------------------------
+    def cached_page(self, session: Session, name: str) -> ProxyPage | None:
+        return session.exec(select(ProxyPage).where(
+            ProxyPage.upstream == self.upstream.name, ProxyPage.ecosystem == self.ECOSYSTEM,
+            ProxyPage.name == name)).first()
+
+    def store_page(self, name: str, found: bool, body: str) -> None:
+        now = self.registry.clock.now()
+        with session_scope(self.registry.engine, write=True) as session:
+            row = self.cached_page(session, name)
+            if row is None:
+                row = ProxyPage(upstream=self.upstream.name, ecosystem=self.ECOSYSTEM,
+                                name=name, found=found, body="", fetched_at=now)
+            row.found, row.body, row.fetched_at = found, body, now
+            session.add(row)
+
+    def purge(self, name: str | None = None) -> int:
+        """Drop cached pages (all, or one name's): the next request asks the upstream."""
+        with session_scope(self.registry.engine, write=True) as session:
+            query = select(ProxyPage).where(ProxyPage.upstream == self.upstream.name)
+            if name is not None:
+                query = query.where(ProxyPage.name == name)
+            rows = list(session.exec(query))
+            for row in rows:
+                session.delete(row)
+            return len(rows)
+
+    def malicious_versions(self, name: str, versions: set[str]) -> set[str]:
+        """Those of ``versions`` a published malicious-package advisory names: never offered
+        or served (a quarantine, as for hosted versions)."""
+        def malicious(index: object) -> set[str]:
+            return {version for version in versions if any(
+                record.is_malicious()
+                for record in index.query(self.OSV_ECOSYSTEM, name, version))}  # type: ignore[attr-defined]
+        return self.registry.advisories.index.run(malicious)
+
+    def refuse_quarantined(self, name: str, version: str) -> None:
+        if self.malicious_versions(name, {version}):
+            raise VersionQuarantined(name, version, "a published malicious-package advisory")
+
+    # files ---------------------------------------------------------------------------------
+    def cached_file(self, session: Session, name: str, filename: str) -> ProxyFile | None:
+        return session.exec(select(ProxyFile).where(
+            ProxyFile.ecosystem == self.ECOSYSTEM, ProxyFile.name == name,
+            ProxyFile.filename == filename)).first()
+
+    def cached_files(self, session: Session, name: str) -> dict[str, ProxyFile]:
+        return {row.filename: row for row in session.exec(select(ProxyFile).where(
+            ProxyFile.ecosystem == self.ECOSYSTEM, ProxyFile.name == name))}
+
+    def fetch_verified(self, name: str, version: str, filename: str, url: str,
+                       check: Callable[[str, str], bool]) -> CachedFile:
+        staging = self.registry.settings.data_dir / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=staging, prefix="proxy-") as tmp:
+            target = Path(tmp) / "download"
+            try:
+                got = self.http.download(url, target, self.registry.settings.max_upload_bytes)
+            except Exception:
+                self.stats.add(self.upstream.name, "errors")
+                raise
+            if not check(got.sha256, got.sha512):
+                self.stats.add(self.upstream.name, "errors")
+                log.error("upstream %s served %s with sha256 %s, not the digest its metadata "
+                          "advertises: refused, nothing stored", self.upstream.name, filename,
+                          got.sha256)
+                raise UpstreamDigestMismatch(
+                    f"upstream {self.upstream.name!r} served bytes for {filename} that are not "
+                    "the ones its metadata advertises; nothing was stored",
+                    package=name, version=version)
+            self.registry.blobs.put_file(got.sha256, target)
+        self.stats.add(self.upstream.name, "misses")
+        row = ProxyFile(upstream=self.upstream.name, ecosystem=self.ECOSYSTEM, name=name,
+                        version=version, filename=filename, sha256=got.sha256,
+                        sha512=got.sha512, size=got.size, url=url, signed=False,
+                        fetched_at=self.registry.clock.now())
+        try:
+            with session_scope(self.registry.engine, write=True) as session:
+                session.add(row)
+        except IntegrityError:  # another request cached it first: serve what it stored
+            with session_scope(self.registry.engine) as session:
+                first = self.cached_file(session, name, filename)
+                assert first is not None
+                return as_cached(first)
+        return CachedFile(filename, got.sha256, got.sha512, got.size, False)
+
+    def count_download(self, name: str, filename: str) -> None:
+        with session_scope(self.registry.engine, write=True) as session:
+            row = self.cached_file(session, name, filename)
+            if row is not None:
+                row.downloads += 1
+                session.add(row)
+
+
+def as_cached(row: ProxyFile) -> CachedFile:
+    return CachedFile(row.filename, row.sha256, row.sha512, row.size, row.signed)
