@@ -142,3 +142,15 @@ def test_an_unpinned_line_is_a_usage_error_naming_it(actors: Actors, tmp_path: P
                                 "widget==1.0\nrequests>=2\n")
     assert code == 2 and report is None
     assert "requirements.txt:2" in err and "not pinned" in err
+
+
+def test_a_yanked_release_warns(actors: Actors, release: dict[str, Any], tmp_path: Path,
+                                sigstore_trusted_root_path: Path) -> None:
+    yank = actors.client(release["token"]).put("/api/v1/pypi/widget/1.0/deprecation",
+                                               json={"message": "use 1.1"})
+    assert yank.status_code == 204, yank.text
+    code, report, _ = _verify(actors, tmp_path, sigstore_trusted_root_path, "widget==1.0\n")
+    assert code == 0
+    entry = report["entries"][0]
+    assert entry["outcome"] == "warn"
+    assert any(f["check"] == "status" and "use 1.1" in f["message"] for f in entry["findings"])
