@@ -14,7 +14,8 @@ A write committed by any replica before a request arrived is therefore seen by t
 (issue 13); the tag read costs a ``PRAGMA`` on SQLite and a shared round trip on PostgreSQL
 (see ``generations``). Documents are tagged with the tag read *before* they were rendered, so a
 write that lands while one renders makes it stale at once instead of hiding behind it. ``ttl``
-bounds an entry's age on top of that (memory, not correctness). Artifact downloads are never
+bounds how long an entry nobody reads stays in memory (memory, not correctness: every hit
+pushes its expiry back). Artifact downloads are never
 served from here (``fast_downloads`` reads the database on every request). When the tag cannot
 be read, every request goes to the routed path (which answers 503 ``database_unavailable`` if
 the database is down) for ``RETRY_AFTER`` seconds.
@@ -41,9 +42,9 @@ RETRY_AFTER = 5.0
 _UNCACHED_SUFFIXES = ("/artifact", "/provenance", "/resolve", "/deprecation")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
-    expires: float
+    expires: float  # pushed back on every hit: ``ttl`` bounds how long an unused entry stays
     body: bytes
     etag: bytes
     package: str
@@ -68,8 +69,12 @@ class DocumentCache:
     def get(self, path: str, tag: Tag) -> Entry | None:
         """The entry for ``path`` if it was rendered under ``tag`` and is not too old."""
         entry = self._entries.get(path)
-        if entry is None or entry.tag != tag or entry.expires < time.monotonic():
+        if entry is None or entry.tag != tag:
             return None
+        now = time.monotonic()
+        if entry.expires < now:
+            return None
+        entry.expires = now + self.ttl
         return entry
 
     def put(self, path: str, body: bytes, tag: Tag) -> None:
