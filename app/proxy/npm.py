@@ -55,9 +55,8 @@ class NpmProxy(UpstreamProxy):
         """Vouch's document for ``name`` and whether it is stale; raises ``PackageNotFound``
         for a local name or one the upstream does not have."""
         upstream_doc, fetched_at, stale = self._remote(name)
-        versions = upstream_doc.get("versions")
-        versions = versions if isinstance(versions, dict) else {}
-        times = upstream_doc.get("time") if isinstance(upstream_doc.get("time"), dict) else {}
+        versions = _obj(upstream_doc.get("versions"))
+        times = _obj(upstream_doc.get("time"))
         with session_scope(self.registry.engine, write=True) as session:
             cached = self.cached_files(session, name)
             for version, manifest in versions.items():
@@ -73,7 +72,7 @@ class NpmProxy(UpstreamProxy):
             except FormatError:
                 continue
             row = cached.get(filename)
-            dist = manifest.get("dist") if isinstance(manifest.get("dist"), dict) else {}
+            dist = _obj(manifest.get("dist"))
             upstream_hex = _sha512_hex(dist.get("integrity"))
             sha512 = row.sha512 if row else upstream_hex
             if sha512 is None:
@@ -91,8 +90,7 @@ class NpmProxy(UpstreamProxy):
                 _time(times.get(version)) or fetched_at,
                 deprecated if isinstance(deprecated, str) and deprecated else None))
         offered = {entry.version for entry in entries}
-        raw_tags = upstream_doc.get("dist-tags")
-        tags = {tag: v for tag, v in (raw_tags.items() if isinstance(raw_tags, dict) else ())
+        tags = {tag: v for tag, v in _obj(upstream_doc.get("dist-tags")).items()
                 if isinstance(v, str) and v in offered}
         if abbreviated:
             return abbreviated_packument(name, entries, tags, modified=fetched_at), stale
@@ -148,7 +146,7 @@ class NpmProxy(UpstreamProxy):
             return
         if row is None or row.digest_alert_at is not None or not isinstance(manifest, dict):
             return
-        dist = manifest.get("dist") if isinstance(manifest.get("dist"), dict) else {}
+        dist = _obj(manifest.get("dist"))
         upstream_hex = _sha512_hex(dist.get("integrity"))
         if upstream_hex is None or hmac.compare_digest(upstream_hex, row.sha512):
             return
@@ -184,12 +182,12 @@ class NpmProxy(UpstreamProxy):
                                    "carries no verified provenance, and this upstream's policy "
                                    "refuses unsigned versions", package=name, version=version)
         doc, _, _ = self._remote(name)
-        versions = doc.get("versions") if isinstance(doc.get("versions"), dict) else {}
+        versions = _obj(doc.get("versions"))
         manifest = versions.get(version)
         if not isinstance(manifest, dict):
             raise NotFound(f"{name}@{version} is not a version the upstream has",
                            package=name, version=version)
-        dist = manifest.get("dist") if isinstance(manifest.get("dist"), dict) else {}
+        dist = _obj(manifest.get("dist"))
         expected = _sha512_hex(dist.get("integrity"))
         url = dist.get("tarball")
         if expected is None or not isinstance(url, str):
@@ -198,6 +196,11 @@ class NpmProxy(UpstreamProxy):
                                          "verified", package=name, version=version)
         return self.fetch_verified(name, version, filename, urljoin(self.upstream.url, url),
                                    lambda _, sha512: hmac.compare_digest(sha512, expected))
+
+
+def _obj(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (upstream documents are untrusted)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _sha512_hex(integrity: object) -> str | None:
