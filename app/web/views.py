@@ -21,6 +21,7 @@ from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM
+from advisories.severity import LEVELS
 from app.advisories.schemas import AdvisoryPublic
 from app.core.models import User
 from app.publishing import packages as pkgs
@@ -29,7 +30,8 @@ from app.publishing.schemas import PackagePublic, VersionPublic
 from app.web.markdown import render_markdown
 from app.web.signers import SignerView, describe_signer
 
-_SEVERITY_ORDER = {"critical": 0, "high": 1, "moderate": 2, "low": 3}
+# Most severe first: the advisories library owns the scale.
+_SEVERITY_ORDER = {level: -rank for rank, level in enumerate(LEVELS)}
 
 
 @dataclass(frozen=True)
