@@ -29,6 +29,7 @@ from fastapi.routing import APIRoute
 from app.core.errors import DomainError, NotAuthenticated, PackageNotFound
 from app.deps import PrincipalDep, RegistryDep
 from app.npm import oidc
+from app.npm.errors import DistTagsReadOnly
 from app.npm.oidc import NpmOidcExchange
 from app.npm.service import NpmService
 from app.proxy.responses import proxied_packument, proxied_tarball
@@ -128,6 +129,18 @@ async def stage_signature(sha512: str, request: Request,
     body = await request.body()
     await run_in_threadpool(_npm(request).staged.put, principal, sha512.lower(), body)
     return {"ok": True, "sha512": sha512.lower()}
+
+
+@router.put("/-/package/@{scope}/{name}/dist-tags/{tag}", summary="npm dist-tag add (refused)")
+@router.delete("/-/package/@{scope}/{name}/dist-tags/{tag}", summary="npm dist-tag rm (refused)")
+def scoped_change_dist_tag(scope: str, name: str, tag: str) -> None:
+    raise DistTagsReadOnly(f"@{scope}/{name}")
+
+
+@router.put("/-/package/{name}/dist-tags/{tag}", summary="npm dist-tag add (refused)")
+@router.delete("/-/package/{name}/dist-tags/{tag}", summary="npm dist-tag rm (refused)")
+def change_dist_tag(name: str, tag: str) -> None:
+    raise DistTagsReadOnly(name)
 
 
 @router.get("/-/package/@{scope}/{name}/dist-tags", summary="npm dist-tag ls (a scoped package)")

@@ -237,6 +237,8 @@ def test_npm_deprecate_and_undeprecate(npm: NpmCli, actors: Actors, server: Runn
     assert not any("deprecated" in doc for doc in versions.values())
     tags = npm.run(["dist-tag", "ls", "left-pad"], registry=reg, token=token)
     assert tags.returncode == 0 and tags.stdout.strip() == "latest: 1.1.0", tags.stderr
+    added = npm.run(["dist-tag", "add", "left-pad@1.0.0", "beta"], registry=reg, token=token)
+    assert added.returncode != 0 and "cannot be changed on this registry" in added.stderr
 
 
 def test_npm_unpublish_inside_and_after_the_grace_period(npm: NpmCli, actors: Actors,
