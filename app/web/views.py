@@ -31,7 +31,7 @@ from app.web.markdown import render_markdown
 from app.web.signers import SignerView, describe_signer
 
 # Most severe first: the advisories library owns the scale.
-_SEVERITY_ORDER = {level: -rank for rank, level in enumerate(LEVELS)}
+_SEVERITY_ORDER: dict[str, int] = {level: -rank for rank, level in enumerate(LEVELS)}
 
 
 @dataclass(frozen=True)
