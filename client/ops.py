@@ -62,6 +62,9 @@ def search_command(
         marks = [m for m, on in (("deprecated", hit.get("deprecated")),
                                  ("quarantined", hit.get("quarantined")),
                                  ("advisories", hit.get("has_advisories"))) if on]
+        fmt = hit.get("format") or "generic"
+        if fmt != "generic":  # other formats are labelled; a native line is as it was
+            marks.insert(0, fmt)
         output.out.print(f"{hit['name']:<32} {hit.get('latest_version') or '-':<12} "
                          f"{hit.get('description') or ''}"
                          + (f"  [{', '.join(marks)}]" if marks else ""))

@@ -11,7 +11,7 @@ This library never reads the environment and never imports the app; the app choo
 backend and passes its path or URL.
 """
 
-from search.documents import PackageDocument
+from search.documents import PackageDocument, document_id
 from search.errors import InvalidDocument, InvalidSearchRequest, SearchError, SearchUnavailable
 from search.factory import open_index
 from search.protocol import Hit, SearchFilters, SearchIndex, SearchPage
@@ -26,5 +26,6 @@ __all__ = [
     "SearchIndex",
     "SearchPage",
     "SearchUnavailable",
+    "document_id",
     "open_index",
 ]

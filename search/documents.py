@@ -8,6 +8,13 @@
     })
     doc.scope     # "acme" (derived from the name)
     doc.to_dict() # JSON-ready, round-trips through from_dict
+    PackageDocument(name="requests", ecosystem="pypi").ident   # "pypi:requests"
+
+Packages of several formats share one index: ``ecosystem`` names the format ("generic" for
+the registry's native packages, "pypi", "npm"). Names are matched across formats (``key``, the
+lower-cased name), while a document's identity (``ident``) is the pair: the native document of
+a name keeps the bare lower-cased name as its identity, another format's is
+``"<ecosystem>:<name>"`` (``document_id``).
 
 Construction validates every field and raises `search.errors.InvalidDocument` naming the
 field at fault; a document that exists is always indexable.
@@ -25,6 +32,13 @@ from search.errors import InvalidDocument
 MAX_NAME_LENGTH = 214  # npm's limit, also ample for PyPI names
 MAX_TEXT_LENGTH = 10_000  # description; longer text is refused rather than silently cut
 MAX_LIST_ITEMS = 100  # keywords, maintainers
+NATIVE = "generic"  # the ecosystem whose identities are bare names
+
+
+def document_id(name: str, ecosystem: str = NATIVE) -> str:
+    """The identity of the document of ``name`` in ``ecosystem`` (see the module docstring)."""
+    key = name.lower()
+    return key if ecosystem == NATIVE else f"{ecosystem}:{key}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,9 +58,14 @@ class PackageDocument:
     has_advisories: bool = False
     verified_publisher: bool = False
     updated_at: datetime | None = None
+    ecosystem: str = NATIVE
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        if (not isinstance(self.ecosystem, str) or not self.ecosystem.isascii()
+                or not self.ecosystem.isalnum() or self.ecosystem != self.ecosystem.lower()
+                or len(self.ecosystem) > 32):
+            raise InvalidDocument("ecosystem", "must be 1-32 lower-case ASCII letters or digits")
         derived = _scope_of(self.name)
         if self.scope is None:
             object.__setattr__(self, "scope", derived)
@@ -70,8 +89,13 @@ class PackageDocument:
 
     @property
     def key(self) -> str:
-        """The identity used by every index: the lower-cased name."""
+        """What name queries match: the lower-cased name (in every format)."""
         return self.name.lower()
+
+    @property
+    def ident(self) -> str:
+        """The identity used by every index: ``document_id(name, ecosystem)``."""
+        return document_id(self.name, self.ecosystem)
 
     @property
     def demoted(self) -> bool:

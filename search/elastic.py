@@ -143,16 +143,16 @@ class ElasticsearchIndex:
 
     def upsert(self, docs: Iterable[PackageDocument]) -> None:
         actions = [
-            {"_op_type": "index", "_index": self._alias, "_id": d.key, "_source": to_source(d)}
+            {"_op_type": "index", "_index": self._alias, "_id": d.ident, "_source": to_source(d)}
             for d in docs
         ]
         if actions:
             self._bulk(actions)
 
-    def delete(self, name: str) -> None:
+    def delete(self, ident: str) -> None:
         def run() -> None:
             with contextlib.suppress(NotFoundError):  # deleting what is not there is fine
-                self._client.delete(index=self._alias, id=name.lower(), refresh=self._refresh)
+                self._client.delete(index=self._alias, id=ident.lower(), refresh=self._refresh)
 
         self._ensure_alias()
         self._call(run)
@@ -163,10 +163,10 @@ class ElasticsearchIndex:
             {
                 "_op_type": "update",
                 "_index": self._alias,
-                "_id": name.lower(),
+                "_id": ident.lower(),
                 "doc": {"downloads_total": total, "downloads_recent": recent},
             }
-            for name, (total, recent) in counts.items()
+            for ident, (total, recent) in counts.items()
         ]
         if actions:
             self._bulk(actions, missing_ok=True)
@@ -181,7 +181,7 @@ class ElasticsearchIndex:
         try:
             count = 0
             for chunk in _chunks(docs, _BATCH):
-                seen = {d.key: d for d in chunk}  # a later duplicate in a batch wins
+                seen = {d.ident: d for d in chunk}  # a later duplicate in a batch wins
                 actions = [
                     {"_op_type": "index", "_index": fresh, "_id": k, "_source": to_source(d)}
                     for k, d in seen.items()

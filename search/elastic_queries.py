@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.documents import PackageDocument
+from search.documents import NATIVE, PackageDocument
 from search.protocol import SearchFilters, normalize_scope
 from search.ranking import EXACT, NAME, PREFIX, SEARCH_BANDS, SUGGEST_BANDS, TEXT, WORD, Band
 from search.text import MAX_GRAM, gram, name_query, name_variants, query_tokens
@@ -67,6 +67,7 @@ def index_body(shards: int = 1) -> Body:
                     "search_analyzer": "standard",
                 },
                 "name_lc": _KEYWORD,
+                "ecosystem": _KEYWORD,
                 "name_variants": _KEYWORD,
                 "scope": _KEYWORD,
                 "description": {"type": "text"},
@@ -91,6 +92,8 @@ def index_body(shards: int = 1) -> Body:
 def to_source(doc: PackageDocument) -> Body:
     """The ``_source`` indexed for a document: its plain data plus derived match fields."""
     source = doc.to_dict()
+    if doc.ecosystem == NATIVE:  # a native document keeps the shape it had before formats
+        del source["ecosystem"]
     source["scope"] = doc.scope.lower() if doc.scope else None
     source["name_lc"] = doc.key
     source["name_variants"] = name_variants(doc.name)

@@ -143,15 +143,15 @@ class EmbeddedIndex:
 
         def apply(writer: tantivy.IndexWriter, _: tantivy.Index) -> None:
             for doc in batch:
-                writer.delete_documents_by_term("key", doc.key)
+                writer.delete_documents_by_term("ident", doc.ident)
                 writer.add_document(to_tantivy(doc))
 
         if batch:
             self._write(apply)
 
-    def delete(self, name: str) -> None:
+    def delete(self, ident: str) -> None:
         def apply(writer: tantivy.IndexWriter, _: tantivy.Index) -> None:
-            writer.delete_documents_by_term("key", name.lower())
+            writer.delete_documents_by_term("ident", ident.lower())
 
         self._write(apply)
 
@@ -160,9 +160,9 @@ class EmbeddedIndex:
 
         def apply(writer: tantivy.IndexWriter, index: tantivy.Index) -> None:
             searcher = index.searcher()
-            for name, (total, recent) in counts.items():
-                key = name.lower()
-                query = tantivy.Query.term_query(SCHEMA, "key", key, index_option="basic")
+            for ident, (total, recent) in counts.items():
+                key = ident.lower()
+                query = tantivy.Query.term_query(SCHEMA, "ident", key, index_option="basic")
                 found = searcher.search(query, 1, count=False).hits
                 if not found:
                     continue
@@ -170,7 +170,7 @@ class EmbeddedIndex:
                 new = PackageDocument.from_dict(
                     {**old.to_dict(), "downloads_total": total, "downloads_recent": recent}
                 )
-                writer.delete_documents_by_term("key", key)
+                writer.delete_documents_by_term("ident", key)
                 writer.add_document(to_tantivy(new))
 
         if counts:
@@ -219,9 +219,9 @@ class EmbeddedIndex:
         seen: set[str] = set()
         try:
             for doc in docs:
-                if doc.key in seen:  # a later duplicate replaces the earlier one
-                    writer.delete_documents_by_term("key", doc.key)
-                seen.add(doc.key)
+                if doc.ident in seen:  # a later duplicate replaces the earlier one
+                    writer.delete_documents_by_term("ident", doc.ident)
+                seen.add(doc.ident)
                 writer.add_document(to_tantivy(doc))
                 if progress is not None and len(seen) % _BATCH == 0:
                     progress(len(seen))

@@ -23,7 +23,7 @@ from search.documents import PackageDocument
 from search.text import MAX_GRAM, MAX_NAME_PREFIX, edge_grams, name_variants, name_words
 
 #: Bump when the schema changes: an index built with another version is not reused.
-SCHEMA_VERSION = "v1"
+SCHEMA_VERSION = "v2"  # v2: documents of every format; identity in "ident"
 
 DOWNLOADS = "downloads_total"
 BOOL_FIELDS = ("demoted", "deprecated", "quarantined", "has_advisories", "verified_publisher")
@@ -31,7 +31,7 @@ BOOL_FIELDS = ("demoted", "deprecated", "quarantined", "has_advisories", "verifi
 
 def _build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
-    for field in ("key", "name_prefix", "scope", "keywords_lc", "maintainers_lc"):
+    for field in ("ident", "key", "name_prefix", "scope", "keywords_lc", "maintainers_lc"):
         sb.add_text_field(field, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("name_words", tokenizer_name="raw", index_option="freq")
     sb.add_text_field("description", tokenizer_name="default", index_option="freq")
@@ -49,6 +49,7 @@ SCHEMA = _build_schema()
 def to_tantivy(doc: PackageDocument) -> tantivy.Document:
     """Turn a package document into the tantivy document indexed for it."""
     out = tantivy.Document()
+    out.add_text("ident", doc.ident)
     out.add_text("key", doc.key)
     prefixes: dict[str, None] = {}
     for variant in name_variants(doc.name):

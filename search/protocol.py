@@ -81,10 +81,11 @@ class SearchIndex(Protocol):
     """A package search index. Every method may raise `search.errors.SearchUnavailable`."""
 
     def upsert(self, docs: Iterable[PackageDocument]) -> None:
-        """Insert or replace documents (identity: the lower-cased name)."""
+        """Insert or replace documents (identity: ``PackageDocument.ident``)."""
 
-    def delete(self, name: str) -> None:
-        """Remove a package; a name not in the index is ignored."""
+    def delete(self, ident: str) -> None:
+        """Remove a package by ``ident`` (``document_id(name, ecosystem)``; for a native
+        package its name, any case); an identity not in the index is ignored."""
 
     def suggest(self, prefix: str, limit: int = 10) -> list[Hit]:
         """Autocomplete. Raises `InvalidSearchRequest` when ``limit`` is out of range."""
@@ -95,7 +96,8 @@ class SearchIndex(Protocol):
         """Ranked full-text search. Raises `InvalidSearchRequest` on bad paging."""
 
     def update_downloads(self, counts: Mapping[str, tuple[int, int]]) -> None:
-        """Set ``name -> (total, recent)`` download counts; unknown names are ignored."""
+        """Set ``ident -> (total, recent)`` download counts (``ident`` as for `delete`);
+        unknown identities are ignored."""
 
     def rebuild(self, docs: Iterable[PackageDocument], progress: Progress | None = None) -> int:
         """Build a fresh index from ``docs`` and swap it in atomically; returns the count.

@@ -1,8 +1,13 @@
 """Build search documents from the database (the source of truth).
 
     doc = package_search_document(session, "left-pad")   # None if the package is gone
-    docs = search_documents(session, ["left-pad", "is-odd"])   # {name: doc or None}
+    docs = search_documents(session, [("generic", "left-pad"), ("pypi", "requests")])
+    # {(ecosystem, name): doc or None}
     for doc in all_search_documents(session): ...
+
+Every format is indexed: native packages (ecosystem ``generic``), Python (``pypi``) and npm
+(``npm``) packages; a document's ``ecosystem`` says which, and the index keys it by
+(ecosystem, name) (``search.document_id``).
 
 ``search_documents`` builds many documents with a fixed number of queries per chunk of names
 (packages, versions, owners, signed latest versions, names with advisory rows), not five per
@@ -18,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
+from packaging.version import Version as Pep440Version
 from sqlmodel import Session, col, select
 
 from advisories.ecosystems import normalize_name, osv_ecosystem
@@ -33,37 +39,55 @@ from app.core.models import (
     User,
 )
 from app.publishing.documents import latest_version
-from search import PackageDocument
+from search import PackageDocument, document_id
 
 #: Names per batch of queries (well under SQLite's and PostgreSQL's bound-parameter limits).
 CHUNK = 500
-ECOSYSTEM = "generic"  # the search index holds the registry's native packages
+#: The formats whose packages are searchable (every format the registry hosts).
+ECOSYSTEMS = ("generic", "pypi", "npm")
+
+Ref = tuple[str, str]  # (ecosystem, name as stored)
 
 
-def package_search_document(session: Session, name: str) -> PackageDocument | None:
-    return search_documents(session, [name])[name]
+def package_search_document(session: Session, name: str,
+                            ecosystem: str = "generic") -> PackageDocument | None:
+    return search_documents(session, [(ecosystem, name)])[(ecosystem, name)]
 
 
-def search_documents(session: Session, names: Iterable[str]) -> dict[str, PackageDocument | None]:
-    """The current document of each name; None where the package does not exist or has no
-    version left to find (every version unpublished). Raises database errors."""
-    result: dict[str, PackageDocument | None] = {}
-    wanted = sorted(set(names))
+def search_documents(session: Session, refs: Iterable[Ref]) -> dict[Ref, PackageDocument | None]:
+    """The current document of each (ecosystem, name); None where the package does not exist
+    or has no version left to find (every version unpublished). Raises database errors."""
+    result: dict[Ref, PackageDocument | None] = {}
+    wanted = sorted(set(refs))
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start:start + CHUNK]
         result.update(dict.fromkeys(chunk))
-        packages = session.exec(select(Package).where(
-            Package.ecosystem == ECOSYSTEM, col(Package.name).in_(chunk))).all()
+        packages = [p for p in session.exec(select(Package).where(
+            col(Package.name).in_(sorted({name for _, name in chunk})))).all()
+            if (p.ecosystem, p.name) in result]
         for package, doc in zip(packages, _documents(session, packages), strict=True):
-            result[package.name] = doc
+            result[(package.ecosystem, package.name)] = doc
     return result
+
+
+def refs_named(session: Session, names: Iterable[str]) -> list[Ref]:
+    """(ecosystem, name) of every searchable package called one of ``names`` (any format)."""
+    wanted = sorted(set(names))
+    found: list[Ref] = []
+    for start in range(0, len(wanted), CHUNK):
+        found += [(eco, name) for eco, name in session.exec(
+            select(Package.ecosystem, Package.name).where(
+                col(Package.ecosystem).in_(ECOSYSTEMS),
+                col(Package.name).in_(wanted[start:start + CHUNK])))]
+    return found
 
 
 def all_search_documents(session: Session) -> Iterator[PackageDocument]:
     last = 0
     while True:
-        packages = session.exec(select(Package).where(col(Package.id) > last)
-                                .order_by(col(Package.id)).limit(CHUNK)).all()
+        packages = session.exec(select(Package).where(
+            col(Package.id) > last, col(Package.ecosystem).in_(ECOSYSTEMS))
+            .order_by(col(Package.id)).limit(CHUNK)).all()
         if not packages:
             return
         yield from (doc for doc in _documents(session, packages) if doc is not None)
@@ -71,20 +95,35 @@ def all_search_documents(session: Session) -> Iterator[PackageDocument]:
 
 
 def download_totals(session: Session, names: list[str]) -> dict[str, tuple[int, int]]:
-    """(downloads of all versions, downloads of the latest) per existing package."""
+    """(downloads of all versions, downloads of the latest) per existing package called one
+    of ``names`` in any format, keyed by its index identity (``search.document_id``)."""
     result: dict[str, tuple[int, int]] = {}
     wanted = sorted(set(names))
     for start in range(0, len(wanted), CHUNK):
         packages = session.exec(select(Package).where(
-            Package.ecosystem == ECOSYSTEM, col(Package.name).in_(wanted[start:start + CHUNK]))
-        ).all()
+            col(Package.ecosystem).in_(ECOSYSTEMS),
+            col(Package.name).in_(wanted[start:start + CHUNK]))).all()
         versions = _versions(session, packages)
         for package in packages:
             rows = versions[package.id]
-            latest = latest_version(rows)
-            result[package.name] = (sum(r.downloads for r in rows),
-                                    latest.downloads if latest else 0)
+            latest = _latest(package, rows)
+            result[document_id(package.name, package.ecosystem)] = (
+                sum(r.downloads for r in rows), latest.downloads if latest else 0)
     return result
+
+
+def _latest(package: Package, rows: list[PackageVersion]) -> PackageVersion | None:
+    """The version a search result shows: ``latest_version``'s rule (highest available
+    release; pre-releases and deprecated versions only as a fallback), with pre-releases
+    told by the format's own version rules (PEP 440 for Python, SemVer otherwise)."""
+    if package.ecosystem != "pypi":
+        return latest_version(rows)
+    live = [r for r in rows if r.unpublished_at is None and r.quarantined_at is None]
+    releases = [r for r in live if not Pep440Version(r.version).is_prerelease]
+    for chosen in ([r for r in releases if not r.deprecated], releases, live):
+        if chosen:
+            return chosen[-1]  # rows are in ascending precedence (the format's sort key)
+    return None
 
 
 def _versions(session: Session,
@@ -106,7 +145,7 @@ def _documents(session: Session, packages: Sequence[Package]) -> list[PackageDoc
         return []
     ids = [p.id for p in packages]
     versions = _versions(session, packages)
-    latest = {p.id: latest_version(versions[p.id]) for p in packages}
+    latest = {p.id: _latest(p, versions[p.id]) for p in packages}
     owners: dict[int | None, set[str]] = defaultdict(set)
     for package_id, user in session.exec(
             select(PackageOwner.package_id, User.name)
@@ -145,6 +184,6 @@ def _documents(session: Session, packages: Sequence[Package]) -> list[PackageDoc
             deprecated=chosen.deprecated is not None,
             quarantined=package.status == "quarantined" or chosen.quarantined_at is not None,
             has_advisories=affected, verified_publisher=chosen.id in signed,
-            updated_at=as_utc(chosen.published_at),
+            updated_at=as_utc(chosen.published_at), ecosystem=package.ecosystem,
         ))
     return docs

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 class SearchHitPublic(BaseModel):
     name: str
+    format: str = Field(description="the package's format: generic (native), pypi or npm")
     scope: str | None
     description: str
     keywords: list[str]

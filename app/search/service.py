@@ -17,7 +17,7 @@ from search import Hit, InvalidSearchRequest, SearchFilters, SearchIndex, Search
 
 def hit_public(hit: Hit) -> SearchHitPublic:
     return SearchHitPublic(
-        name=hit.name, scope=hit.scope, description=hit.description,
+        name=hit.name, format=hit.ecosystem, scope=hit.scope, description=hit.description,
         keywords=list(hit.keywords), latest_version=hit.latest_version,
         downloads=hit.downloads_total, downloads_recent=hit.downloads_recent,
         deprecated=hit.deprecated, quarantined=hit.quarantined,

@@ -14,18 +14,25 @@ from sqlalchemy.engine import Engine
 
 from app.core.db import session_scope
 from app.core.worker import Handler
-from app.search.documents import download_totals, search_documents
-from search import SearchIndex
+from app.search.documents import Ref, download_totals, refs_named, search_documents
+from search import SearchIndex, document_id
 
 
 def search_handlers(engine: Engine, index: SearchIndex) -> dict[str, Handler]:
     def reindex(payloads: list[dict[str, Any]]) -> None:
-        names = {p["package"] for p in payloads if "package" in p}
+        # A payload names its package's format; one without (advisories, quarantine) means
+        # every package of that name, whatever its format.
+        refs: set[Ref] = {(p["ecosystem"], p["package"]) for p in payloads
+                          if "package" in p and "ecosystem" in p}
+        refs |= {("generic", p["package"]) for p in payloads
+                 if "package" in p and "ecosystem" not in p}
         with session_scope(engine) as session:
-            found = search_documents(session, names)
-        for name, doc in sorted(found.items()):
+            refs |= set(refs_named(session, {p["package"] for p in payloads
+                                             if "package" in p and "ecosystem" not in p}))
+            found = search_documents(session, refs)
+        for (ecosystem, name), doc in sorted(found.items()):
             if doc is None:
-                index.delete(name)
+                index.delete(document_id(name, ecosystem))
         docs = [doc for _, doc in sorted(found.items()) if doc is not None]
         if docs:
             index.upsert(docs)

@@ -146,12 +146,14 @@ def registry_rows(engine: Engine) -> None:
 
 NAMES = ["plain-pad", "deprecated-pad", "pre-pad", "gone-pad", "evil-pad", "vuln-pad",
          "fixed-pad", "no-such-pad", "pypi-pad"]
+REFS = [("generic", n) for n in NAMES] + [("pypi", "pypi-pad"), ("npm", "plain-pad")]
 
 
 def test_batch_documents_follow_the_rules(engine: Engine, registry_rows: None) -> None:
     with session_scope(engine) as session:
-        docs = search_documents(session, NAMES)
-    assert sorted(docs) == sorted(NAMES)
+        found = search_documents(session, REFS)
+    assert sorted(found) == sorted(REFS)
+    docs = {name: doc for (eco, name), doc in found.items() if eco == "generic"}
     plain = docs["plain-pad"]
     assert plain is not None
     assert (plain.latest_version, plain.description, plain.downloads_total,
@@ -171,22 +173,28 @@ def test_batch_documents_follow_the_rules(engine: Engine, registry_rows: None) -
     assert vuln is not None and vuln.has_advisories and vuln.downloads_total == 3
     assert fixed is not None and not fixed.has_advisories
     assert fixed.maintainers == ("alice", "dave")
-    assert docs["pypi-pad"] is None  # the index holds native packages only, as before
+    assert docs["pypi-pad"] is None and found[("npm", "plain-pad")] is None  # other formats
+    python = found[("pypi", "pypi-pad")]  # every format is searchable, keyed by its format
+    assert python is not None and (python.ecosystem, python.ident, python.maintainers) == (
+        "pypi", "pypi:pypi-pad", ("erin",))
+    assert plain.ecosystem == "generic" and plain.ident == "plain-pad"
 
 
 def test_batch_equals_one_at_a_time_across_chunks(engine: Engine, registry_rows: None,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     with session_scope(engine) as session:
-        single = {name: package_search_document(session, name) for name in NAMES}
+        single = {(eco, name): package_search_document(session, name, eco)
+                  for eco, name in REFS}
         monkeypatch.setattr(documents, "CHUNK", 2)  # several chunks, one of them partial
-        assert search_documents(session, NAMES) == single
+        assert search_documents(session, REFS) == single
         assert search_documents(session, []) == {}
         everything = list(all_search_documents(session))
         totals = download_totals(session, NAMES)
     # Every package of every ecosystem with something to find, once, in id order.
     assert [d.name for d in everything] == ["plain-pad", "deprecated-pad", "pre-pad",
                                             "evil-pad", "vuln-pad", "fixed-pad", "pypi-pad"]
-    assert {d.name: d for d in everything if d.name != "pypi-pad"} == {
-        n: d for n, d in single.items() if d is not None}
+    assert {(d.ecosystem, d.name): d for d in everything} == {
+        ref: d for ref, d in single.items() if d is not None}
     assert totals["plain-pad"] == (13, 7) and totals["vuln-pad"] == (3, 3)
+    assert "pypi:pypi-pad" in totals and "pypi-pad" not in totals
     assert totals["gone-pad"] == (0, 0) and "no-such-pad" not in totals

@@ -329,3 +329,41 @@ def test_clear(index: SearchIndex):
 def test_empty_index_answers(index: SearchIndex):
     assert index.suggest("anything") == []
     assert index.search("anything") .total == 0
+
+
+def test_one_name_in_several_formats_is_several_documents(index: SearchIndex):
+    """Packages of every format share the index: identity is (ecosystem, name), name
+    matches (exact, prefix, text) find each format's package, and deleting or counting the
+    downloads of one leaves the other alone."""
+    index.upsert([Doc("widget", description="native", downloads_total=5),
+                  Doc("widget", ecosystem="pypi", description="python", downloads_total=9),
+                  Doc("widget-extra", ecosystem="npm", description="js")])
+    hits = index.suggest("widget")
+    assert [(h.name, h.ecosystem, h.match) for h in hits] == [
+        ("widget", "pypi", "exact"), ("widget", "generic", "exact"),
+        ("widget-extra", "npm", "prefix")]
+    page = index.search("widget")
+    assert page.total == 3 and {(h.ecosystem, h.match) for h in page.results[:2]} == {
+        ("pypi", "exact"), ("generic", "exact")}
+    index.update_downloads({"pypi:widget": (1, 1), "widget": (50, 2)})
+    assert [(h.ecosystem, h.downloads_total) for h in index.suggest("widget")][:2] == [
+        ("generic", 50), ("pypi", 1)]
+    index.delete("pypi:widget")
+    assert [(h.name, h.ecosystem) for h in index.suggest("widget")] == [
+        ("widget", "generic"), ("widget-extra", "npm")]
+    index.delete("widget")
+    assert [(h.name, h.ecosystem) for h in index.suggest("wid")] == [("widget-extra", "npm")]
+    assert index.suggest("widget-extra")[0].document() == Doc(
+        "widget-extra", ecosystem="npm", description="js")
+
+
+@pytest.mark.parametrize("ecosystem", ["", "PyPI", "py-pi", "x" * 33])
+def test_a_bad_ecosystem_is_refused(ecosystem: str):
+    with pytest.raises(InvalidDocument):
+        Doc("widget", ecosystem=ecosystem)
+
+
+def test_document_identity():
+    assert Doc("Left-Pad").ident == "left-pad"
+    assert Doc("Foo", ecosystem="pypi").ident == "pypi:foo"
+    assert Doc("@a/b", ecosystem="npm").ident == "npm:@a/b"

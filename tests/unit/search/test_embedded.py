@@ -12,6 +12,7 @@ import pytest
 
 from search.documents import PackageDocument as Doc
 from search.embedded import EmbeddedIndex
+from search.embedded_schema import SCHEMA_VERSION
 from search.errors import SearchUnavailable
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -151,6 +152,6 @@ def test_unusable_directory_raises_search_unavailable(tmp_path: Path):
 def test_an_index_with_another_schema_version_starts_empty(tmp_path: Path):
     (tmp_path / "CURRENT").write_text("v0-old\n")
     index = EmbeddedIndex(tmp_path)
-    assert (tmp_path / "CURRENT").read_text().startswith("v1-")
+    assert (tmp_path / "CURRENT").read_text().startswith(f"{SCHEMA_VERSION}-")
     index.upsert([Doc("fresh")])
     assert names(index.suggest("fr")) == ["fresh"]
