@@ -22,6 +22,7 @@ from sqlmodel import func, select
 from app.core.db import session_scope
 from app.core.models import AuditEvent
 from app.proxy.models import ProxyFile, ProxyPage
+from app.publishing.sweep import sweep_orphans
 from tests.conftest import Actors
 from tests.functional.clihelp import cli_env, vouch
 from tests.functional.pypi_clients import pip, uv
@@ -207,3 +208,19 @@ def test_uv_installs_through_the_proxy_with_hashes(server: RunningServer, upstre
     assert result.returncode == 0, result.stdout + result.stderr
     assert (target / "public_lib" / "__init__.py").read_text().startswith('VERSION = "2.0"')
     assert _proxy_state(server) == (1, 1, 1)
+
+
+def test_cached_files_survive_the_orphan_sweep(server: RunningServer,
+                                               upstream: PypiServer) -> None:
+    """Cached upstream bytes have no package version referencing them; the sweep (issue 10)
+    must still keep them: they are served for ever."""
+    name = "public_lib-2.0-py3-none-any.whl"
+    url = f"{server.url}/pypi/files/public-lib/2.0/{name}"
+    httpx.get(server.url + "/simple/public-lib/")
+    assert httpx.get(url).status_code == 200
+    server.clock.advance(timedelta(days=2))
+    registry = server.registry
+    assert sweep_orphans(registry.engine, registry.blobs, registry.clock,
+                         min_age=timedelta(0)) == []
+    upstream.stop()
+    assert httpx.get(url).content == (upstream.packages / name).read_bytes()
