@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
@@ -79,12 +80,15 @@ def find_artifact(session: Session, name: str, version: str) -> Artifact:
                     sha256=blob.sha256, sha512=blob.sha512, size=blob.size)
 
 
-def open_artifact(engine: Engine, blobs: BlobStore, artifact: Artifact) -> BinaryIO:
+def open_artifact(engine: Engine, blobs: BlobStore, artifact: Artifact, *,
+                  refind: Callable[[Session], Artifact] | None = None) -> BinaryIO:
     """Open the artifact's bytes; the caller streams (and closes) the handle.
 
     If the bytes are gone, waits for whoever removed them to commit and reads the version
-    again: raises ``VersionGone`` / ``VersionQuarantined`` as ``find_artifact`` does, or
-    ``BlobMissing`` (a 500: a live version without bytes breaks the storage invariant).
+    again (``refind``, default ``find_artifact`` of a native package; another format passes
+    its own lookup): raises ``VersionGone`` / ``VersionQuarantined`` as ``find_artifact``
+    does, or ``BlobMissing`` (a 500: a live version without bytes breaks the storage
+    invariant).
     """
     try:
         return blobs.open(artifact.sha256)
@@ -92,7 +96,8 @@ def open_artifact(engine: Engine, blobs: BlobStore, artifact: Artifact) -> Binar
         pass
     with session_scope(engine, write=True) as session:
         lock_digest(session, artifact.sha256)  # an unpublish in flight holds it until commit
-        again = find_artifact(session, artifact.package, artifact.version)
+        again = (refind(session) if refind is not None
+                 else find_artifact(session, artifact.package, artifact.version))
         try:
             return blobs.open(again.sha256)
         except BlobNotFound as err:

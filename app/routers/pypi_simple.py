@@ -105,7 +105,8 @@ def _hosted_file(name: str, version: str, filename: str, request: Request,
     headers = _digest_headers(artifact.sha256, artifact.sha512, artifact.filename)
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
-    stream = open_artifact(registry.engine, registry.blobs, artifact)
+    stream = open_artifact(registry.engine, registry.blobs, artifact,
+                           refind=lambda s: index.find_file(s, name, version, filename))
     if request.method == "GET":
         registry.downloads.hit(artifact.version_id, artifact.package)
     accel = registry.settings.accel_redirect_prefix
