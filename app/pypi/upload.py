@@ -55,6 +55,11 @@ from formats.pypi.metadata import (
 )
 
 ECOSYSTEM = "pypi"
+#: The refusal of an unsigned upload names what twine and uv send.
+HOW_TO_SIGN = ("upload PEP 740 attestations from a trusted publisher (`twine upload "
+               "--attestations`, `uv publish` from GitHub Actions) or a detached GPG signature "
+               "of the file by a registered key (`gpg --detach-sign --armor FILE`, then "
+               "`twine upload FILE FILE.asc`)")
 _REPOSITORY_LABELS = ("source", "source code", "repository", "code", "github", "homepage")
 
 
@@ -108,7 +113,8 @@ class PyPIUploadService:
                     return UploadOutcome(filename=form.filename, published=None)
                 plan = _plan(dist, name, meta, raw, now=self.publish.clock.now())
                 evidence = UploadEvidence(gpg_signature=form.gpg_signature,
-                                          attestations=form.attestations)
+                                          attestations=form.attestations,
+                                          how_to_sign=HOW_TO_SIGN)
                 published = self.publish.publish_staged(plan, staged, evidence, principal,
                                                         _PyPIRules(dist), self.signatures)
         except PayloadTooLarge as err:

@@ -34,6 +34,9 @@ class Evidence:
 
     sigstore_bundle: bytes | None = None
     gpg_signature: bytes | None = None
+    #: What to tell an uploader who sent nothing, in their client's terms (None: the native
+    #: API's parts); a format's upload route sets it.
+    how_to_sign: str | None = None
 
     @property
     def empty(self) -> bool:

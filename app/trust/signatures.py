@@ -69,8 +69,9 @@ class PolicySignatureChecker:
                 return _unsigned
             raise SignatureRejected(
                 "signature_required",
-                f"{ctx.name.full} requires a signature (policy {policy!r}): send a Sigstore "
-                "bundle (sigstore_bundle) or a detached GPG signature (gpg_signature)",
+                f"{ctx.name.full} requires a signature (policy {policy!r}): "
+                + (evidence.how_to_sign or "send a Sigstore bundle (sigstore_bundle) or a "
+                   "detached GPG signature (gpg_signature)"),
             )
         if self.verifier is None:
             raise SignatureRejected("signature_unsupported",

@@ -11,7 +11,7 @@ from typing import BinaryIO
 import httpx
 
 from tests.conftest import Actors, state_counts
-from tests.functional.helpers import assert_problem
+from tests.functional.helpers import assert_problem, publish
 from tests.support.pydists import build_wheel
 from tests.support.server import RunningServer
 
@@ -60,3 +60,21 @@ def test_a_file_purged_while_it_is_opened_answers_410_not_404(
     finally:
         blobs.open = original_open  # type: ignore[method-assign]
     assert unpublished.is_set() and blobs.keys() == []
+
+
+def test_an_unsigned_upload_is_told_what_twine_and_uv_send(
+        server: RunningServer, actors: Actors, tmp_path: Path) -> None:
+    token = actors.user("alice")
+    wheel = build_wheel(tmp_path, "bare", "1.0")
+    before = state_counts(server)
+    response = _post(server, token, wheel)
+    body = assert_problem(response, 400, "signature_required")
+    assert "sigstore_bundle" not in body["detail"]
+    assert "twine upload --attestations" in body["detail"] and "uv publish" in body["detail"]
+    assert ".asc" in body["detail"]
+    assert state_counts(server) == before
+    # The native API keeps its own wording.
+    native = assert_problem(publish(actors.client(token), "bare", "1.0.0", signed=False), 400,
+                            "signature_required")
+    assert native["detail"].endswith("send a Sigstore bundle (sigstore_bundle) or a detached "
+                                     "GPG signature (gpg_signature)")
