@@ -60,10 +60,12 @@ from app.publishing.downloads import Artifact
 from app.publishing.names import parse_package_name
 from app.publishing.publish import FilePlan, Published, PublishService, VersionFields
 from app.publishing.staging import stage
+from app.search import errors as search_errors
 from app.trust.evidence import Evidence
 from formats.errors import FormatError
 from formats.npm import attestations, names
 from formats.npm import audit as npm_audit
+from formats.npm import search as npm_search
 from formats.npm.packument import (
     VersionEntry,
     abbreviated_packument,
@@ -71,6 +73,9 @@ from formats.npm.packument import (
 )
 from formats.npm.publish import MAX_MANIFEST_BYTES, NpmPublish, parse_publish
 from formats.npm.signatures import RegistryKey, keys_document
+from search import SearchIndex
+from search.errors import InvalidSearchRequest, SearchUnavailable
+from search.protocol import MAX_PAGE_SIZE
 from versions.semver import Version
 
 ECOSYSTEM = "npm"
@@ -101,15 +106,19 @@ class NpmService:
         self.key = key
         self.staged = staged
         self.changes = changes
+        self.index: SearchIndex | None = None
+        self.clock = publish.clock
 
     @classmethod
     def build(cls, registry: Any) -> NpmService:
         settings = registry.settings
-        return cls(engine=registry.engine, publish=registry.publish,
-                   advisories=registry.advisories, key=signing_key(settings),
-                   staged=StagedSignatures(settings.data_dir / "npm-signatures"),
-                   changes=NpmChanges(registry.lifecycle, registry.clock,
-                                      settings.unpublish_grace))
+        service = cls(engine=registry.engine, publish=registry.publish,
+                      advisories=registry.advisories, key=signing_key(settings),
+                      staged=StagedSignatures(settings.data_dir / "npm-signatures"),
+                      changes=NpmChanges(registry.lifecycle, registry.clock,
+                                         settings.unpublish_grace))
+        service.index = registry.search
+        return service
 
     # -- reads ------------------------------------------------------------------------------
     def packument(self, name: str, *, abbreviated: bool, base_url: str) -> dict[str, Any]:
@@ -174,6 +183,23 @@ class NpmService:
         if not document["attestations"]:
             raise NotFound(f"{spec[:128]} has no attestations", package=name, version=version)
         return document
+
+    def search(self, text: str, *, size: int, offset: int, base_url: str) -> dict[str, Any]:
+        """``npm search``: npm packages among the first ``MAX_PAGE_SIZE`` ranked matches of the
+        registry's search index (exact name first), ``size`` of them from ``offset``."""
+        if self.index is None or not text.strip():
+            return npm_search.search_document([], total=0, now=self.clock.now(),
+                                              package_url=lambda n: base_url + n)
+        try:
+            page = self.index.search(text, page=1, size=MAX_PAGE_SIZE)
+        except (InvalidSearchRequest, SearchUnavailable) as err:
+            raise search_errors.from_library(err) from err
+        hits = [npm_search.SearchEntry(h.name, h.latest_version, h.description, h.keywords,
+                                       h.updated_at, h.maintainers, h.score)
+                for h in page.results if h.ecosystem == ECOSYSTEM and not h.quarantined]
+        return npm_search.search_document(
+            hits[offset:offset + size], total=len(hits), now=self.clock.now(),
+            package_url=lambda n: base_url + n)
 
     def keys(self) -> dict[str, Any]:
         return keys_document([self.key])

@@ -21,7 +21,7 @@ import base64
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -78,6 +78,13 @@ def ping() -> dict[str, Any]:
 @router.get("/-/whoami", summary="npm whoami: the account the token belongs to")
 def whoami(principal: PrincipalDep) -> dict[str, str]:
     return {"username": principal.name}
+
+
+@router.get("/-/v1/search", summary="npm search over the registry's search index")
+def npm_search(request: Request, text: str = "", size: int = 20,
+               offset: int = Query(0, alias="from")) -> dict[str, Any]:
+    return _npm(request).search(text, size=max(1, min(size, 250)), offset=max(0, offset),
+                                base_url=_base(request))
 
 
 @router.get("/-/npm/v1/keys", summary="The registry's npm signing keys (npm audit signatures)")

@@ -30,6 +30,7 @@ from sqlmodel import select
 from app.core.db import session_scope
 from app.core.models import PackageFile
 from tests.conftest import Actors, state_counts
+from tests.functional.helpers import publish as native_publish
 from tests.functional.npm_support import NpmCli
 from tests.support.server import RunningServer
 
@@ -307,3 +308,26 @@ def test_npm_audit_finds_a_published_advisory(npm: NpmCli, actors: Actors,
     assert npm.run(["install", "is-odd@1.1.0"], registry=reg, cwd=project).returncode == 0
     clean = npm.run(["audit", "--json"], registry=reg, cwd=project)
     assert clean.returncode == 0, clean.stdout
+
+
+def test_npm_search_finds_npm_packages_only(npm: NpmCli, actors: Actors,
+                                            server: RunningServer, tmp_path: Path) -> None:
+    token = actors.user("alice")
+    for name, description in (("widget", "the exact one"), ("widget-tools", "tools for it"),
+                              ("gadget", "not a w*dget")):
+        done = signed_publish(npm, actors, server, "alice", token,
+                              make_package(tmp_path, name, "1.0.0", description=description,
+                                           keywords=["widgets"]))
+        assert done.returncode == 0, done.stderr
+    assert native_publish(actors.client(token), "widget-native", "1.0.0").status_code == 201
+    registry = server.registry
+    registry.downloads.flush()
+    while registry.worker.run_once():
+        pass
+    found = npm.run(["search", "widget", "--json"], registry=registry_url(server))
+    assert found.returncode == 0, found.stderr
+    names = [item["name"] for item in json.loads(found.stdout)]
+    assert names[0] == "widget" and "widget-tools" in names
+    assert "widget-native" not in names  # a native package is not an npm package
+    first = json.loads(found.stdout)[0]
+    assert first["version"] == "1.0.0" and first["description"] == "the exact one"
