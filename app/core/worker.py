@@ -126,9 +126,10 @@ class OutboxWorker:
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             items = list(session.exec(query))
-            for item in items:
-                item.available_at = now + self.lease
-                session.add(item)
+            if items:  # one statement for the batch (was one UPDATE per item)
+                session.execute(update(OutboxItem)
+                                .where(col(OutboxItem.id).in_([i.id for i in items]))
+                                .values(available_at=now + self.lease))
         return items
 
     def renew(self, ids: list[int]) -> None:
@@ -144,15 +145,18 @@ class OutboxWorker:
             return
         now = self.clock.now()
         with session_scope(self.engine, write=True) as session:
+            if done:  # one statement for the done ones, the common case
+                session.execute(update(OutboxItem).where(col(OutboxItem.id).in_(done))
+                                .values(processed_at=now))
+            if not failed:
+                return
             for item in session.exec(select(OutboxItem).where(
-                    col(OutboxItem.id).in_([*done, *failed]))):
-                if item.id in failed:
-                    item.attempts += 1
-                    item.last_error = failed[item.id]
-                    item.available_at = now + min(
-                        timedelta(seconds=2 ** min(item.attempts, 6)), MAX_BACKOFF)
-                else:
-                    item.processed_at = now
+                    col(OutboxItem.id).in_(list(failed)))):
+                assert item.id is not None
+                item.attempts += 1
+                item.last_error = failed[item.id]
+                item.available_at = now + min(
+                    timedelta(seconds=2 ** min(item.attempts, 6)), MAX_BACKOFF)
                 session.add(item)
 
     def pending(self) -> int:

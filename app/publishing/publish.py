@@ -29,7 +29,6 @@ from typing import Any, BinaryIO, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.service import Principal
@@ -55,6 +54,7 @@ from app.core.records import audit, enqueue
 from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.blob_refs import BlobReleases, ensure_stored
+from app.publishing.inserts import insert_unless_taken
 from app.publishing.names import PackageName, parse_package_name
 from app.publishing.schemas import PublishMetadata
 from app.publishing.staging import Staged, check_declared_digest, stage
@@ -294,14 +294,10 @@ class PublishService:
                 stored.created = True
             blob = self._get_or_create_blob(session, staged, now)
             assert row.id is not None and blob.id is not None
-            file = PackageFile(version_id=row.id, blob_id=blob.id, filename=filename,
-                               **plan.file_fields)
-            try:
-                with session.begin_nested():
-                    session.add(file)
-                    session.flush()
-            except IntegrityError as err:
-                raise rules.file_taken(session, row, plan) from err
+            file = insert_unless_taken(session, PackageFile(
+                version_id=row.id, blob_id=blob.id, filename=filename, **plan.file_fields))
+            if file is None:  # the unique (version, filename) decided a race against us
+                raise rules.file_taken(session, row, plan)
             assert file.id is not None
             provenance = None
             if verified is not None:
@@ -342,19 +338,14 @@ class PublishService:
                 raise Forbidden(f"nobody can be made owner of {name.full} through this token",
                                 package=name.full)
             verified = confirm()  # while the name is still free (pending publishers act)
-            package = Package(ecosystem=plan.ecosystem, name=name.full, scope=name.scope,
-                              created_at=now)
-            try:
-                with session.begin_nested():
-                    session.add(package)
-                    session.flush()
-            except IntegrityError:
-                # Another first publish won the race: this one may only add a version to that
-                # package if it owns it (issue 9: never into someone else's package).
-                package = pkgs.get_package(session, name.full, plan.ecosystem)
-            else:
-                self._created(session, package, owner_id, principal, now)
-                return package, verified
+            created = insert_unless_taken(session, Package(
+                ecosystem=plan.ecosystem, name=name.full, scope=name.scope, created_at=now))
+            if created is not None:
+                self._created(session, created, owner_id, principal, now)
+                return created, verified
+            # Another first publish won the race (its unique name): this one may only add a
+            # version to that package if it owns it (issue 9: never into someone else's).
+            package = pkgs.get_package(session, name.full, plan.ecosystem)
         ownership.require_owner(session, package, principal, "publish")
         return package, confirm()
 
@@ -377,16 +368,11 @@ class PublishService:
         blob = session.exec(select(PackageBlob).where(PackageBlob.sha256 == staged.sha256)).first()
         if blob is not None:
             return blob
-        blob = PackageBlob(sha256=staged.sha256, sha512=staged.sha512, size=staged.size,
-                           created_at=now)
-        try:
-            with session.begin_nested():
-                session.add(blob)
-                session.flush()
-        except IntegrityError:
-            blob = session.exec(
-                select(PackageBlob).where(PackageBlob.sha256 == staged.sha256)).one()
-        return blob
+        created = insert_unless_taken(session, PackageBlob(
+            sha256=staged.sha256, sha512=staged.sha512, size=staged.size, created_at=now))
+        if created is not None:
+            return created
+        return session.exec(select(PackageBlob).where(PackageBlob.sha256 == staged.sha256)).one()
 
     def _discard_blob(self, sha256: str) -> None:
         """Compensating delete: remove bytes we stored unless a live version uses them
@@ -418,22 +404,18 @@ class _NativeRules:
                     principal: Principal, now: datetime) -> PackageVersion:
         assert package.id is not None
         fields = plan.fields
-        row = PackageVersion(
+        row = insert_unless_taken(session, PackageVersion(
             package_id=package.id, version=plan.version, sort_key=plan.sort_key,
             description=fields.description, license=fields.license,
             keywords=fields.keywords, repository=fields.repository,
             dependencies=fields.dependencies, dev_dependencies=fields.dev_dependencies,
             published_at=now, published_by_id=principal.user_id, published_by=principal.name,
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError as err:
+        ))
+        if row is None:  # the unique (package, version) decided a race against us
             existing = session.exec(select(PackageVersion).where(
                 PackageVersion.package_id == package.id,
                 PackageVersion.version == plan.version)).first()
-            raise _taken(plan.name.full, plan.version, existing) from err
+            raise _taken(plan.name.full, plan.version, existing)
         return row
 
     def file_taken(self, session: Session, row: PackageVersion, plan: FilePlan) -> DomainError:

@@ -24,6 +24,7 @@ unexpired pending publishers (`TooManyPendingPublishers`, 409).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, update
@@ -118,6 +119,26 @@ def acting_publishers_for(session: Session, package_name: str,
                           now: datetime | None) -> list[TrustedPublisher]:
     return [r for r in publishers_for(session, package_name)
             if why_not_acting(session, r, now) is None]
+
+
+def acting_among(session: Session, ids: Iterable[int], package_name: str,
+                 now: datetime | None) -> set[int]:
+    """Those of ``ids`` that are publishers of ``package_name`` (or its scope) and act now:
+    ``{p.id for p in acting_publishers_for(...)} & set(ids)``, loading only those rows (the
+    write transaction's re-check of a verified bundle's publishers, issue 13)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    name = parse_package_name(package_name)
+    rows = session.exec(select(TrustedPublisher)
+                        .where(col(TrustedPublisher.id).in_(wanted))).all()
+    org_id: int | None = None
+    if name.scope and any(r.org_id is not None for r in rows):
+        org = session.exec(select(Org).where(Org.name == name.scope)).first()
+        org_id = org.id if org is not None else None
+    return {r.id for r in rows if r.id is not None
+            and (r.package_name == name.full or (org_id is not None and r.org_id == org_id))
+            and why_not_acting(session, r, now) is None}
 
 
 def same_workflow(a: TrustedPublisher, b: TrustedPublisher) -> bool:

@@ -82,8 +82,8 @@ class RegistryEvidenceVerifier:
         account's claim of the name: 403 ``invalid_publisher``, fail closed); a GPG
         key is not revoked now, and its owner is recorded."""
         if verified.method == "sigstore":
-            acting = {p.id for p in self._publishers(session, ctx)}
-            if not set(verified.checked_publishers) <= acting:
+            if not set(verified.checked_publishers) <= self._acting(session, ctx,
+                                                                    verified.checked_publishers):
                 raise InvalidPublisher(
                     "a trusted publisher of this package was removed or stopped acting while "
                     "the signature was checked (for example, another account claimed the name)")
@@ -109,6 +109,13 @@ class RegistryEvidenceVerifier:
             return publisher_rules.token_publishers(session, ctx.principal, ctx.name.full,
                                                     ctx.now)
         return publisher_rules.acting_publishers_for(session, ctx.name.full, ctx.now)
+
+    def _acting(self, session: Session, ctx: PublishContext, ids: tuple[int, ...]) -> set[int]:
+        """Those of ``ids`` that are among ``_publishers`` now. A user's upload loads just
+        those rows (``acting_among``); a minted token's needs its workflow's publishers."""
+        if ctx.principal.trusted_publisher_id is not None:
+            return {p.id for p in self._publishers(session, ctx) if p.id is not None}
+        return publisher_rules.acting_among(session, ids, ctx.name.full, ctx.now)
 
     # -- GPG --------------------------------------------------------------------------------
     def prepare_gpg(self, session: Session, ctx: PublishContext) -> Verification:

@@ -1,0 +1,49 @@
+"""Insert a row unless a unique constraint already holds one: no savepoint, no failed statement.
+
+    row = insert_unless_taken(session, PackageVersion(package_id=1, version="1.0.0", ...))
+    if row is None:
+        ...  # the (package, version) is taken: by a committed row, or on PostgreSQL by a
+             # concurrent transaction this statement waited for, which then committed
+
+``INSERT ... ON CONFLICT DO NOTHING RETURNING *`` (PostgreSQL, SQLite >= 3.35). A publish used a
+savepoint per insert (``SAVEPOINT``, ``INSERT``, ``RELEASE``: three statements and an aborted
+transaction to roll back to on PostgreSQL) so that it could go on after a unique violation;
+this is one statement and leaves the transaction usable. The race decision is the database's as
+before: on PostgreSQL a conflicting uncommitted insert makes this statement wait for that
+transaction, and it inserts nothing if that one commits. Other integrity errors (a foreign key,
+NOT NULL) are not conflicts and still raise ``IntegrityError``.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session, SQLModel
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def insert_unless_taken(session: Session, row: Row) -> Row | None:
+    """Insert ``row`` (a new, unsaved model with a single-column generated primary key) and
+    return it, now persistent in ``session`` with its id and its attributes as given (as a
+    flush would leave it); None when a unique constraint of its table already holds such a
+    row (``row`` is then left unsaved)."""
+    model = type(row)
+    mapper = inspect(model)
+    (key_column,) = mapper.primary_key
+    values = {attr.key: getattr(row, attr.key) for attr in mapper.column_attrs
+              if attr.key != key_column.key}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (insert(model).values(**values).on_conflict_do_nothing()
+                 .returning(key_column))
+    new_id = session.execute(statement).scalar()
+    if new_id is None:
+        return None
+    setattr(row, key_column.key, new_id)
+    make_transient_to_detached(row)
+    session.add(row)  # persistent: no second INSERT
+    return row
