@@ -107,7 +107,8 @@ class UpstreamProxy:
             ProxyFile.ecosystem == self.ECOSYSTEM, ProxyFile.name == name))}
 
     def fetch_verified(self, name: str, version: str, filename: str, url: str,
-                       check: Callable[[str, str], bool]) -> CachedFile:
+                       check: Callable[[str, str], bool], *,
+                       signed: bool = False) -> CachedFile:
         staging = self.registry.settings.data_dir / "staging"
         staging.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=staging, prefix="proxy-") as tmp:
@@ -130,7 +131,7 @@ class UpstreamProxy:
         self.stats.add(self.upstream.name, "misses")
         row = ProxyFile(upstream=self.upstream.name, ecosystem=self.ECOSYSTEM, name=name,
                         version=version, filename=filename, sha256=got.sha256,
-                        sha512=got.sha512, size=got.size, url=url, signed=False,
+                        sha512=got.sha512, size=got.size, url=url, signed=signed,
                         fetched_at=self.registry.clock.now())
         try:
             with session_scope(self.registry.engine, write=True) as session:
@@ -140,7 +141,7 @@ class UpstreamProxy:
                 first = self.cached_file(session, name, filename)
                 assert first is not None
                 return as_cached(first)
-        return CachedFile(filename, got.sha256, got.sha512, got.size, False)
+        return CachedFile(filename, got.sha256, got.sha512, got.size, signed)
 
     def count_download(self, name: str, filename: str) -> None:
         with session_scope(self.registry.engine, write=True) as session:

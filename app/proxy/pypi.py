@@ -11,8 +11,11 @@ stale; with nothing cached the failure is 502 ``upstream_unavailable`` / 504
 at Vouch's own URLs; a file already cached is offered with the cached digest, and if the
 upstream now advertises another one for that filename an audit event
 ``proxy:digest-changed`` is written (once) and the old bytes stay what is served. Versions a
-published malicious advisory names are not offered (as a quarantine). Under
-``unsigned = "refuse"`` files without verified provenance are not offered.
+published malicious advisory names are not offered (as a quarantine). A file whose upstream
+page links PEP 740 provenance has it fetched and verified (``app.proxy.provenance``) before the
+file is fetched; verified files are recorded as signed. Under ``unsigned = "refuse"`` a file
+without provenance is not offered, and one whose provenance does not verify is refused (403
+``upstream_unsigned``, nothing stored); under ``warn`` both are served with a warning.
 
 Files: fetched once, hashed while streaming into a temporary file, compared (constant time)
 with the page's sha256 before anything is stored; a mismatch is 502
@@ -39,6 +42,7 @@ from app.proxy.base import CachedFile, UpstreamProxy, as_cached
 from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnsigned
 from app.proxy.guard import is_local
 from app.proxy.models import ProxyFile, ProxyPage
+from app.proxy.provenance import UpstreamProvenance
 from formats.pypi.index import IndexFile, ProjectPage
 from formats.pypi.remote import ACCEPT, RemoteFile, parse_project_page
 
@@ -66,8 +70,9 @@ class PypiProxy(UpstreamProxy):
             sha256 = row.sha256 if row else item.sha256
             if sha256 is None or item.version in quarantined:
                 continue
-            if self.upstream.unsigned == "refuse":
-                continue  # upstream provenance is not verified yet: nothing counts as signed
+            if self.upstream.unsigned == "refuse" and not (row.signed if row
+                                                           else item.provenance_url):
+                continue  # only files with (verified) provenance under "refuse"
             if item.version not in versions:
                 versions.append(item.version)
             files.append(IndexFile(
@@ -151,12 +156,13 @@ class PypiProxy(UpstreamProxy):
             row = self.cached_file(session, name, filename)
         self.refuse_quarantined(name, version)
         if row is not None and row.version == version:
+            if self.upstream.unsigned == "refuse" and not row.signed \
+                    and not filename.endswith(METADATA):
+                raise UpstreamUnsigned(f"{filename} was cached without verified provenance, "
+                                       f"and upstream {self.upstream.name!r} now refuses "
+                                       "unsigned versions", package=name, version=version)
             self.stats.add(self.upstream.name, "hits")
             return as_cached(row)
-        if self.upstream.unsigned == "refuse":
-            raise UpstreamUnsigned(f"{filename} from upstream {self.upstream.name!r} carries no "
-                                   "verified provenance, and this upstream's policy refuses "
-                                   "unsigned versions", package=name, version=version)
         remote, _, _ = self._remote(name)
         wanted = filename[: -len(METADATA)] if filename.endswith(METADATA) else filename
         item = next((f for f in remote if f.filename == wanted and f.version == version), None)
@@ -171,8 +177,24 @@ class PypiProxy(UpstreamProxy):
             raise UpstreamDigestMismatch(f"upstream {self.upstream.name!r} advertises no sha256 "
                                          f"for {filename}: it cannot be verified",
                                          package=name, version=version)
+        metadata = filename.endswith(METADATA)
+        signed = False if metadata else self._provenance_verified(item, expected)
+        if self.upstream.unsigned == "refuse" and not signed and not (
+                metadata and item.provenance_url):
+            raise UpstreamUnsigned(f"{filename} from upstream {self.upstream.name!r} carries no "
+                                   "verified provenance, and this upstream's policy refuses "
+                                   "unsigned versions; nothing was stored", package=name,
+                                   version=version)
         return self.fetch_verified(name, version, filename, url,
-                                   lambda sha256, _: hmac.compare_digest(sha256, expected))
+                                   lambda sha256, _: hmac.compare_digest(sha256, expected),
+                                   signed=signed)
+
+    def _provenance_verified(self, item: RemoteFile, sha256: str) -> bool:
+        if item.provenance_url is None:
+            return False
+        checker = UpstreamProvenance(self.http, self.registry.settings.sigstore_trust)
+        return checker.verify(item.provenance_url, item.filename, sha256,
+                              self.registry.clock.now())
 
 
 def _encode(item: RemoteFile) -> dict[str, object]:

@@ -1,0 +1,106 @@
+"""Upstream PEP 740 provenance (issue 17): a second Vouch is the proxy's pypi upstream (the
+only index here that serves provenance; pypiserver serves none). Its files' attestations are
+fetched and verified (the local Sigstore instance's trust root, the publisher the provenance
+names, this filename and the advertised sha256) before the file is stored; under
+``unsigned = "refuse"`` a file without provenance is not offered and one whose provenance does
+not verify is refused with nothing stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from app.core.clock import ManualClock
+from app.core.config import Settings
+from app.core.db import session_scope
+from app.core.models import Provenance
+from app.proxy.models import ProxyFile
+from tests.conftest import Actors
+from tests.functional.pypi_clients import pip
+from tests.functional.test_pypi_attestations import WORKFLOW, upload
+from tests.support.attestations import make_attestation
+from tests.support.databases import DatabaseFactory
+from tests.support.pydists import build_sdist, build_wheel
+from tests.support.server import RunningServer, running_registry
+from tests.support.sigstore_local import SigstoreInstance
+
+JSON = "application/vnd.pypi.simple.v1+json"
+
+
+@pytest.fixture
+def proxy(server: RunningServer, settings: Settings, db_factory: DatabaseFactory,
+          tmp_path: Path) -> Iterator[RunningServer]:
+    """A second registry whose pypi upstream is ``server`` and refuses unsigned files."""
+    config = tmp_path / "upstreams.toml"
+    config.write_text(f'[[upstream]]\nname = "vouch-upstream"\nformat = "pypi"\n'
+                      f'url = "{server.url}/simple/"\nunsigned = "refuse"\n')
+    with db_factory.fresh(tmp_path / "proxy-db") as url:
+        proxy_settings = settings.model_copy(update={
+            "data_dir": tmp_path / "proxy-data", "database_url": url, "upstreams": config})
+        with running_registry(proxy_settings, ManualClock()) as running:
+            yield running
+
+
+@pytest.fixture
+def published(actors: Actors, server: RunningServer, sigstore_instance: SigstoreInstance,
+              tmp_path: Path) -> Path:
+    """widget 1.0 (a wheel with a PEP 740 attestation of acme/widget's release.yml) and
+    widget 1.1 (an sdist signed with GPG only: no provenance) on the upstream."""
+    token = actors.user("alice")
+    assert actors.client(token).post("/api/v1/trusted-publishers", json={
+        "target": "widget", "repository": "acme/widget", "workflow": "release.yml"}
+    ).status_code == 201
+    wheel = build_wheel(tmp_path, "widget", "1.0")
+    attestation = make_attestation(sigstore_instance, wheel.read_bytes(), wheel.name, WORKFLOW)
+    assert upload(server.url, token, wheel, attestations=[attestation]).status_code == 200
+    sdist = build_sdist(tmp_path, "widget", "1.1")
+    signature = actors.signers["alice"].sign(sdist.read_bytes())  # type: ignore[attr-defined]
+    assert upload(server.url, token, sdist, gpg_signature=signature,
+                  version="1.1").status_code == 200
+    return wheel
+
+
+def _cached(proxy: RunningServer) -> list[tuple[str, bool]]:
+    with session_scope(proxy.registry.engine) as session:
+        return [(row.filename, row.signed) for row in session.exec(select(ProxyFile))]
+
+
+def test_verified_provenance_is_served_and_unsigned_files_are_not_offered(
+        proxy: RunningServer, published: Path, tmp_path: Path) -> None:
+    page = httpx.get(proxy.url + "/simple/widget/", headers={"Accept": JSON}).json()
+    assert [f["filename"] for f in page["files"]] == [published.name]  # not the GPG-only sdist
+    result = pip(["download", "--no-deps", "-d", str(tmp_path / "d"), "widget"], proxy.url,
+                 tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "d" / published.name).read_bytes() == published.read_bytes()
+    # pip read the core metadata first (PEP 658, checked against its advertised hash)
+    cached = sorted(_cached(proxy))
+    assert cached == [(published.name, True), (published.name + ".metadata", False)]
+    served = httpx.get(f"{proxy.url}/pypi/files/widget/1.0/{published.name}")
+    assert served.status_code == 200 and "warning" not in served.headers
+    refused = httpx.get(f"{proxy.url}/pypi/files/widget/1.1/widget-1.1.tar.gz")
+    assert refused.status_code == 403 and refused.json()["code"] == "upstream_unsigned"
+    assert sorted(_cached(proxy)) == cached
+
+
+def test_provenance_that_does_not_verify_is_refused_and_nothing_stored(
+        proxy: RunningServer, server: RunningServer, published: Path) -> None:
+    # the upstream's provenance now names another workflow than the one that signed
+    with session_scope(server.registry.engine, write=True) as session:
+        row = session.exec(select(Provenance).where(Provenance.method == "sigstore")).one()
+        document = json.loads(row.raw)
+        document["attestation_bundles"][0]["publisher"]["workflow"] = "other.yml"
+        row.raw = json.dumps(document)
+        session.add(row)
+    answer = httpx.get(f"{proxy.url}/pypi/files/widget/1.0/{published.name}")
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["code"] == "upstream_unsigned"
+    with session_scope(proxy.registry.engine) as session:
+        assert session.exec(select(func.count()).select_from(ProxyFile)).one() == 0
+    assert proxy.registry.blobs.keys() == []
