@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -148,7 +149,11 @@ class PackageBlob(SQLModel, table=True):
 
 class PackageFile(SQLModel, table=True):
     __tablename__ = "package_files"
-    __table_args__ = (UniqueConstraint("version_id", "filename", name="uq_version_file"),)
+    __table_args__ = (UniqueConstraint("version_id", "filename", name="uq_version_file"),
+                      # at most one sdist per Python release (migration 0013)
+                      Index("uq_release_sdist", "version_id", unique=True,
+                            sqlite_where=text("filetype = 'sdist'"),
+                            postgresql_where=text("filetype = 'sdist'")))
 
     id: int | None = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="package_versions.id", index=True)

@@ -184,6 +184,14 @@ class _PyPIRules:
         return row
 
     def file_taken(self, session: Session, row: PackageVersion, plan: FilePlan) -> DomainError:
+        """A unique index refused the file row: the filename (409 ``file_exists``) or, for an
+        sdist, the release's one sdist slot (migration 0013; 400 ``sdist_exists``) was taken
+        by an upload that committed first."""
+        if self.dist.kind == SDIST:
+            other = session.exec(select(PackageFile.filename).where(
+                PackageFile.version_id == row.id, PackageFile.filetype == SDIST)).first()
+            if other is not None and other != plan.filename:
+                return SdistExists(plan.name.full, plan.version)
         blob = session.exec(select(PackageBlob).join(
             PackageFile, col(PackageFile.blob_id) == PackageBlob.id).where(
             PackageFile.version_id == row.id, PackageFile.filename == plan.filename)).first()
