@@ -27,6 +27,8 @@ from app.publishing.lifecycle import LifecycleService
 from app.publishing.publish import PublishService
 from app.publishing.read_cache import DocumentCache
 from app.publishing.reads import PackageReads
+from app.pypi.service import PythonIndexService
+from app.pypi.upload import PyPIUploadService
 from app.search.service import SearchService
 from app.storage import BlobStore
 from app.storage.backends import open_blob_store
@@ -58,6 +60,8 @@ class Registry:
     reads: PackageReads
     finder: SearchService
     oidc: OidcExchange
+    pypi: PythonIndexService
+    pypi_uploads: PyPIUploadService
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None,
@@ -104,7 +108,9 @@ class Registry:
                    trust=TrustService(engine, clock, environment=settings.environment),
                    audit_log=AuditLog(engine),
                    reads=PackageReads(engine, blobs), finder=SearchService(search),
-                   oidc=build_oidc_exchange(settings, engine, clock))
+                   oidc=build_oidc_exchange(settings, engine, clock),
+                   pypi=PythonIndexService(engine, blobs, downloads),
+                   pypi_uploads=PyPIUploadService(publish, engine, lifecycle))
 
     def start(self) -> None:
         self.downloads.start()

@@ -27,17 +27,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.accounts.service import Principal
+from app.accounts.service import Principal, authenticate
 from app.core.db import session_scope
 from app.core.errors import (
     DeclaredDigestMismatch,
     DomainError,
+    MalformedInput,
     PayloadTooLarge,
     VersionBurned,
 )
 from app.core.models import Package, PackageBlob, PackageFile, PackageVersion
 from app.publishing import ownership
 from app.publishing import packages as pkgs
+from app.publishing.lifecycle import LifecycleService
 from app.publishing.names import PackageName
 from app.publishing.publish import FilePlan, Published, PublishService, VersionFields
 from app.publishing.staging import Staged, check_declared_digest, stage
@@ -88,9 +90,15 @@ class UploadOutcome:
 
 
 class PyPIUploadService:
-    def __init__(self, publish: PublishService, engine: Engine) -> None:
+    """Uploads (``upload``), the Basic ``__token__`` login twine and uv use
+    (``authenticate``), and the lifecycle of releases (``unpublish``, ``set_yank``) found by
+    PEP 440 equality. Built once by ``Registry.build``."""
+
+    def __init__(self, publish: PublishService, engine: Engine,
+                 lifecycle: LifecycleService | None = None) -> None:
         self.publish = publish
         self.engine = engine
+        self.lifecycle = lifecycle
         policy = publish.signatures
         assert isinstance(policy, PolicySignatureChecker)  # what Registry.build constructs
         # GPG .asc as native publishes; PEP 740 attestations (app.pypi.attestations).
@@ -121,6 +129,47 @@ class PyPIUploadService:
             raise PayloadTooLarge(f"File too large. Limit for project {dist.name!r} is "
                                   f"{_human(limit)}.", limit=limit) from err
         return UploadOutcome(filename=form.filename, published=published)
+
+    def authenticate(self, secret: str) -> Principal:
+        """The principal of a Vouch API token sent as the Basic password; raises
+        ``NotAuthenticated`` for an unknown, expired or revoked token."""
+        with session_scope(self.engine) as session:
+            return authenticate(session, secret, now=self.publish.clock.now())
+
+    def unpublish(self, principal: Principal, name: str, version: str) -> None:
+        """Unpublish a release within the grace period (the native rules)."""
+        project, release = self._release(name, version)
+        self._lifecycle().unpublish(principal, project, release, ecosystem=ECOSYSTEM)
+
+    def set_yank(self, principal: Principal, name: str, version: str,
+                 message: str | None) -> None:
+        """Yank (deprecate with ``message``) or un-yank (``None``) a release (PEP 592)."""
+        project, release = self._release(name, version)
+        self._lifecycle().set_deprecation(principal, project, release, message,
+                                          ecosystem=ECOSYSTEM)
+
+    def _lifecycle(self) -> LifecycleService:
+        if self.lifecycle is None:
+            raise RuntimeError("PyPIUploadService was built without a LifecycleService")
+        return self.lifecycle
+
+    def _release(self, name: str, version: str) -> tuple[str, str]:
+        """The project's normalised name and the release's stored version: ``1.0`` finds
+        release ``1.0.0`` (PEP 440 equality, as uploads do). Unknown ones are left to the
+        lifecycle's 404; an invalid name or version is 400 ``malformed_input``."""
+        try:
+            project = pypi_names.normalize(name)
+            key = pypi_names.version_sort_key(version)
+            fallback = pypi_names.canonical_version(version)
+        except FormatError as err:
+            raise MalformedInput(err.detail) from err
+        with session_scope(self.engine) as session:
+            stored = session.exec(
+                select(PackageVersion.version).join(
+                    Package, col(Package.id) == PackageVersion.package_id)
+                .where(Package.ecosystem == ECOSYSTEM, Package.name == project,
+                       PackageVersion.sort_key == key)).first()
+        return project, stored or fallback
 
     def _identical_exists(self, dist: DistFilename, staged: Staged) -> bool:
         """The same filename with the same bytes: a re-run release job, a no-op. The same

@@ -6,7 +6,8 @@
     GET /pypi/files/<name>/<version>/<filename>.metadata   its core metadata (PEP 658)
     GET /integrity/<name>/<version>/<filename>/provenance  PEP 740 provenance object
 
-Routes parse, call ``app.pypi.index`` and answer; the documents are ``formats.pypi.index``.
+Routes parse, call ``registry.pypi`` (``app.pypi.service.PythonIndexService``) and answer;
+the documents are ``formats.pypi.index``.
 """
 
 from __future__ import annotations
@@ -19,14 +20,10 @@ from typing import BinaryIO
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
-from sqlmodel import Session
 
 from app.core.errors import NotFound, PackageNotFound
-from app.deps import RegistryDep, SessionDep
+from app.deps import RegistryDep
 from app.proxy.responses import proxied_file, proxied_page
-from app.publishing.downloads import open_artifact
-from app.pypi import index
-from app.pypi.page_cache import PageCache
 from app.registry import Registry
 from app.routers.packages import OpenBlobResponse
 from app.storage import blob_key
@@ -49,23 +46,21 @@ def _page(body: bytes, media: str, request: Request) -> Response:
 
 
 @router.get("/simple/", response_class=Response, summary="Simple API: every Python project")
-def simple_index(request: Request, session: SessionDep) -> Response:
+def simple_index(request: Request, registry: RegistryDep) -> Response:
     media = documents.negotiate(request.headers.get("accept"))
-    return _page(documents.project_list(index.project_names(session), media), media, request)
+    return _page(registry.pypi.project_list(media), media, request)
 
 
 @router.get("/simple/{name}/", response_class=Response,
             summary="Simple API: a project's files (PEP 503 HTML / PEP 691 JSON by Accept)")
-def simple_project(name: str, request: Request, session: SessionDep) -> Response:
+def simple_project(name: str, request: Request, registry: RegistryDep) -> Response:
     normalized = _normalized(name)
     if normalized != name:
         return RedirectResponse(f"/simple/{normalized}/", status_code=301,
                                 headers={"Vary": "Accept"})
     media = documents.negotiate(request.headers.get("accept"))
     try:
-        body = _pages(request).get(
-            session, name, media,
-            lambda s: documents.project_page(index.project_page(s, name), media))
+        body = registry.pypi.project_page(name, media)
     except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
         answer = proxied_page(request, name)
         if answer is None:
@@ -84,9 +79,9 @@ def simple_project_no_slash(name: str) -> Response:
 @router.head("/pypi/files/{name}/{version}/{filename}", response_class=Response,
              summary="A Python distribution file's headers")
 def pypi_file(name: str, version: str, filename: str, request: Request,
-              registry: RegistryDep, session: SessionDep) -> Response:
+              registry: RegistryDep) -> Response:
     try:
-        return _hosted_file(name, version, filename, request, registry, session)
+        return _hosted_file(name, version, filename, request, registry)
     except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
         answer = proxied_file(request, name, version, filename)
         if answer is None:
@@ -95,20 +90,19 @@ def pypi_file(name: str, version: str, filename: str, request: Request,
 
 
 def _hosted_file(name: str, version: str, filename: str, request: Request,
-                 registry: Registry, session: Session) -> Response:
+                 registry: Registry) -> Response:
     if filename.endswith(".metadata"):
-        raw = index.core_metadata(session, name, version, filename[: -len(".metadata")])
+        raw = registry.pypi.core_metadata(name, version, filename[: -len(".metadata")])
         digest = hashlib.sha256(raw).hexdigest()
         return Response(raw, media_type="application/octet-stream",
                         headers=_digest_headers(digest, None, filename))
-    artifact = index.find_file(session, name, version, filename)
+    served = registry.pypi.serve_file(name, version, filename,
+                                      count=request.method == "GET",
+                                      if_none_match=request.headers.get("if-none-match"))
+    artifact, stream = served.artifact, served.stream
     headers = _digest_headers(artifact.sha256, artifact.sha512, artifact.filename)
-    if request.headers.get("if-none-match") == headers["ETag"]:
+    if stream is None:
         return Response(status_code=304, headers=headers)
-    stream = open_artifact(registry.engine, registry.blobs, artifact,
-                           refind=lambda s: index.find_file(s, name, version, filename))
-    if request.method == "GET":
-        registry.downloads.hit(artifact.version_id, artifact.package)
     accel = registry.settings.accel_redirect_prefix
     if accel:
         stream.close()
@@ -126,22 +120,14 @@ def _hosted_file(name: str, version: str, filename: str, request: Request,
 @router.get("/integrity/{name}/{version}/{filename}/provenance", response_class=Response,
             summary="PEP 740: the provenance object of a file uploaded with attestations")
 def integrity_provenance(name: str, version: str, filename: str,
-                         session: SessionDep) -> Response:
-    body = index.provenance_json(session, name, version, filename)
+                         registry: RegistryDep) -> Response:
+    body = registry.pypi.provenance(name, version, filename)
     return Response(body, media_type=_INTEGRITY, headers={"Vary": "Accept"})
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:
     with stream:
         yield from iter(lambda: stream.read(1024 * 1024), b"")
-
-
-def _pages(request: Request) -> PageCache:
-    """The app's page cache (one per app: each app has its own database)."""
-    cache: PageCache | None = getattr(request.app.state, "pypi_pages", None)
-    if cache is None:
-        cache = request.app.state.pypi_pages = PageCache()
-    return cache
 
 
 def _normalized(name: str) -> str:

@@ -18,23 +18,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
-from sqlmodel import col, select
 from starlette.datastructures import UploadFile
 
-from app.accounts.service import Principal, authenticate
+from app.accounts.service import Principal
 from app.accounts.token_gate import STATE_KEY
-from app.core.db import session_scope
 from app.core.errors import DomainError, Forbidden, MalformedInput, NotAuthenticated
 from app.core.input_guards import reject_nul
-from app.core.models import Package, PackageVersion
 from app.core.problems import domain_problem
 from app.core.reason_phrase import REASON_HEADER, reason_value
 from app.deps import PrincipalDep, RegistryDep
 from app.publishing.schemas import DeprecationRequest
-from app.pypi.upload import PyPIUploadService, UploadForm
+from app.pypi.upload import UploadForm
 from app.registry import Registry
-from formats.errors import FormatError
-from formats.pypi.names import canonical_version, normalize, version_sort_key
 
 router = APIRouter(tags=["python"])
 
@@ -71,11 +66,7 @@ async def upload_principal(request: Request, registry: Registry) -> Principal:
         raise Forbidden("Username/Password authentication is not supported: use the user "
                         "name __token__ and a Vouch API token as the password")
 
-    def lookup() -> Principal:
-        with session_scope(registry.engine) as session:
-            return authenticate(session, secret, now=registry.clock.now())
-
-    return await run_in_threadpool(lookup)
+    return await run_in_threadpool(registry.pypi_uploads.authenticate, secret)
 
 
 @router.post("/legacy/", response_class=PlainTextResponse, openapi_extra=_UPLOAD_FORM,
@@ -111,8 +102,7 @@ async def _upload(request: Request, registry: Registry) -> PlainTextResponse:
             blake2_256_digest=fields["blake2_256_digest"],
             gpg_signature=await _small_file(form, "gpg_signature", 64 * 1024),
             attestations=await _small_file(form, "attestations", 1024 * 1024))
-        service = PyPIUploadService(registry.publish, registry.engine)
-        outcome = await run_in_threadpool(service.upload, upload, principal)
+        outcome = await run_in_threadpool(registry.pypi_uploads.upload, upload, principal)
     if outcome.published is None:
         return PlainTextResponse(f"{outcome.filename} was already uploaded with these bytes "
                                  "(nothing changed)\n")
@@ -151,8 +141,7 @@ async def _small_file(form: Any, key: str, limit: int) -> bytes | None:
                summary="Unpublish a Python release (only within the grace period)")
 def unpublish_release(name: str, version: str, registry: RegistryDep,
                       principal: PrincipalDep) -> Response:
-    project, release = _release(registry, name, version)
-    registry.lifecycle.unpublish(principal, project, release, ecosystem="pypi")
+    registry.pypi_uploads.unpublish(principal, name, version)
     return Response(status_code=204)
 
 
@@ -160,9 +149,7 @@ def unpublish_release(name: str, version: str, registry: RegistryDep,
             summary="Yank a Python release (PEP 592): deprecate it with a reason")
 def yank_release(name: str, version: str, body: Annotated[DeprecationRequest, Body()],
                  registry: RegistryDep, principal: PrincipalDep) -> Response:
-    project, release = _release(registry, name, version)
-    registry.lifecycle.set_deprecation(principal, project, release, body.message,
-                                       ecosystem="pypi")
+    registry.pypi_uploads.set_yank(principal, name, version, body.message)
     return Response(status_code=204)
 
 
@@ -170,23 +157,5 @@ def yank_release(name: str, version: str, body: Annotated[DeprecationRequest, Bo
                summary="Un-yank a Python release")
 def unyank_release(name: str, version: str, registry: RegistryDep,
                    principal: PrincipalDep) -> Response:
-    project, release = _release(registry, name, version)
-    registry.lifecycle.set_deprecation(principal, project, release, None, ecosystem="pypi")
+    registry.pypi_uploads.set_yank(principal, name, version, None)
     return Response(status_code=204)
-
-
-def _release(registry: Registry, name: str, version: str) -> tuple[str, str]:
-    """The project's normalised name and the release's stored version: ``1.0`` finds release
-    ``1.0.0`` (PEP 440 equality, as uploads do). Unknown ones are left to the lifecycle's 404."""
-    try:
-        project, key = normalize(name), version_sort_key(version)
-        fallback = canonical_version(version)
-    except FormatError as err:
-        raise MalformedInput(err.detail) from err
-    with session_scope(registry.engine) as session:
-        stored = session.exec(
-            select(PackageVersion.version).join(Package, col(Package.id) ==
-                                                PackageVersion.package_id)
-            .where(Package.ecosystem == "pypi", Package.name == project,
-                   PackageVersion.sort_key == key)).first()
-    return project, stored or fallback
