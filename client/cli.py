@@ -22,7 +22,7 @@ from typing import Any
 
 import typer
 
-from client import output
+from client import output, pypi_cli
 from client.admin import admin_app
 from client.admin import serve as run_server
 from client.advisory_cli import advisory_app
@@ -76,6 +76,9 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(trust_app, name="trust")
 
 JsonFlag = typer.Option(False, "--json", help="machine-readable output on stdout")
+FormatFlag = typer.Option("native", "--format",
+                          help="the package's format: native (default) or pypi (a Python "
+                               "project; names PEP 503, releases PEP 440)")
 
 
 def _client() -> RegistryClient:
@@ -176,8 +179,17 @@ def publish(
 
 @app.command()
 def info(spec: str = typer.Argument(..., help="NAME or NAME@VERSION"),
-         as_json: bool = JsonFlag) -> None:
+         as_json: bool = JsonFlag, fmt: str = FormatFlag) -> None:
     """Show a package, or one version (signer, digests, deprecation, advisories)."""
+    if pypi_cli.check_format(fmt) == "pypi":
+        name, version = split_spec(spec) if "@" in spec[1:] else (spec, None)
+        with _client() as api:
+            project = pypi_cli.project(api, name, version)
+        if as_json:
+            output.emit_json(project)
+        else:
+            pypi_cli.print_project(project)
+        return
     with _client() as api:
         if "@" in spec[1:]:
             name, version = split_spec(spec)
@@ -272,11 +284,14 @@ def download(spec: str = typer.Argument(..., help="NAME@VERSION"),
 
 @app.command()
 def unpublish(spec: str = typer.Argument(..., help="NAME@VERSION"),
-              as_json: bool = JsonFlag) -> None:
+              as_json: bool = JsonFlag, fmt: str = FormatFlag) -> None:
     """Unpublish within the grace period (the number stays burned forever)."""
     name, version = split_spec(spec)
     with _client() as api:
-        api.unpublish(name, version)
+        if pypi_cli.check_format(fmt) == "pypi":
+            pypi_cli.unpublish(api, name, version)
+        else:
+            api.unpublish(name, version)
     if as_json:
         output.emit_json({"name": name, "version": version, "unpublished": True})
     else:
@@ -287,13 +302,17 @@ def unpublish(spec: str = typer.Argument(..., help="NAME@VERSION"),
 def deprecate(spec: str = typer.Argument(..., help="NAME@VERSION"),
               message: str | None = typer.Option(None, "--message", "-m"),
               undo: bool = typer.Option(False, "--undo", help="remove the deprecation"),
-              as_json: bool = JsonFlag) -> None:
-    """Deprecate a version with a message (or --undo)."""
+              as_json: bool = JsonFlag, fmt: str = FormatFlag) -> None:
+    """Deprecate a version with a message (or --undo); for --format pypi, a yank."""
     name, version = split_spec(spec)
     if not undo and not message:
         raise UsageError("give --message, or --undo to undeprecate")
     with _client() as api:
-        doc = api.deprecate(name, version, None if undo else message)
+        if pypi_cli.check_format(fmt) == "pypi":
+            pypi_cli.deprecate(api, name, version, None if undo else message)
+            doc = None
+        else:
+            doc = api.deprecate(name, version, None if undo else message)
     if as_json:
         output.emit_json(doc if doc is not None else
                          {"name": name, "version": version, "deprecated": None})
