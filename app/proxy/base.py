@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from app.core.db import session_scope
 from app.core.errors import VersionQuarantined
+from app.core.records import audit
 from app.proxy.errors import UpstreamDigestMismatch
 from app.proxy.fetch import UpstreamHttp
 from app.proxy.models import ProxyFile, ProxyPage
@@ -142,6 +143,27 @@ class UpstreamProxy:
                 assert first is not None
                 return as_cached(first)
         return CachedFile(filename, got.sha256, got.sha512, got.size, signed)
+
+    def alert_digest_changed(self, name: str, changes: list[tuple[ProxyFile, dict[str, str]]]
+                             ) -> None:
+        """Record, once per cached file, that the upstream now advertises another digest for
+        it (audit ``proxy:digest-changed`` with both digests); the cached bytes stay what is
+        offered and served. Opens a write transaction only when there is something to say."""
+        if not changes:
+            return
+        now = self.registry.clock.now()
+        with session_scope(self.registry.engine, write=True) as session:
+            for cached, digests in changes:
+                row = session.get(ProxyFile, cached.id)
+                if row is None or row.digest_alert_at is not None:
+                    continue  # another request recorded it first
+                row.digest_alert_at = now
+                session.add(row)
+                audit(session, at=now, actor=f"upstream:{self.upstream.name}",
+                      action="proxy:digest-changed", package=name, version=row.version,
+                      filename=row.filename, upstream=self.upstream.name, **digests)
+                log.error("ALERT: upstream %s now advertises another digest for %s (%s); "
+                          "keeping the cached bytes", self.upstream.name, row.filename, digests)
 
     def count_download(self, name: str, filename: str) -> None:
         with session_scope(self.registry.engine, write=True) as session:

@@ -11,6 +11,7 @@ header only to the upstream's own host, and is never logged or put into an error
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -58,7 +59,6 @@ class UpstreamHttp:
         secret = credential(self.upstream)
         if secret and urlsplit(url).netloc == self._host:
             if self.upstream.format == "pypi":
-                import base64
                 basic = base64.b64encode(f"__token__:{secret}".encode()).decode()
                 headers["Authorization"] = f"Basic {basic}"
             else:

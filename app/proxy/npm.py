@@ -32,7 +32,6 @@ from urllib.parse import urljoin
 
 from app.core.db import session_scope
 from app.core.errors import NotFound, PackageNotFound
-from app.core.records import audit
 from app.proxy.base import CachedFile, UpstreamProxy, as_cached
 from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable, UpstreamUnsigned
 from app.proxy.guard import is_local
@@ -57,10 +56,11 @@ class NpmProxy(UpstreamProxy):
         upstream_doc, fetched_at, stale = self._remote(name)
         versions = _obj(upstream_doc.get("versions"))
         times = _obj(upstream_doc.get("time"))
-        with session_scope(self.registry.engine, write=True) as session:
+        with session_scope(self.registry.engine) as session:
             cached = self.cached_files(session, name)
-            for version, manifest in versions.items():
-                self._alert_changed(session, name, version, manifest, cached)
+        self.alert_digest_changed(name, [
+            change for version, manifest in versions.items()
+            if (change := _changed(name, version, manifest, cached)) is not None])
         malicious = self.malicious_versions(name, set(versions))
         entries = []
         for version, manifest in versions.items():
@@ -138,27 +138,6 @@ class NpmProxy(UpstreamProxy):
         self.store_page(name, True, json.dumps(kept))
         return kept, now, False
 
-    def _alert_changed(self, session: Any, name: str, version: str, manifest: object,
-                       cached: dict[str, ProxyFile]) -> None:
-        try:
-            row = cached.get(names.tarball_filename(name, version))
-        except FormatError:
-            return
-        if row is None or row.digest_alert_at is not None or not isinstance(manifest, dict):
-            return
-        dist = _obj(manifest.get("dist"))
-        upstream_hex = _sha512_hex(dist.get("integrity"))
-        if upstream_hex is None or hmac.compare_digest(upstream_hex, row.sha512):
-            return
-        row.digest_alert_at = self.registry.clock.now()
-        session.add(row)
-        audit(session, at=row.digest_alert_at, actor=f"upstream:{self.upstream.name}",
-              action="proxy:digest-changed", package=name, version=version,
-              filename=row.filename, cached_sha512=row.sha512, upstream_sha512=upstream_hex,
-              upstream=self.upstream.name)
-        log.error("ALERT: upstream %s now advertises another integrity for %s (cached sha512 "
-                  "%s); keeping the cached bytes", self.upstream.name, row.filename, row.sha512)
-
     # tarballs ----------------------------------------------------------------------------
     def tarball(self, name: str, filename: str) -> CachedFile:
         """The cached tarball (fetched and verified now if needed); raises
@@ -196,6 +175,22 @@ class NpmProxy(UpstreamProxy):
                                          "verified", package=name, version=version)
         return self.fetch_verified(name, version, filename, urljoin(self.upstream.url, url),
                                    lambda _, sha512: hmac.compare_digest(sha512, expected))
+
+
+def _changed(name: str, version: str, manifest: object,
+             cached: dict[str, ProxyFile]) -> tuple[ProxyFile, dict[str, str]] | None:
+    """The cached tarball of ``version`` and both digests, when the upstream's integrity for
+    it is no longer the cached bytes' (and no alert was recorded yet)."""
+    try:
+        row = cached.get(names.tarball_filename(name, version))
+    except FormatError:
+        return None
+    if row is None or row.digest_alert_at is not None:
+        return None
+    upstream_hex = _sha512_hex(_obj(_obj(manifest).get("dist")).get("integrity"))
+    if upstream_hex is None or hmac.compare_digest(upstream_hex, row.sha512):
+        return None
+    return row, {"cached_sha512": row.sha512, "upstream_sha512": upstream_hex}
 
 
 def _obj(value: object) -> dict[str, Any]:

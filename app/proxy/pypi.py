@@ -31,17 +31,14 @@ import hmac
 import json
 import logging
 from dataclasses import asdict
-from datetime import datetime, timedelta
-
-from sqlmodel import Session
+from datetime import UTC, datetime, timedelta
 
 from app.core.db import session_scope
 from app.core.errors import NotFound, PackageNotFound
-from app.core.records import audit
 from app.proxy.base import CachedFile, UpstreamProxy, as_cached
-from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnsigned
+from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable, UpstreamUnsigned
 from app.proxy.guard import is_local
-from app.proxy.models import ProxyFile, ProxyPage
+from app.proxy.models import ProxyPage
 from app.proxy.provenance import UpstreamProvenance
 from formats.pypi.index import IndexFile, ProjectPage
 from formats.pypi.remote import ACCEPT, RemoteFile, parse_project_page
@@ -59,9 +56,13 @@ class PypiProxy(UpstreamProxy):
         """The page Vouch offers for ``name`` (normalised) and whether it is stale; raises
         ``PackageNotFound`` for a local name or one the upstream does not have."""
         remote, fetched_at, stale = self._remote(name)
-        with session_scope(self.registry.engine, write=True) as session:
+        with session_scope(self.registry.engine) as session:
             cached = self.cached_files(session, name)
-            self._alert_changed(session, name, remote, cached)
+        self.alert_digest_changed(name, [
+            (row, {"cached_sha256": row.sha256, "upstream_sha256": item.sha256})
+            for item in remote if item.sha256 is not None
+            and (row := cached.get(item.filename)) is not None and row.digest_alert_at is None
+            and not hmac.compare_digest(row.sha256, item.sha256)])
         quarantined = self.malicious_versions(name, {f.version for f in remote})
         versions: list[str] = []
         files: list[IndexFile] = []
@@ -110,7 +111,6 @@ class PypiProxy(UpstreamProxy):
             raise PackageNotFound(name)
         if answer.status != 200:
             self.stats.add(self.upstream.name, "errors")
-            from app.proxy.errors import UpstreamUnavailable
             raise UpstreamUnavailable(f"upstream {self.upstream.name!r} answered "
                                       f"HTTP {answer.status}", upstream=self.upstream.name)
         try:
@@ -118,7 +118,6 @@ class PypiProxy(UpstreamProxy):
                                         f"{self.upstream.url}{name}/")
         except Exception as err:
             self.stats.add(self.upstream.name, "errors")
-            from app.proxy.errors import UpstreamUnavailable
             raise UpstreamUnavailable(f"upstream {self.upstream.name!r} answered a page that "
                                       "cannot be read", upstream=self.upstream.name) from err
         self.store_page(name, True, json.dumps([_encode(f) for f in remote]))
@@ -128,23 +127,6 @@ class PypiProxy(UpstreamProxy):
         if not page.found:
             raise PackageNotFound(name)
         return tuple(_decode(item) for item in json.loads(page.body))
-
-    def _alert_changed(self, session: Session, name: str, remote: tuple[RemoteFile, ...],
-                       cached: dict[str, ProxyFile]) -> None:
-        for item in remote:
-            row = cached.get(item.filename)
-            if row is None or item.sha256 is None or row.digest_alert_at is not None \
-                    or hmac.compare_digest(row.sha256, item.sha256):
-                continue
-            row.digest_alert_at = self.registry.clock.now()
-            session.add(row)
-            audit(session, at=row.digest_alert_at, actor=f"upstream:{self.upstream.name}",
-                  action="proxy:digest-changed", package=name, version=row.version,
-                  filename=row.filename, cached_sha256=row.sha256, upstream_sha256=item.sha256,
-                  upstream=self.upstream.name)
-            log.error("ALERT: upstream %s now advertises sha256 %s for %s (cached: %s); "
-                      "keeping the cached bytes", self.upstream.name, item.sha256,
-                      row.filename, row.sha256)
 
     # files -------------------------------------------------------------------------------
     def file(self, name: str, version: str, filename: str) -> CachedFile:
@@ -211,5 +193,4 @@ def _decode(data: dict[str, object]) -> RemoteFile:
 
 
 def _aware(at: datetime) -> datetime:
-    from datetime import UTC
     return at if at.tzinfo else at.replace(tzinfo=UTC)
