@@ -156,4 +156,7 @@ def test_hosted_names_scopes_and_reservations_never_resolve_upstream(
     assert httpx.get(server.url + "/npm/@acme%2fwidget").status_code == 404
     assert httpx.get(server.url + "/npm/@acme/widget/-/widget-9.0.0.tgz").status_code == 404
     assert httpx.get(server.url + "/npm/reserved-one").status_code == 404
+    # other spellings of the same names (npm compares case-insensitively here)
+    for spelling in ("/npm/Internal-Lib", "/npm/@ACME%2fwidget", "/npm/Reserved-One"):
+        assert httpx.get(server.url + spelling).status_code in (400, 404), spelling
     assert _proxy_state(server)[:2] == (0, 0)
