@@ -44,18 +44,6 @@ class PublishedOverBurned(VersionBurned):
             "new version.", package=name, version=version)
 
 
-class DistTagsReadOnly(DomainError):
-    """Tags other than the computed ``latest`` are not stored (yet)."""
-
-    code = "method_not_allowed"
-    status = 405
-    title = "Method not allowed"
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"dist-tags of {name} cannot be changed on this registry: 'latest' is "
-                         "always the highest published release", package=name)
-
-
 _MAP: dict[type[fmt.FormatError], type[DomainError]] = {
     npm_errors.IntegrityMismatch: IntegrityMismatch,
     npm_errors.InvalidPublish: InvalidMetadata,

@@ -18,7 +18,9 @@ cannot attach one, publishes with a signature staged beforehand, ``app.npm.stage
 publishers, blob handling and single transaction as every other format. A refused publish
 leaves no blob, no row and no audit event.
 
-``latest`` is the highest live release (the highest pre-release when there is none).
+``latest`` is the highest live release (the highest pre-release when there is none) unless an
+owner set it with ``npm dist-tag add`` (``app.npm.tags``); tags of versions that are not live
+are not offered.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from app.core.errors import (
     VersionQuarantined,
 )
 from app.core.models import Package, PackageBlob, PackageFile, PackageVersion, Provenance
+from app.npm import tags as dist_tags
 from app.npm.changes import NpmChanges
 from app.npm.errors import PublishedOver, PublishedOverBurned, from_format
 from app.npm.staged import StagedSignatures
@@ -76,7 +79,6 @@ from formats.npm.signatures import RegistryKey, keys_document
 from search import SearchIndex
 from search.errors import InvalidSearchRequest, SearchUnavailable
 from search.protocol import MAX_PAGE_SIZE
-from versions.semver import Version
 
 ECOSYSTEM = "npm"
 FILETYPE = "npm"
@@ -101,6 +103,7 @@ class NpmService:
                  advisories: AdvisoryService, key: RegistryKey,
                  staged: StagedSignatures, changes: NpmChanges) -> None:
         self.engine = engine
+        self.tags = dist_tags.DistTags(engine, publish.clock)
         self.publish_service = publish
         self.advisories = advisories
         self.key = key
@@ -127,6 +130,7 @@ class NpmService:
             package = pkgs.get_package(session, name, ECOSYSTEM)
             live = _live_versions(session, package)
             bundles = _provenance_bundles(session, [item.file.id for item in live])
+            tags = dist_tags.offered(session, package, [item.version for item in live])
         entries = []
         for item in live:
             manifest = json.loads(item.file.core_metadata or b"{}")
@@ -138,7 +142,6 @@ class NpmService:
             entries.append(VersionEntry(manifest,
                                         tarball_url(base_url, name, item.version.version),
                                         item.version.published_at, item.version.deprecated))
-        tags = _dist_tags([item.version.version for item in live])
         modified = max([package.created_at, *(e.published_at for e in entries)])
         if abbreviated:
             return abbreviated_packument(name, entries, tags, modified=modified)
@@ -258,10 +261,11 @@ class NpmService:
             self.changes.unpublish_all(name, principal, {version: published[version]})
 
     def dist_tags(self, name: str) -> dict[str, str]:
+        """``npm dist-tag ls``: the tags a packument shows (``app.npm.tags.offered``)."""
         with session_scope(self.engine) as session:
             package = pkgs.get_package(session, name, ECOSYSTEM)
             live = _live_versions(session, package)
-        return _dist_tags([item.version.version for item in live])
+            return dist_tags.offered(session, package, [item.version for item in live])
 
     def _current(self, name: str, principal: Principal, base_url: str,
                  action: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -284,6 +288,8 @@ class NpmService:
             raise from_format(err) from err
         package_name = parse_package_name(name)
         ownership.require_action(principal, "publish", name)
+        # `npm publish --tag next` sets `next`; `latest` is computed unless set by dist-tag add
+        publish_tags = [dist_tags.check_tag(t) for t in parsed.dist_tags if t != dist_tags.LATEST]
         raw = _stored_manifest(parsed, principal, self.key)
         with stage(io.BytesIO(parsed.tarball), limit=service.max_upload_bytes,
                    directory=service.staging_dir) as staged:
@@ -301,7 +307,8 @@ class NpmService:
             if from_stage:  # handed in before `npm publish` (PUT /npm/-/vouch/signature/...)
                 signature = self.staged.find(principal, parsed.digests.sha512)
             evidence = Evidence(sigstore_bundle=parsed.provenance, gpg_signature=signature)
-            published = service.publish_staged(plan, staged, evidence, principal, _NpmRules())
+            rules = _NpmRules(publish_tags)
+            published = service.publish_staged(plan, staged, evidence, principal, rules)
         if from_stage and signature is not None:
             self.staged.discard(principal, parsed.digests.sha512)
         return published
@@ -392,13 +399,6 @@ def _provenance_bundles(session: Session,
     return {row.file_id: row.raw for row in rows}
 
 
-def _dist_tags(versions: list[str]) -> dict[str, str]:
-    parsed = [Version.parse(v) for v in versions]
-    releases = [v for v in parsed if not v.is_prerelease]
-    best = max(releases or parsed, default=None)
-    return {"latest": str(best)} if best is not None else {}
-
-
 def _revision(live: list[_Live]) -> str:
     """A CouchDB-style ``_rev`` that changes with every version and deprecation change."""
     state = json.dumps([[i.version.version, i.version.deprecated] for i in live]).encode()
@@ -407,8 +407,12 @@ def _revision(live: list[_Live]) -> str:
 
 class _NpmRules:
     """An npm version is one tarball, published once: an existing number (live or
-    unpublished) is refused with npm's wording. Dependencies are not required to be in this
+    unpublished) is refused with npm's wording. The publish's ``--tag`` (not ``latest``) is
+    pointed at the new version in the same transaction. Dependencies are not required to be in this
     registry (npm registries do not require it)."""
+
+    def __init__(self, tags: list[str] | None = None) -> None:
+        self.tags = tags or []
 
     def check(self, session: Session, package: Package | None, plan: FilePlan) -> None:
         if package is None:
@@ -438,6 +442,9 @@ class _NpmRules:
                 PackageVersion.package_id == package.id,
                 PackageVersion.version == plan.version)).first()
             raise _taken(plan.name.full, plan.version, existing) from err
+        for tag in self.tags:  # `npm publish --tag`: in the publish's transaction
+            assert row.id is not None
+            dist_tags.point(session, package, tag, row.id, now)
         return row
 
     def file_taken(self, session: Session, row: PackageVersion, plan: FilePlan) -> DomainError:

@@ -5,6 +5,7 @@
     GET  /npm/{name}/-/{file}.tgz            the tarball (rules and counting as every download)
     PUT  /npm/{name}                         npm publish (Authorization: Bearer <vouch token>)
     GET  /npm/-/whoami, /npm/-/ping          identity, health
+    GET/PUT/DELETE /npm/-/package/{name}/dist-tags[/{tag}]   npm dist-tag ls / add / rm
     GET  /npm/-/npm/v1/keys                  the registry's signing keys (npm audit signatures)
     POST /npm/-/npm/v1/security/advisories/bulk   npm audit (gzip'ed body)
     PUT  /npm/-/vouch/signature/{sha512}     stage a GPG signature for ``npm publish`` (Vouch's)
@@ -29,9 +30,9 @@ from fastapi.routing import APIRoute
 from app.core.errors import DomainError, NotAuthenticated, PackageNotFound
 from app.deps import PrincipalDep, RegistryDep
 from app.npm import oidc
-from app.npm.errors import DistTagsReadOnly
 from app.npm.oidc import NpmOidcExchange
 from app.npm.service import NpmService
+from app.npm.tags import version_of_body
 from app.proxy.responses import proxied_packument, proxied_tarball
 from app.publishing.downloads import Artifact
 from app.publishing.remote_downloads import redirect_download, remote_blob_response
@@ -138,16 +139,37 @@ async def stage_signature(sha512: str, request: Request,
     return {"ok": True, "sha512": sha512.lower()}
 
 
-@router.put("/-/package/@{scope}/{name}/dist-tags/{tag}", summary="npm dist-tag add (refused)")
-@router.delete("/-/package/@{scope}/{name}/dist-tags/{tag}", summary="npm dist-tag rm (refused)")
-def scoped_change_dist_tag(scope: str, name: str, tag: str) -> None:
-    raise DistTagsReadOnly(f"@{scope}/{name}")
+@router.put("/-/package/@{scope}/{name}/dist-tags/{tag}", summary="npm dist-tag add (scoped)")
+async def scoped_add_dist_tag(scope: str, name: str, tag: str, request: Request,
+                              principal: PrincipalDep) -> dict[str, Any]:
+    return await _add_dist_tag(request, f"@{scope}/{name}", tag, principal)
 
 
-@router.put("/-/package/{name}/dist-tags/{tag}", summary="npm dist-tag add (refused)")
-@router.delete("/-/package/{name}/dist-tags/{tag}", summary="npm dist-tag rm (refused)")
-def change_dist_tag(name: str, tag: str) -> None:
-    raise DistTagsReadOnly(name)
+@router.put("/-/package/{name}/dist-tags/{tag}", summary="npm dist-tag add")
+async def add_dist_tag(name: str, tag: str, request: Request,
+                       principal: PrincipalDep) -> dict[str, Any]:
+    return await _add_dist_tag(request, name, tag, principal)
+
+
+async def _add_dist_tag(request: Request, name: str, tag: str,
+                        principal: Any) -> dict[str, Any]:
+    version = version_of_body(await request.body())
+    await run_in_threadpool(_npm(request).tags.add, principal, name, tag, version)
+    return {"ok": True, "id": name, tag: version}
+
+
+@router.delete("/-/package/@{scope}/{name}/dist-tags/{tag}", summary="npm dist-tag rm (scoped)")
+def scoped_remove_dist_tag(scope: str, name: str, tag: str, request: Request,
+                           principal: PrincipalDep) -> dict[str, Any]:
+    _npm(request).tags.remove(principal, f"@{scope}/{name}", tag)
+    return {"ok": True, "id": f"@{scope}/{name}"}
+
+
+@router.delete("/-/package/{name}/dist-tags/{tag}", summary="npm dist-tag rm")
+def remove_dist_tag(name: str, tag: str, request: Request,
+                    principal: PrincipalDep) -> dict[str, Any]:
+    _npm(request).tags.remove(principal, name, tag)
+    return {"ok": True, "id": name}
 
 
 @router.get("/-/package/@{scope}/{name}/dist-tags", summary="npm dist-tag ls (a scoped package)")

@@ -25,10 +25,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.core.db import session_scope
-from app.core.models import PackageFile
+from app.core.models import AuditEvent, PackageFile
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import publish as native_publish
 from tests.functional.npm_support import NpmCli
@@ -236,10 +236,6 @@ def test_npm_deprecate_and_undeprecate(npm: NpmCli, actors: Actors, server: Runn
     assert done.returncode == 0, done.stderr
     versions = actors.client().get("/npm/left-pad").json()["versions"]
     assert not any("deprecated" in doc for doc in versions.values())
-    tags = npm.run(["dist-tag", "ls", "left-pad"], registry=reg, token=token)
-    assert tags.returncode == 0 and tags.stdout.strip() == "latest: 1.1.0", tags.stderr
-    added = npm.run(["dist-tag", "add", "left-pad@1.0.0", "beta"], registry=reg, token=token)
-    assert added.returncode != 0 and "cannot be changed on this registry" in added.stderr
 
 
 def test_npm_unpublish_inside_and_after_the_grace_period(npm: NpmCli, actors: Actors,
@@ -331,3 +327,74 @@ def test_npm_search_finds_npm_packages_only(npm: NpmCli, actors: Actors,
     assert "widget-native" not in names  # a native package is not an npm package
     first = json.loads(found.stdout)[0]
     assert first["version"] == "1.0.0" and first["description"] == "the exact one"
+
+
+def test_npm_dist_tag_add_rm_ls(npm: NpmCli, actors: Actors, server: RunningServer,
+                                tmp_path: Path) -> None:
+    token = actors.user("alice")
+    for version, extra in (("1.0.0", ()), ("1.1.0", ()), ("2.0.0-rc.1", ("--tag", "beta"))):
+        done = signed_publish(npm, actors, server, "alice", token,
+                              make_package(tmp_path, "left-pad", version), *extra)
+        assert done.returncode == 0, done.stderr
+    reg = registry_url(server)
+
+    def ls() -> str:
+        done = npm.run(["dist-tag", "ls", "left-pad"], registry=reg, token=token)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def tags() -> dict[str, str]:  # the packument (cached per process) after every write
+        full = actors.client().get("/npm/left-pad").json()["dist-tags"]
+        corgi = actors.client().get("/npm/left-pad", headers={
+            "Accept": "application/vnd.npm.install-v1+json"}).json()["dist-tags"]
+        assert full == corgi
+        return full
+
+    def events() -> list[tuple[str, str | None, str]]:
+        with session_scope(server.registry.engine) as session:
+            rows = session.exec(select(AuditEvent).where(
+                col(AuditEvent.action).startswith("npm:dist-tag")).order_by(
+                    col(AuditEvent.id))).all()
+            return [(r.action, r.version, r.details["tag"]) for r in rows]
+
+    # `npm publish --tag beta` set beta; latest is still the highest release
+    assert ls() == "beta: 2.0.0-rc.1\nlatest: 1.1.0"
+    assert tags() == {"latest": "1.1.0", "beta": "2.0.0-rc.1"}
+    added = npm.run(["dist-tag", "add", "left-pad@2.0.0-rc.1", "next"], registry=reg,
+                    token=token)
+    assert added.returncode == 0 and "+next: left-pad@2.0.0-rc.1" in added.stdout, added.stderr
+    assert ls() == "beta: 2.0.0-rc.1\nlatest: 1.1.0\nnext: 2.0.0-rc.1"
+    assert tags() == {"latest": "1.1.0", "beta": "2.0.0-rc.1", "next": "2.0.0-rc.1"}
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "package.json").write_text(json.dumps({"name": "p", "version": "1.0.0"}))
+    installed = npm.run(["install", "left-pad@next"], registry=reg, cwd=project)
+    assert installed.returncode == 0, installed.stderr
+    lock = json.loads((project / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/left-pad"]["version"] == "2.0.0-rc.1"
+    # an owner may set latest; removing it goes back to the highest release
+    assert npm.run(["dist-tag", "add", "left-pad@1.0.0", "latest"], registry=reg,
+                   token=token).returncode == 0
+    assert tags() == {"latest": "1.0.0", "beta": "2.0.0-rc.1", "next": "2.0.0-rc.1"}
+    # another account cannot add or remove, and nothing changes
+    mallory = actors.user("mallory")
+    before = state_counts(server)
+    for args in (["add", "left-pad@1.1.0", "next"], ["rm", "left-pad", "next"]):
+        refused = npm.run(["dist-tag", *args], registry=reg, token=mallory)
+        assert refused.returncode != 0 and "not an owner" in refused.stderr, refused.stderr
+    missing = npm.run(["dist-tag", "add", "left-pad@9.9.9", "next"], registry=reg, token=token)
+    assert missing.returncode != 0 and "404" in missing.stderr, missing.stderr
+    assert state_counts(server) == before
+    assert tags() == {"latest": "1.0.0", "beta": "2.0.0-rc.1", "next": "2.0.0-rc.1"}
+    # a tag whose version is unpublished is not offered
+    assert npm.run(["unpublish", "left-pad@2.0.0-rc.1"], registry=reg,
+                   token=token).returncode == 0
+    assert tags() == {"latest": "1.0.0"} and ls() == "latest: 1.0.0"
+    removed = npm.run(["dist-tag", "rm", "left-pad", "latest"], registry=reg, token=token)
+    assert removed.returncode == 0 and "-latest: left-pad@1.0.0" in removed.stdout
+    assert tags() == {"latest": "1.1.0"}
+    again = npm.run(["dist-tag", "rm", "left-pad", "latest"], registry=reg, token=token)
+    assert again.returncode != 0 and "404" in again.stderr
+    assert events() == [("npm:dist-tag-add", "2.0.0-rc.1", "next"),
+                        ("npm:dist-tag-add", "1.0.0", "latest"),
+                        ("npm:dist-tag-rm", "1.0.0", "latest")]

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from app.core.db import session_scope
 from app.core.models import PackageFile, PackageVersion, Provenance
+from app.npm.tags import NpmDistTag
 from formats.npm.signatures import verify
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem
@@ -303,3 +304,47 @@ def test_hostile_publish_bodies(actors: Actors, server: RunningServer) -> None:
                              headers={"Content-Type": "application/json"}),
                    413, "payload_too_large")
     assert state_counts(server) == before
+
+
+def test_dist_tag_refusals_and_a_tag_written_elsewhere(actors: Actors,
+                                                       server: RunningServer) -> None:
+    """Tags that are SemVer ranges, bodies that are not a version string and versions that
+    are quarantined are refused with nothing stored; a tag row written straight to the
+    database (another replica) shows at the next read of the cached packument."""
+    alice = actors.client(actors.user("alice"))
+    for version in ("1.0.0", "1.1.0"):
+        data = tarball(package_json("left-pad", version))
+        assert alice.put(path("left-pad"), json=signed_body(
+            actors, "alice", "left-pad", version, data)).status_code == 201
+    url = "/npm/-/package/left-pad/dist-tags/"
+    assert alice.get("/npm/left-pad").json()["dist-tags"] == {"latest": "1.1.0"}  # cached
+    before = state_counts(server)
+    for tag in ("1.x", "v2", "bad%20tag", "a" * 129):
+        assert_problem(alice.put(url + tag, json="1.0.0"), 400, "invalid_metadata")
+    assert_problem(alice.put(url + "beta", content=b"{}"), 400, "invalid_metadata")
+    assert_problem(alice.put(url + "beta", json="9.0.0"), 404, "version_not_found")
+    assert_problem(alice.put("/npm/-/package/nothing/dist-tags/beta", json="1.0.0"), 404,
+                   "package_not_found")
+    assert_problem(actors.client().put(url + "beta", json="1.0.0"), 401, "not_authenticated")
+    assert_problem(alice.delete(url + "beta"), 404, "not_found")
+    assert state_counts(server) == before
+    with session_scope(server.registry.engine, write=True) as session:
+        row = session.exec(select(PackageVersion).where(PackageVersion.version == "1.0.0")).one()
+        row.quarantined_at = server.registry.clock.now()
+        session.add(row)
+    before = state_counts(server)
+    assert_problem(alice.put(url + "beta", json="1.0.0"), 403, "version_quarantined")
+    assert state_counts(server) == before
+    with session_scope(server.registry.engine) as session:
+        assert session.exec(select(NpmDistTag)).all() == []
+    assert alice.put(url + "beta", json="1.1.0").status_code == 200
+    # a tag written elsewhere: the trigger raises the generation, the cache re-renders
+    with session_scope(server.registry.engine, write=True) as session:
+        tag = session.exec(select(NpmDistTag)).one()
+        tag.tag = "stable"
+        session.add(tag)
+    for accept in (CORGI, "application/json"):
+        assert alice.get("/npm/left-pad", headers={"Accept": accept}).json()["dist-tags"] == {
+            "latest": "1.1.0", "stable": "1.1.0"}
+    assert alice.get("/npm/-/package/left-pad/dist-tags").json() == {
+        "latest": "1.1.0", "stable": "1.1.0"}
