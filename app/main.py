@@ -123,6 +123,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.middleware_stack = FrontDoor(app.build_middleware_stack(), fast=lambda rest: (
         FastDownloads(CachedReads(rest, cache=registry.read_cache, reader=generations),
                       registry=registry, lookup=lookup)))
+    # Anonymous plain /simple/<name>/ reads, likewise before the whole stack (fast_pages).
+    app.middleware_stack = SimplePages(app.middleware_stack, engine=registry.engine,
+                                       reader=generations, anonymous_only=True)
     return app
 
 

@@ -272,6 +272,9 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="50 projects, 5 s, one round")
+    parser.add_argument("--servers", default="vouch,pypiserver,devpi",
+                        help="comma-separated subset to run (the ratios need vouch and a "
+                             "reference in the same run)")
     args = parser.parse_args()
     if args.quick:
         args.projects, args.duration, args.rounds = 50, 5, 1
@@ -281,8 +284,12 @@ def main() -> int:
         files = build_dists(dists, args.projects)
         lua = Path(tmp) / "simple.lua"
         lua.write_text(WRK_LUA)
+        known = {"vouch": run_vouch, "pypiserver": run_pypiserver, "devpi": run_devpi}
+        chosen = args.servers.split(",")
+        if not chosen or any(c not in known for c in chosen):
+            parser.error(f"--servers: choose from {', '.join(known)}")
         runners: list[Callable[[argparse.Namespace, list[Path], Path], Result]] = [
-            run_vouch, run_pypiserver, run_devpi]
+            known[c] for c in chosen]
         results = [runner(args, files, lua) for runner in runners]
     print(machine_note())
     print(f"{args.projects} projects x 3 releases x 2 files ({len(files)} uploads, "
@@ -297,7 +304,7 @@ def main() -> int:
         print(f"{r.server:22} {r.uploads:10.1f} {json_rps} {r.html.rps:11.0f} "
               f"{r.html.p99_ms:7.1f} {r.html.load:5.2f}")
     vouch = results[0]
-    for ref in results[1:]:
+    for ref in (results[1:] if chosen[0] == "vouch" else []):
         ratio = vouch.html.rps / ref.html.rps
         verdict = "pass" if ratio >= 20 else "MISS"
         print(f"HTML reads, vouch / {ref.server}: {ratio:.1f}x (target 20x: {verdict})")
