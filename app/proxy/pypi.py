@@ -40,7 +40,9 @@ from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable, Upstre
 from app.proxy.guard import is_local
 from app.proxy.models import ProxyPage
 from app.proxy.provenance import UpstreamProvenance
+from formats.errors import FormatError
 from formats.pypi.index import IndexFile, ProjectPage
+from formats.pypi.names import normalize
 from formats.pypi.remote import ACCEPT, RemoteFile, parse_project_page
 
 log = logging.getLogger("vouch.proxy")
@@ -132,6 +134,10 @@ class PypiProxy(UpstreamProxy):
     def file(self, name: str, version: str, filename: str) -> CachedFile:
         """The cached file (fetched and verified now if needed); raises ``PackageNotFound``,
         ``NotFound``, ``VersionQuarantined``, ``UpstreamUnsigned`` or an upstream error."""
+        try:
+            name = normalize(name)  # one cache entry per project, however the URL spells it
+        except FormatError as err:
+            raise NotFound(f"no project {name[:64]!r}") from err
         with session_scope(self.registry.engine) as session:
             if is_local(session, self.ECOSYSTEM, name):
                 raise PackageNotFound(name)

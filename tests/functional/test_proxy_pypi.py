@@ -106,6 +106,10 @@ def test_changed_digest_upstream_is_an_alert_and_old_bytes_stay(
     url = f"{server.url}/pypi/files/public-lib/2.0/{name}"
     assert httpx.get(server.url + "/simple/public-lib/").status_code == 200
     assert httpx.get(url).content == original
+    # another spelling of the project in the file URL is the same cached file
+    assert httpx.get(url.replace("/public-lib/", "/Public_Lib/")).content == original
+    with session_scope(server.registry.engine) as session:
+        assert session.exec(select(ProxyFile.name)).all() == ["public-lib"]
     build_wheel(upstream.packages, "public-lib", "2.0", marker="changed upstream")
     changed = hashlib.sha256((upstream.packages / name).read_bytes()).hexdigest()
     assert changed != hashlib.sha256(original).hexdigest()
