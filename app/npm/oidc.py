@@ -11,8 +11,9 @@ single use, ``pull_request_target`` refused, the trusted publishers you already 
 npm's audience, ``npm:<registry hostname>``, which must be configured
 (``VOUCH_NPM_OIDC_AUDIENCE``): taking it from the request's Host header would let a token
 minted for another registry through. The minted token must cover the package in the path
-(403 ``invalid_publisher`` otherwise). npm shows a failure's ``message`` only at
-``--loglevel verbose``; the route puts the detail there.
+(403 ``invalid_publisher`` otherwise), checked inside the exchange's transaction before
+the token is minted: a refusal leaves no token and does not consume the OIDC token. npm
+shows a failure's ``message`` only at ``--loglevel verbose``; the route puts the detail there.
 
 The OIDC token arrives as a bearer token, which the token gate would refuse as a malformed
 Vouch token: ``NpmIdTokenHeader`` moves it to ``x-vouch-npm-id-token`` for this one path.
@@ -73,11 +74,12 @@ class NpmOidcExchange:
     def exchange(self, id_token: str, name: str) -> MintedToken:
         """Raises the exchange's errors (401 ``invalid_token``, ``invalid_reuse_token``, 403
         ``invalid_publisher``, 503 ``oidc_jwks_unavailable``)."""
-        minted = self.inner.mint(id_token)
-        if not any(_covers(pattern, name) for pattern in minted.packages):
-            raise InvalidPublisher(f"no trusted publisher of {name} matches this workflow",
-                                   package=name)
-        return minted
+        def covered(packages: list[str]) -> None:  # checked before anything is written
+            if not any(_covers(pattern, name) for pattern in packages):
+                raise InvalidPublisher(f"no trusted publisher of {name} matches this workflow",
+                                       package=name)
+
+        return self.inner.mint(id_token, accept=covered)
 
 
 def _covers(pattern: str, name: str) -> bool:

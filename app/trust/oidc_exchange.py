@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -186,8 +186,11 @@ class OidcExchange:
         self.issuer = issuer
         self.lifetime = lifetime
 
-    def mint(self, token: str) -> MintedToken:
-        """Verify `token`, match it to trusted publishers and mint; see the module docstring."""
+    def mint(self, token: str, *,
+             accept: Callable[[list[str]], None] | None = None) -> MintedToken:
+        """Verify `token`, match it to trusted publishers and mint; see the module docstring.
+        ``accept(packages)`` may refuse (raise) before anything is written: no token is
+        minted and the OIDC token is not consumed (npm's exchange names one package)."""
         now = self.clock.now()
         claims = self._verify(token, now)
         if claims.event_name == "pull_request_target":
@@ -200,6 +203,8 @@ class OidcExchange:
             _consume_jti(session, claims, now)
             _bind_owner_ids(session, publishers, claims, now)
             packages = sorted({publisher_target(session, p) for p in publishers})
+            if accept is not None:
+                accept(packages)  # raising rolls back the jti use and owner binding too
             # Bound to the first (oldest) matching publisher; see `MintedToken.publisher_ids`.
             _, secret = mint_publisher_token(
                 session, publishers[0], packages, now=now, lifetime=self.lifetime,

@@ -14,7 +14,7 @@ from sqlmodel import func, select
 
 from app.core.clock import ManualClock
 from app.core.db import session_scope
-from app.core.models import ApiToken
+from app.core.models import ApiToken, UsedOidcToken
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem
 from tests.functional.npm_support import NpmCli
@@ -87,10 +87,16 @@ def test_exchange_refusals(case: str, actors: Actors, alice: httpx.Client,
         headers, expected = {}, (401, "not_authenticated")
     else:
         headers = {"Authorization": "Bearer not-a-jwt"}
+    counts = state_counts(server)
     response = actors.client().post(EXCHANGE + package, headers=headers)
     assert_problem(response, *expected)
-    if case != "other_package":  # the token was minted, then found not to cover the name
-        assert _minted(server) == before
+    # nothing left: no minted token (not even one revoked), no consumed jti, no event
+    assert _minted(server) == before and state_counts(server) == counts
+    with session_scope(server.registry.engine) as session:
+        assert session.exec(select(func.count()).select_from(UsedOidcToken)).one() == 0
+    if case == "other_package":  # the same OIDC token still works for the package it covers
+        ok = actors.client().post(EXCHANGE + "left-pad", headers=headers)
+        assert ok.status_code == 201, ok.text
 
 
 def test_the_exchange_under_npm_too(actors: Actors, alice: httpx.Client,
