@@ -166,7 +166,8 @@ def test_package_json_inside_must_agree():
     (tarball({"package/package.json": b"[1]"}), "not a JSON object"),
     (tarball({"package/package.json": b"{"}), "cannot be read"),
     (tarball({"package/sub/package.json": b"{}"}), "no package/package.json"),
-])
+], ids=["not-gzip", "gzip-not-tar", "no-package-json", "json-array", "json-broken",
+        "package-json-too-deep"])  # fixed ids: gzip bytes carry a time, and xdist workers differ
 def test_unreadable_tarballs(data, words):
     with pytest.raises(InvalidDistribution, match=words):
         read_package_json(data)
