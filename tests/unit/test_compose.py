@@ -30,6 +30,7 @@ NGINX = ROOT / "deploy" / "nginx" / "nginx.conf"
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|(^|_)KEY($|_)|CREDENTIAL", re.IGNORECASE)
 REQUIRED_VAR = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")
 URL_USERINFO = re.compile(r"://(?P<user>[^:/@]+):(?P<password>.+)@")
+SECRET_PATH = re.compile(r"^/run/secrets/(?P<secret>[A-Za-z0-9_.-]+)$")
 VAR_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>[^}]*)\}")
 
 
@@ -92,15 +93,38 @@ def environment_of(service: dict[str, Any]) -> dict[str, str]:
 
 
 def unguarded_secrets(document: dict[str, Any]) -> list[str]:
-    """Secret values that are not required from the environment with ``${VAR:?...}``."""
+    """Secret values that are not required from the environment with ``${VAR:?...}`` (a
+    path under /run/secrets/ names a compose secret: ``secret_file_problems`` checks it)."""
     problems = []
     for name, service in document["services"].items():
         for key, value in environment_of(service).items():
-            if SECRET_KEY.search(key) and not REQUIRED_VAR.match(value):
+            if SECRET_KEY.search(key) and not REQUIRED_VAR.match(value) \
+                    and not SECRET_PATH.match(value):
                 problems.append(f"{name}.{key}")
             userinfo = URL_USERINFO.search(value)
             if userinfo and not REQUIRED_VAR.match(userinfo["password"]):
                 problems.append(f"{name}.{key} (password inside URL)")
+    return problems
+
+
+def secret_file_problems(document: dict[str, Any]) -> list[str]:
+    """Environment values naming /run/secrets/<secret> whose secret the service is not given,
+    or whose secret is not a file required from the environment (``${VAR:?...}``)."""
+    problems = []
+    declared = document.get("secrets") or {}
+    for name, service in document["services"].items():
+        given = {s if isinstance(s, str) else s.get("source") for s in service.get("secrets", [])}
+        for key, value in environment_of(service).items():
+            match = SECRET_PATH.match(value)
+            if match is None:
+                continue
+            secret = match["secret"]
+            if secret not in given:
+                problems.append(f"{name}.{key}: the service is not given the secret {secret}")
+            source = (declared.get(secret) or {}).get("file", "")
+            if not REQUIRED_VAR.match(source):
+                problems.append(f"{name}.{key}: the secret {secret} is not a file required "
+                                "from the environment")
     return problems
 
 
@@ -296,6 +320,41 @@ def test_every_secret_is_required_from_the_environment() -> None:
     assert unguarded_secrets(load_compose()) == []
 
 
+def test_production_gets_the_npm_signing_key_as_a_read_only_compose_secret() -> None:
+    """Production refuses to start without VOUCH_NPM_SIGNING_KEY (issue 15): every process
+    that loads the settings gets it as a path to a compose secret (mounted read-only at
+    /run/secrets/), whose file the operator must name (``${VOUCH_NPM_SIGNING_KEY_FILE:?}``);
+    the key itself never passes through the environment."""
+    from app.core.config import Settings
+
+    document = load_compose()
+    for name in [*app_services(document), "worker", "migrate"]:
+        env = environment_of(document["services"][name])
+        assert env["VOUCH_NPM_SIGNING_KEY"] == "/run/secrets/npm_signing_key", name
+    assert secret_file_problems(document) == []
+    assert document["secrets"]["npm_signing_key"]["file"].startswith(
+        "${VOUCH_NPM_SIGNING_KEY_FILE:?")
+    env = environment_of(document["services"]["worker"])
+    settings = Settings(environment="production",  # type: ignore[arg-type]
+                        npm_signing_key=env["VOUCH_NPM_SIGNING_KEY"])
+    assert str(settings.npm_signing_key) == "/run/secrets/npm_signing_key"
+    with pytest.raises(ValueError, match="VOUCH_NPM_SIGNING_KEY"):
+        Settings(environment="production")  # type: ignore[arg-type]
+    readme = (ROOT / "README.md").read_text()
+    assert "VOUCH_NPM_SIGNING_KEY_FILE" in readme
+    assert "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256" in readme
+
+
+def test_checkers_reject_a_signing_key_without_its_secret() -> None:
+    broken = copy.deepcopy(load_compose())
+    broken["services"]["worker"] = {**broken["services"]["worker"], "secrets": []}
+    broken["secrets"]["npm_signing_key"]["file"] = "./npm-signing-key.pem"
+    assert sorted(secret_file_problems(broken)) == sorted(
+        [f"{name}.VOUCH_NPM_SIGNING_KEY: the secret npm_signing_key is not a file required "
+         "from the environment" for name in ("app", "worker", "migrate")]
+        + ["worker.VOUCH_NPM_SIGNING_KEY: the service is not given the secret npm_signing_key"])
+
+
 def test_every_reference_to_a_secret_variable_is_required() -> None:
     for match in VAR_REFERENCE.finditer(COMPOSE.read_text()):
         if SECRET_KEY.search(match["name"]):
@@ -352,7 +411,8 @@ def test_apps_and_worker_store_artifacts_in_the_minio_bucket_and_redirect_downlo
         # Credentials only through the SDK's standard variables, required from the outside.
         assert REQUIRED_VAR.match(env["AWS_ACCESS_KEY_ID"])
         assert REQUIRED_VAR.match(env["AWS_SECRET_ACCESS_KEY"])
-        assert not [key for key in env if key.startswith("VOUCH_") and SECRET_KEY.search(key)]
+        assert not [key for key, value in env.items() if key.startswith("VOUCH_")
+                    and SECRET_KEY.search(key) and not SECRET_PATH.match(value)]
         assert "storage" in document["services"][name]["networks"]
         depends = document["services"][name]["depends_on"]
         assert depends["minio-init"]["condition"] == "service_completed_successfully"
