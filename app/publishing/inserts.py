@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import inspect
+from sqlalchemy import Insert, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel
 
 Row = TypeVar("Row", bound=SQLModel)
+_STATEMENTS: dict[tuple[type[SQLModel], str], tuple[Insert, list[tuple[str, str]], str]] = {}
 
 
 def insert_unless_taken(session: Session, row: Row) -> Row | None:
@@ -32,18 +33,31 @@ def insert_unless_taken(session: Session, row: Row) -> Row | None:
     return it, now persistent in ``session`` with its id and its attributes as given (as a
     flush would leave it); None when a unique constraint of its table already holds such a
     row (``row`` is then left unsaved)."""
-    model = type(row)
-    mapper = inspect(model)
-    (key_column,) = mapper.primary_key
-    values = {attr.key: getattr(row, attr.key) for attr in mapper.column_attrs
-              if attr.key != key_column.key}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (insert(model).values(**values).on_conflict_do_nothing()
-                 .returning(key_column))
-    new_id = session.execute(statement).scalar()
+    statement, columns, key = _statement(type(row), session.get_bind().dialect.name)
+    new_id = session.execute(statement, {column: getattr(row, attr)
+                                         for attr, column in columns}).scalar()
     if new_id is None:
         return None
-    setattr(row, key_column.key, new_id)
+    setattr(row, key, new_id)
     make_transient_to_detached(row)
     session.add(row)  # persistent: no second INSERT
     return row
+
+
+def _statement(model: type[SQLModel],
+               dialect: str) -> tuple[Insert, list[tuple[str, str]], str]:
+    """The table-level statement for ``model`` (built once: an ORM-level INSERT with
+    ``.values()`` cost more than the savepoint it replaces), its (attribute, column) pairs
+    and the primary key's attribute."""
+    cached = _STATEMENTS.get((model, dialect))
+    if cached is None:
+        mapper = inspect(model)
+        (key_column,) = mapper.primary_key
+        key = mapper.get_property_by_column(key_column).key
+        columns = [(attr.key, attr.columns[0].key) for attr in mapper.column_attrs
+                   if attr.key != key]
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        table = mapper.local_table
+        statement = insert(table).on_conflict_do_nothing().returning(key_column)
+        cached = _STATEMENTS[(model, dialect)] = (statement, columns, key)
+    return cached
