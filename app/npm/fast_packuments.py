@@ -7,7 +7,9 @@ more often than anything changes. A plain ``GET /npm/{name}`` (or ``/npm/@scope/
 string) is answered from memory when the package's generation tag
 (``app.publishing.generations``: raised by the database in the same transaction as every change
 to the rows a packument is built from, on any replica) still equals the tag read before the
-cached document was rendered; otherwise the routed path renders it and a 200 is kept. Entries
+cached document was rendered; otherwise the routed path renders it and a 200 is kept if it
+is a hosted package's (``HOSTED_HEADER``; a proxied packument never is: the proxy's own page
+cache and ``metadata_ttl`` decide for those). Entries
 are per scheme, ``Host`` (tarball URLs are absolute) and document kind (abbreviated or full),
 and live at most ``ttl`` seconds (memory, not correctness). When the tag cannot be read the
 routed path answers (it maps database errors). It sits inside the token gate, so a presented
@@ -26,6 +28,10 @@ from app.publishing.generations import GenerationReader, Tag
 from formats.npm.packument import wants_abbreviated
 
 PREFIX = "/npm/"
+#: Set by the route on a hosted package's packument (removed here before it is sent): only
+#: those are kept. Others (the upstream proxy's, issue 17) are not covered by the package's
+#: generation: an org reserving the name or a purge makes them stale without raising it.
+HOSTED_HEADER = b"x-vouch-hosted-packument"
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,12 @@ class PackumentCache:
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
-                started.update(message)
-            elif message["type"] == "http.response.body" and started.get("status") == 200:
+                headers = list(message.get("headers", []))
+                kept = [(k, v) for k, v in headers if k.lower() != HOSTED_HEADER]
+                started.update(message, headers=kept, hosted=len(kept) != len(headers))
+                message = {**message, "headers": kept}
+            elif (message["type"] == "http.response.body" and started.get("status") == 200
+                  and started.get("hosted")):
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body"):
                     self._put(key, _Entry(tag, time.monotonic() + self.ttl,

@@ -30,6 +30,7 @@ from fastapi.routing import APIRoute
 from app.core.errors import DomainError, NotAuthenticated, PackageNotFound
 from app.deps import PrincipalDep, RegistryDep
 from app.npm import oidc
+from app.npm.fast_packuments import HOSTED_HEADER
 from app.npm.oidc import NpmOidcExchange
 from app.npm.service import NpmService
 from app.npm.tags import version_of_body
@@ -291,8 +292,9 @@ def _packument(request: Request, name: str) -> JSONResponse:
             raise
         return answer
     media = ABBREVIATED_MEDIA_TYPE if abbreviated else "application/json"
-    return JSONResponse(doc, media_type=media, headers={"Vary": "Accept",
-                                                        "Cache-Control": "max-age=0"})
+    return JSONResponse(doc, media_type=media, headers={
+        "Vary": "Accept", "Cache-Control": "max-age=0",
+        HOSTED_HEADER.decode(): "1"})  # the packument cache keeps it (and removes this)
 
 
 def _serve(registry: Any, artifact: Artifact, request: Request) -> Response:
