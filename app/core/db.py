@@ -11,8 +11,6 @@ PostgreSQL uses a small connection pool. ``upgrade`` raises ``alembic`` errors u
 
 from __future__ import annotations
 
-import fcntl
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -103,64 +101,17 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
             raise
 
 
-_WRITE_LOCKS: WeakKeyDictionary[Engine, _SqliteWriteLock] = WeakKeyDictionary()
+_WRITE_LOCKS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
 
-class _SqliteWriteLock:
-    """SQLite has one writer at a time; this queues writers on locks that wake a waiter the
-    moment the writer ends, where SQLite's busy handler sleeps in growing steps (up to 100 ms)
-    and retries. First this process's threads queue on a ``threading.Lock``; then its one
-    waiter queues with the other processes (``vouch serve --workers N``) on an exclusive
-    ``flock`` of ``<database>.writelock`` (issue 13: with only the busy handler between them,
-    the two workers handed the database to each other by polling, a publish's p99 was seconds
-    and a worker could starve). An in-memory database has no file and no other process: the
-    thread lock alone. The busy timeout stays as the fallback for writers that do not come
-    through ``session_scope(write=True)``. A held ``flock`` dies with its process."""
-
-    def __init__(self, database: str | None) -> None:
-        self._threads = threading.Lock()
-        self._path = (Path(database + ".writelock")
-                      if database and database != ":memory:" and not database.startswith("file:")
-                      else None)
-        self._fd: int | None = None
-        self._pid = 0
-
-    def __enter__(self) -> None:
-        self._threads.acquire()
-        try:
-            fd = self._file()
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)  # releases the GIL while it waits
-        except BaseException:
-            self._threads.release()
-            raise
-
-    def __exit__(self, *_: object) -> None:
-        try:
-            if self._fd is not None and self._pid == os.getpid():
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
-
-    def __del__(self) -> None:  # the engine is gone (tests make one per database)
-        if self._fd is not None and self._pid == os.getpid():
-            os.close(self._fd)
-
-    def _file(self) -> int | None:
-        """This process's descriptor of the lock file (a forked child opens its own: a
-        ``flock`` belongs to the open file, which a fork would share)."""
-        if self._path is None:
-            return None
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pid = os.getpid()
-        return self._fd
-
-
-def _write_lock(engine: Engine) -> _SqliteWriteLock:
+def _write_lock(engine: Engine) -> threading.Lock:
+    """SQLite has one writer at a time. Queue this process's writers on a lock: its waiters
+    wake the moment it is free, whereas SQLite's busy handler sleeps in growing steps (up to
+    100 ms), which cut concurrent publish throughput several-fold. Other processes still wait
+    on the busy timeout."""
     with _LOCKS_GUARD:
         lock = _WRITE_LOCKS.get(engine)
         if lock is None:
-            lock = _WRITE_LOCKS[engine] = _SqliteWriteLock(engine.url.database)
+            lock = _WRITE_LOCKS[engine] = threading.Lock()
         return lock
