@@ -8,10 +8,22 @@ only), so these tests sign the way the README tells npm users to: ``npm pack``, 
 --armor --detach-sign`` the tarball, stage the signature (``PUT
 /npm/-/vouch/signature/<sha512>``), then ``npm publish <tarball>``.
 
-``npm audit signatures`` needs the Sigstore TUF repository online before it reads any key, so
-the registry signatures are checked with npm's own verifier, pacote (from the same npm 11),
-given the registry's keys through its ``//host/path/:_keys`` option: the route the issue names
-for offline tests.
+The real ``npm audit signatures`` cannot run offline, so the registry signatures are checked
+with npm's own verifier, pacote (from the same npm 11), given the registry's keys through its
+``//host/path/:_keys`` option: the route the issue names for offline tests. Why the command
+itself cannot (npm 11.19.1, ``lib/utils/verify-signatures.js``): ``run()`` awaits
+``@sigstore/tuf``'s ``initTUF({cachePath, retry, timeout})`` before it looks up any key, and
+``initTUF`` always calls the TUF updater's ``refresh()``, which downloads the next root
+(``https://tuf-repo-cdn.sigstore.dev/<N+1>.root.json``) and ``timestamp.json``: TUF's
+freshness check, which no cache skips (npm passes no ``forceCache`` and no mirror URL, and
+none can be configured). A network error is rethrown (only a 403/404 ends the root walk), so
+the command fails before ``setKeys`` reads the TUF target or Vouch's ``/-/npm/v1/keys``; a
+pre-seeded TUF cache does not help (measured here: ``initTUF`` with a seeded cache fails with
+ENOTFOUND for ``15.root.json``), and the command does not read ``//host/:_keys`` (it *sets*
+that option for pacote from the keys it found). Making it run would mean impersonating
+Sigstore's TUF CDN (a forged TLS certificate and a substitute TUF root): a mock of Sigstore,
+not the real thing. ``npm audit signatures`` does read Vouch's keys from ``/-/npm/v1/keys``
+wherever the TUF CDN is reachable (Vouch's registry has no TUF target, so npm falls back).
 """
 
 from __future__ import annotations
