@@ -49,15 +49,17 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn, cast
-
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 
 from app.storage.base import BlobNotFound, aside_digest, blob_key
 from app.storage.errors import BlobCorrupted, StorageUnavailable
 from app.storage.tempfiles import Removed
+
+if TYPE_CHECKING:
+    # boto3 (about 10 MiB) loads with the first S3BlobStore, never in a worker whose blobs
+    # are on the filesystem (issue 13: idle memory).
+    import boto3
+    from botocore.config import Config
 
 log = logging.getLogger("vouch.storage")
 
@@ -93,6 +95,8 @@ _SESSION_LOCK = threading.Lock()
 def _session() -> boto3.session.Session:
     """One SDK session per process: its service models load once (a client is then cheap).
     Credentials are still resolved by each client through the standard chain."""
+    import boto3
+
     with _SESSION_LOCK:
         if not _SESSION:
             _SESSION.append(boto3.session.Session())
@@ -101,6 +105,8 @@ def _session() -> boto3.session.Session:
 
 def client_config(*, path_style: bool) -> Config:
     """Short connect timeout and few retries: an outage answers 503 within seconds."""
+    from botocore.config import Config
+
     return Config(
         signature_version="s3v4",
         s3={"addressing_style": "path" if path_style else "auto"},
@@ -144,6 +150,8 @@ class S3BlobStore:
 
     # -- the one place S3 errors are classified ----------------------------------------------
     def _call(self, operation: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError  # loaded by __init__
+
         try:
             return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
         except ClientError as err:
