@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,7 +25,7 @@ from app.core.errors import DatabaseUnavailable
 from app.core.limits import BodyPolicy, RequestGuard
 from app.core.problems import PROBLEM_RESPONSES, install_problem_handlers
 from app.core.readiness import DatabaseProbe
-from app.npm.fast_packuments import PackumentCache
+from app.npm.fast_packuments import Entries, PackumentCache
 from app.npm.oidc import NpmIdTokenHeader, NpmOidcExchange
 from app.npm.service import NpmService
 from app.publishing.blob_refs import settle_set_aside
@@ -107,7 +108,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     install_web(app)  # server-rendered pages and /static
     # Metadata documents from memory while their package's generation is unchanged.
     app.add_middleware(CachedReads, cache=registry.read_cache, reader=generations)
-    app.add_middleware(PackumentCache, reader=generations)  # npm packuments, same rule
+    packuments: Entries = OrderedDict()  # one store: inside the stack and in front of it
+    app.add_middleware(PackumentCache, reader=generations,  # npm packuments, same rule
+                       entries=packuments)
     # Simple API project pages (pip, uv) from memory while their package is unchanged.
     app.add_middleware(SimplePages, engine=registry.engine, reader=generations)
     # Plain artifact downloads: one query and one thread hop, no routing (fast_downloads).
@@ -126,6 +129,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # Anonymous plain /simple/<name>/ reads, likewise before the whole stack (fast_pages).
     app.middleware_stack = SimplePages(app.middleware_stack, engine=registry.engine,
                                        reader=generations, anonymous_only=True)
+    # Anonymous plain npm packument reads that hit, likewise (fast_packuments).
+    app.middleware_stack = PackumentCache(app.middleware_stack, reader=generations,
+                                          entries=packuments, anonymous_only=True)
     return app
 
 

@@ -1,6 +1,8 @@
 """Packuments served from memory while their package is unchanged (issue 13's rule for npm).
 
-    app.add_middleware(PackumentCache, reader=GenerationReader(engine))   # app/main.py
+    app.add_middleware(PackumentCache, reader=reader, entries=entries)   # app/main.py
+    app.middleware_stack = PackumentCache(stack, reader=reader, entries=entries,
+                                          anonymous_only=True)   # in front of the whole stack
 
 A packument costs queries, a JSON parse per version and an encode; npm installs read them far
 more often than anything changes. A plain ``GET /npm/{name}`` (or ``/npm/@scope/name``, no query
@@ -13,7 +15,10 @@ cache and ``metadata_ttl`` decide for those). Entries
 are per scheme, ``Host`` (tarball URLs are absolute) and document kind (abbreviated or full),
 and live at most ``ttl`` seconds (memory, not correctness). When the tag cannot be read the
 routed path answers (it maps database errors). It sits inside the token gate, so a presented
-token has been checked first.
+token has been checked first. A second instance in front of the whole stack
+(``anonymous_only``) answers plain anonymous hits from the same entries before the request
+guard, the token gate and Starlette's layers, which have nothing to do for them (as
+``app.publishing.front_door`` does for native reads).
 """
 
 from __future__ import annotations
@@ -57,18 +62,35 @@ def package_of(path: str) -> str | None:
     return None
 
 
+Entries = OrderedDict[tuple[object, ...], _Entry]
+_NOT_PLAIN = (b"authorization", b"content-length", b"transfer-encoding")
+
+
+def _plain(scope: Scope) -> bool:
+    """No token, no body, no NUL: nothing for the request guard or the token gate to do."""
+    return "\x00" not in scope["path"] and not any(
+        key in _NOT_PLAIN for key, _ in scope["headers"])
+
+
 class PackumentCache:
+    """``entries``: share one store between the instance inside the stack and the
+    ``anonymous_only`` one in front of it (which only answers hits and passes misses on, to be
+    rendered and kept by the inner one)."""
+
     def __init__(self, app: ASGIApp, *, reader: GenerationReader, ttl: float = 30.0,
-                 max_entries: int = 20_000) -> None:
+                 max_entries: int = 20_000, entries: Entries | None = None,
+                 anonymous_only: bool = False) -> None:
         self.app = app
         self.reader = reader
         self.ttl = ttl
         self.max_entries = max_entries
-        self.entries: OrderedDict[tuple[object, ...], _Entry] = OrderedDict()
+        self.entries: Entries = OrderedDict() if entries is None else entries
+        self.anonymous_only = anonymous_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = (package_of(scope["path"]) if scope["type"] == "http"
-                and scope["method"] == "GET" and not scope.get("query_string") else None)
+                and scope["method"] == "GET" and not scope.get("query_string")
+                and (not self.anonymous_only or _plain(scope)) else None)
         if name is None:
             await self.app(scope, receive, send)
             return
@@ -85,6 +107,9 @@ class PackumentCache:
             await send({"type": "http.response.start", "status": 200,
                         "headers": entry.headers})
             await send({"type": "http.response.body", "body": entry.body})
+            return
+        if self.anonymous_only:  # the instance inside the stack renders and keeps it
+            await self.app(scope, receive, send)
             return
         await self.app(scope, receive, self._capture(key, tag, send))
 

@@ -351,3 +351,33 @@ def test_dist_tag_refusals_and_a_tag_written_elsewhere(actors: Actors,
             "latest": "1.1.0", "stable": "1.1.0"}
     assert alice.get("/npm/-/package/left-pad/dist-tags").json() == {
         "latest": "1.1.0", "stable": "1.1.0"}
+
+
+def test_anonymous_packument_hits_are_answered_in_front_and_never_stale(
+        actors: Actors, server: RunningServer) -> None:
+    """The packument cache's instance in front of the whole stack (plain anonymous reads)
+    shares the entries of the one inside it: an anonymous hit sees a write made straight to
+    the database, and a presented token, even on a cached packument, still meets the token
+    gate (401 for a bad one)."""
+    alice = actors.client(actors.user("alice"))
+    data = tarball(package_json("left-pad", "1.0.0"))
+    assert alice.put(path("left-pad"), json=signed_body(
+        actors, "alice", "left-pad", "1.0.0", data)).status_code == 201
+    anonymous = actors.client()
+    for accept in (CORGI, "application/json"):
+        first = anonymous.get("/npm/left-pad", headers={"Accept": accept})
+        again = anonymous.get("/npm/left-pad", headers={"Accept": accept})
+        assert first.status_code == again.status_code == 200
+        assert first.content == again.content
+        assert {k: v for k, v in first.headers.items() if k != "date"} == {
+            k: v for k, v in again.headers.items() if k != "date"}
+        assert "deprecated" not in again.json()["versions"]["1.0.0"]
+    assert_problem(anonymous.get("/npm/left-pad", headers={"Authorization": "Bearer nope"}),
+                   401, "invalid_token")
+    with session_scope(server.registry.engine, write=True) as session:
+        row = session.exec(select(PackageVersion)).one()
+        row.deprecated = "written elsewhere"
+        session.add(row)
+    for accept in (CORGI, "application/json"):
+        doc = anonymous.get("/npm/left-pad", headers={"Accept": accept}).json()
+        assert doc["versions"]["1.0.0"]["deprecated"] == "written elsewhere"
