@@ -23,6 +23,7 @@ guard, the token gate and Starlette's layers, which have nothing to do for them 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -45,6 +46,12 @@ class _Entry:
     expires: float
     headers: list[tuple[bytes, bytes]]
     body: bytes
+
+
+@functools.lru_cache(maxsize=256)
+def _abbreviated(accept: bytes) -> bool:
+    """``wants_abbreviated``, memoised: clients send a handful of distinct Accept values."""
+    return wants_abbreviated(accept.decode("latin-1"))
 
 
 def package_of(path: str) -> str | None:
@@ -94,9 +101,14 @@ class PackumentCache:
         if name is None:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        key = (scope.get("scheme"), headers.get(b"host"), scope.get("root_path", ""), name,
-               wants_abbreviated(headers.get(b"accept", b"").decode("latin-1")))
+        host = accept = b""
+        for header, value in scope["headers"]:
+            if header == b"host":
+                host = value
+            elif header == b"accept":
+                accept = value
+        key = (scope.get("scheme"), host, scope.get("root_path", ""), name,
+               _abbreviated(accept))
         try:
             tag = await self.reader.read(name)
         except Exception:  # the routed path answers (and maps) database errors
