@@ -4,6 +4,9 @@
     answer = proxied_file(request, name, version, filename)    # None: no pypi upstream
     answer = proxied_packument(request, name, abbreviated=..., base_url=...)  # npm
     answer = proxied_tarball(request, name, filename)          # None: no npm upstream
+    answer = proxied_package(request, name)                    # native: None, no vouch upstream
+    answer = proxied_version(request, name, version)
+    answer = proxied_artifact(request, name, version)
 
 Pages carry ``X-Vouch-Upstream: <name>``; a stale page (the upstream is failing) also
 ``Warning: 110 - "Response is Stale"``. Unsigned upstream files carry
@@ -46,6 +49,36 @@ def proxied_file(request: Request, name: str, version: str, filename: str) -> Re
         return None
     cached = proxy.file(name, version, filename)
     return _serve(request, proxy, name, cached)
+
+
+def proxied_package(request: Request, name: str) -> JSONResponse | None:
+    proxy = Proxies.of(request.app).vouch
+    if proxy is None:
+        return None
+    doc, stale = proxy.package(name)
+    return _document(proxy, doc.model_dump(mode="json"), stale)
+
+
+def proxied_version(request: Request, name: str, version: str) -> JSONResponse | None:
+    proxy = Proxies.of(request.app).vouch
+    if proxy is None:
+        return None
+    doc, stale = proxy.version(name, version)
+    return _document(proxy, doc.model_dump(mode="json"), stale)
+
+
+def proxied_artifact(request: Request, name: str, version: str) -> Response | None:
+    proxy = Proxies.of(request.app).vouch
+    if proxy is None:
+        return None
+    return _serve(request, proxy, name, proxy.artifact(name, version))
+
+
+def _document(proxy: UpstreamProxy, doc: dict[str, object], stale: bool) -> JSONResponse:
+    headers = {"Cache-Control": "max-age=0", "X-Vouch-Upstream": proxy.upstream.name}
+    if stale:
+        headers["Warning"] = '110 - "Response is Stale"'
+    return JSONResponse(doc, headers=headers)
 
 
 def _serve(request: Request, proxy: UpstreamProxy, name: str, cached: CachedFile) -> Response:

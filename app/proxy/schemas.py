@@ -12,7 +12,7 @@ class UpstreamStatus(BaseModel):
     metadata_ttl: float
     timeout: float
     unsigned: str
-    enabled: bool  # False: configured, but this format's proxy is not built yet (npm, vouch)
+    enabled: bool  # every format is proxied now: always True (kept for older clients)
     hits: int
     misses: int
     errors: int

@@ -3,6 +3,7 @@
     proxies = Proxies.of(app)          # app.state.proxies, built on first use
     proxies.pypi                       # PypiProxy, or None without a pypi upstream
     proxies.npm                        # NpmProxy, or None without an npm upstream
+    proxies.vouch                      # VouchProxy (native format), or None
     proxies.status()                   # list[UpstreamStatus] for `vouch proxy status`
 """
 
@@ -20,6 +21,7 @@ from app.proxy.npm import NpmProxy
 from app.proxy.pypi import PypiProxy
 from app.proxy.schemas import UpstreamStatus
 from app.proxy.stats import ProxyStats
+from app.proxy.vouch import VouchProxy
 from app.registry import Registry
 from formats.upstreams import Upstream
 
@@ -34,6 +36,8 @@ class Proxies:
                      if "pypi" in by_format else None)
         self.npm = (NpmProxy(registry, by_format["npm"], self.stats)
                     if "npm" in by_format else None)
+        self.vouch = (VouchProxy(registry, by_format["vouch"], self.stats)
+                      if "vouch" in by_format else None)
 
     @classmethod
     def of(cls, app: Any) -> Proxies:
@@ -59,7 +63,7 @@ class Proxies:
                 answers.append(UpstreamStatus(
                     name=upstream.name, format=upstream.format, url=upstream.url,
                     metadata_ttl=upstream.metadata_ttl, timeout=upstream.timeout,
-                    unsigned=upstream.unsigned, enabled=upstream.format in ("pypi", "npm"),
+                    unsigned=upstream.unsigned, enabled=True,
                     cached_files=int(files), cache_bytes=int(size), cached_pages=int(pages),
                     downloads=int(downloads), digest_alerts=int(alerts),
                     **self.stats.of(upstream.name)))
@@ -68,7 +72,7 @@ class Proxies:
     def purge(self, upstream: str | None, name: str | None) -> int:
         """Drop cached metadata (files stay: they are immutable)."""
         purged = 0
-        for proxy in (self.pypi, self.npm):
+        for proxy in (self.pypi, self.npm, self.vouch):
             if proxy is not None and upstream in (None, proxy.upstream.name):
                 purged += proxy.purge(name)
         return purged

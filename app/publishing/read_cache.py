@@ -149,6 +149,8 @@ class CachedReads:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if any(k.lower() == b"x-vouch-upstream" for k, _ in message.get("headers", ())):
+                    status = -1  # a proxied upstream document (issue 17): its TTL, not ours
             elif message["type"] == "http.response.body" and status == 200:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):

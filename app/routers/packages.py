@@ -20,9 +20,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
-from app.core.errors import MalformedInput
+from app.core.errors import MalformedInput, PackageNotFound
 from app.core.input_guards import check_json_bytes, reject_nul
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep
+from app.proxy.responses import proxied_artifact, proxied_package, proxied_version
 from app.publishing.publish import PublishRequest
 from app.publishing.remote_downloads import redirect_download, remote_blob_response
 from app.publishing.schemas import (
@@ -145,7 +146,13 @@ async def publish_version(package: Annotated[str, Path(openapi_examples=_EXAMPLE
              summary="The artifact's headers (digests, ETag, size) without its bytes")
 def download_artifact(package: str, version: str, request: Request,
                       registry: RegistryDep) -> Response:
-    artifact = registry.reads.artifact(package, version)
+    try:
+        artifact = registry.reads.artifact(package, version)
+    except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
+        answer = proxied_artifact(request, package, version)
+        if answer is None:
+            raise
+        return answer
     digest_b64 = base64.b64encode(bytes.fromhex(artifact.sha256)).decode()
     headers = {
         "ETag": f'"{artifact.sha256}"',
@@ -209,13 +216,26 @@ def unpublish(package: str, version: str, registry: RegistryDep,
 
 @router.get("/{package:path}/versions/{version}", response_model=VersionPublic,
             summary="One version's document: metadata, digests, signer, markers")
-def get_version(package: str, version: str, registry: RegistryDep,
-                _: OptionalPrincipalDep) -> VersionPublic:
-    return registry.reads.version(package, version)
+def get_version(package: str, version: str, request: Request, registry: RegistryDep,
+                _: OptionalPrincipalDep) -> Response | VersionPublic:
+    try:
+        return registry.reads.version(package, version)
+    except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
+        answer = proxied_version(request, package, version)
+        if answer is None:
+            raise
+        return answer
 
 
 @router.get("/{package:path}", response_model=PackagePublic,
             summary="A package: every version with its markers, and the latest")
-def get_package(package: str, registry: RegistryDep, _: OptionalPrincipalDep) -> PackagePublic:
-    return registry.reads.package(package)
+def get_package(package: str, request: Request, registry: RegistryDep,
+                _: OptionalPrincipalDep) -> Response | PackagePublic:
+    try:
+        return registry.reads.package(package)
+    except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
+        answer = proxied_package(request, package)
+        if answer is None:
+            raise
+        return answer
 

@@ -1,0 +1,240 @@
+"""Native packages Vouch does not host, from the ``vouch`` upstream (another Vouch).
+
+    proxy = VouchProxy(registry, upstream, stats)
+    doc, stale = proxy.package("left-pad")                 # PackagePublic
+    doc, stale = proxy.version("left-pad", "1.0.0")        # VersionPublic
+    cached = proxy.artifact("left-pad", "1.0.0")           # CachedFile
+
+Documents: the upstream's ``GET /api/v1/packages/{name}`` and ``.../versions/{version}`` are
+cached in ``proxy_pages`` for ``metadata_ttl`` (a version's document under ``name@version``)
+and served stale, marked, when the upstream then fails; with nothing cached the failure is
+502 ``upstream_unavailable`` / 504 ``upstream_timeout``. Vouch answers with its own documents:
+the artifact URL is Vouch's, downloads are Vouch's, the upstream's ``signer`` is dropped (it
+is the upstream's claim, not something this registry verified), and versions a published
+malicious advisory (ecosystem ``Vouch``) names are marked quarantined with no artifact.
+
+Artifacts: fetched once, hashed while streaming, the sha256 compared (constant time) with the
+upstream's version document before anything is stored (502 ``upstream_digest_mismatch``, no
+blob, no row); then write-once in the blob store and served from Vouch for ever, also when the
+upstream is down or unpublishes it. Native provenance is not verified from an upstream, so
+every proxied native artifact counts as unsigned: ``unsigned = "warn"`` serves it with a
+warning, ``unsigned = "refuse"`` refuses it (403 ``upstream_unsigned``, nothing stored). A
+hosted or reserved name, or one in an organisation's ``@scope``, never reaches the upstream
+(``app.proxy.guard``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from sqlmodel import Session, col, select
+
+from app.core.db import session_scope
+from app.core.errors import DomainError, NotFound, PackageNotFound, VersionNotFound
+from app.proxy.base import CachedFile, UpstreamProxy, as_cached
+from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable, UpstreamUnsigned
+from app.proxy.guard import is_local
+from app.proxy.models import ProxyFile, ProxyPage
+from app.publishing.documents import artifact_path
+from app.publishing.names import parse_package_name
+from app.publishing.schemas import PackagePublic, VersionPublic
+
+log = logging.getLogger("vouch.proxy")
+_KEY_LENGTH = 214  # proxy_pages.name
+_HEX = set("0123456789abcdef")
+
+
+class VouchProxy(UpstreamProxy):
+    ECOSYSTEM = "generic"
+    OSV_ECOSYSTEM = "Vouch"
+
+    # documents ---------------------------------------------------------------------------
+    def package(self, name: str) -> tuple[PackagePublic, bool]:
+        """Vouch's document of ``name`` and whether it is stale; raises ``PackageNotFound``
+        for a local name or one the upstream does not have."""
+        raw, stale = self._document(name, None)
+        try:
+            doc = PackagePublic.model_validate(raw)
+        except ValueError as err:
+            raise self._unreadable(name) from err
+        quarantined = self.malicious_versions(name, {v.version for v in doc.versions})
+        for summary in doc.versions:
+            summary.quarantined = summary.quarantined or summary.version in quarantined
+        if doc.latest in quarantined:
+            doc.latest = None
+        with session_scope(self.registry.engine) as session:
+            doc.downloads = sum(row.downloads for row in self._rows(session, name))
+        return doc.model_copy(update={"name": name}), stale
+
+    def version(self, name: str, version: str) -> tuple[VersionPublic, bool]:
+        """Vouch's document of ``name@version`` and whether it is stale; raises
+        ``PackageNotFound`` / ``VersionNotFound``."""
+        raw, stale = self._document(name, version)
+        try:
+            doc = VersionPublic.model_validate(raw)
+        except ValueError as err:
+            raise self._unreadable(name) from err
+        if doc.name != name or doc.version != version:
+            raise self._unreadable(name)
+        quarantined = bool(self.malicious_versions(name, {version}))
+        with session_scope(self.registry.engine) as session:
+            row = self._row(session, name, version)
+        served = not doc.unpublished and doc.sha256 is not None and not quarantined
+        update: dict[str, Any] = {
+            "quarantined": doc.quarantined or quarantined, "signer": None,
+            "downloads": row.downloads if row else 0,
+            "artifact_url": artifact_path(name, version) if served else None}
+        if row is not None:  # the bytes Vouch verified are the ones it offers, for ever
+            update.update(sha256=row.sha256, sha512=row.sha512, size=row.size,
+                          filename=row.filename)
+            self._alert_if_changed(name, row, doc.sha256)
+        return doc.model_copy(update=update), stale
+
+    def _alert_if_changed(self, name: str, row: ProxyFile, sha256: str | None) -> None:
+        if sha256 is not None and row.digest_alert_at is None \
+                and not hmac.compare_digest(row.sha256, sha256):
+            self.alert_digest_changed(name, [(row, {"cached_sha256": row.sha256,
+                                                    "upstream_sha256": sha256})])
+
+    def _document(self, name: str, version: str | None) -> tuple[dict[str, Any], bool]:
+        """The upstream's JSON document (cached for ``metadata_ttl``) and whether it is
+        stale."""
+        try:
+            parse_package_name(name)
+        except DomainError:
+            raise PackageNotFound(name[:214]) from None
+        key = _key(name, version)
+        now = self.registry.clock.now()
+        with session_scope(self.registry.engine) as session:
+            if is_local(session, self.ECOSYSTEM, name):
+                raise PackageNotFound(name)
+            page = self.cached_page(session, key)
+        if page is not None and now - _aware(page.fetched_at) < \
+                timedelta(seconds=self.upstream.metadata_ttl):
+            self.stats.add(self.upstream.name, "hits")
+            return _decoded(page, name, version), False
+        path = f"api/v1/packages/{quote(name, safe='@/')}"
+        if version is not None:
+            path += f"/versions/{quote(version, safe='')}"
+        try:
+            answer = self.http.get(self.upstream.url + path, accept="application/json")
+        except Exception:
+            self.stats.add(self.upstream.name, "errors")
+            if page is None:
+                raise
+            self.stats.add(self.upstream.name, "stale")
+            log.warning("upstream %s is failing: serving its document of %s fetched at %s "
+                        "(stale)", self.upstream.name, key, page.fetched_at)
+            return _decoded(page, name, version), True
+        self.stats.add(self.upstream.name, "misses")
+        if answer.status == 404:
+            self.store_page(key, False, "{}")
+            raise _not_found(name, version)
+        try:
+            if answer.status != 200:
+                raise ValueError(f"HTTP {answer.status}")
+            doc = json.loads(answer.body)
+            if not isinstance(doc, dict) or doc.get("name") != name:
+                raise ValueError("not this package's document")
+        except ValueError as err:
+            self.stats.add(self.upstream.name, "errors")
+            raise UpstreamUnavailable(f"upstream {self.upstream.name!r} answered no usable "
+                                      f"document ({err})", upstream=self.upstream.name) from err
+        self.store_page(key, True, json.dumps(doc))
+        return doc, False
+
+    def purge(self, name: str | None = None) -> int:
+        """Drop cached documents (all, or one package's, its versions' included)."""
+        purged = super().purge(name)
+        if name is not None:
+            with session_scope(self.registry.engine, write=True) as session:
+                rows = list(session.exec(select(ProxyPage).where(
+                    ProxyPage.upstream == self.upstream.name,
+                    col(ProxyPage.name).startswith(name + "@", autoescape=True))))
+                for row in rows:
+                    session.delete(row)
+                purged += len(rows)
+        return purged
+
+    # artifacts ---------------------------------------------------------------------------
+    def artifact(self, name: str, version: str) -> CachedFile:
+        """The cached artifact of ``name@version`` (fetched and verified now if needed);
+        raises ``PackageNotFound``, ``VersionNotFound``, ``NotFound``, ``VersionQuarantined``,
+        ``UpstreamUnsigned``, ``UpstreamDigestMismatch`` or an upstream error."""
+        try:
+            parse_package_name(name)
+        except DomainError:
+            raise PackageNotFound(name[:214]) from None
+        with session_scope(self.registry.engine) as session:
+            if is_local(session, self.ECOSYSTEM, name):
+                raise PackageNotFound(name)
+            row = self._row(session, name, version)
+        self.refuse_quarantined(name, version)
+        if self.upstream.unsigned == "refuse" and not (row is not None and row.signed):
+            raise UpstreamUnsigned(f"{name}@{version} from upstream {self.upstream.name!r} "
+                                   "carries no provenance this registry verified, and this "
+                                   "upstream's policy refuses unsigned versions",
+                                   package=name, version=version)
+        if row is not None:
+            self.stats.add(self.upstream.name, "hits")
+            return as_cached(row)
+        raw, _ = self._document(name, version)
+        expected, filename = raw.get("sha256"), raw.get("filename")
+        if raw.get("unpublished") or raw.get("artifact_url") is None:
+            raise NotFound(f"upstream {self.upstream.name!r} serves no artifact for "
+                           f"{name}@{version}", package=name, version=version)
+        if not (isinstance(expected, str) and len(expected) == 64 and set(expected) <= _HEX
+                and isinstance(filename, str) and filename and "/" not in filename):
+            raise UpstreamDigestMismatch(f"upstream {self.upstream.name!r} advertises no sha256 "
+                                         f"for {name}@{version}: it cannot be verified",
+                                         package=name, version=version)
+        url = (f"{self.upstream.url}api/v1/packages/{quote(name, safe='@/')}/versions/"
+               f"{quote(version, safe='')}/artifact")
+        return self.fetch_verified(name, version, filename, url,
+                                   lambda sha256, _: hmac.compare_digest(sha256, expected))
+
+    def _row(self, session: Session, name: str, version: str) -> ProxyFile | None:
+        return session.exec(select(ProxyFile).where(
+            ProxyFile.ecosystem == self.ECOSYSTEM, ProxyFile.name == name,
+            ProxyFile.version == version)).first()
+
+    def _rows(self, session: Session, name: str) -> list[ProxyFile]:
+        return list(session.exec(select(ProxyFile).where(
+            ProxyFile.ecosystem == self.ECOSYSTEM, ProxyFile.name == name)))
+
+    def _unreadable(self, name: str) -> UpstreamUnavailable:
+        self.stats.add(self.upstream.name, "errors")
+        return UpstreamUnavailable(f"upstream {self.upstream.name!r} answered a document of "
+                                   f"{name} that cannot be read", upstream=self.upstream.name)
+
+
+def _key(name: str, version: str | None) -> str:
+    """The ``proxy_pages`` name of a document: the package's name, or ``name@version``
+    (hashed when that is longer than the column)."""
+    if version is None:
+        return name
+    key = f"{name}@{version}"
+    if len(key) <= _KEY_LENGTH:
+        return key
+    return f"{name[:140]}@{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def _not_found(name: str, version: str | None) -> NotFound:
+    return PackageNotFound(name) if version is None else VersionNotFound(name, version)
+
+
+def _decoded(page: ProxyPage, name: str, version: str | None) -> dict[str, Any]:
+    if not page.found:
+        raise _not_found(name, version)
+    doc: dict[str, Any] = json.loads(page.body)
+    return doc
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
