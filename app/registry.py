@@ -74,13 +74,18 @@ class Registry:
             upgrade(engine)
         blobs = open_blob_store(settings)  # VOUCH_BLOB_STORE: filesystem or s3 (issue 16)
         if verifier is None:
-            from app.trust.rekor_check import build_log_check
             from app.trust.verifier import RegistryEvidenceVerifier
             from signing.trust import TrustRoot
 
-            trust = TrustRoot.named(settings.sigstore_trust)
-            verifier = RegistryEvidenceVerifier(trust, log_check=build_log_check(
-                settings.rekor_url, settings.rekor_mode, trust))
+            # The file and its schema are checked now; sigstore-python (with requests, TUF
+            # and boto3) loads with the first Sigstore publish (issue 13: idle memory).
+            trust = TrustRoot.named(settings.sigstore_trust, deferred=True)
+            log_check = None
+            if settings.rekor_mode != "off":
+                from app.trust.rekor_check import build_log_check
+
+                log_check = build_log_check(settings.rekor_url, settings.rekor_mode, trust)
+            verifier = RegistryEvidenceVerifier(trust, log_check=log_check)
         checker = PolicySignatureChecker(settings.default_signature_policy, verifier)
         publish = PublishService(
             engine=engine, blobs=blobs, clock=clock,

@@ -17,6 +17,10 @@ raises `TrustRefreshFailed` when there is no network or TUF refuses the update.
 
 To retire a compromised key, remove it from the file: sigstore-python 4.5.1 does not check the
 `validFor.end` of tlog/ctlog/CA keys against the signing time (research pitfall 11).
+
+A root loaded with ``deferred=True`` (the registry's, issue 13: idle memory) checks the
+document's schema at once but imports sigstore-python (with requests, TUF and boto3, about
+25 MiB) and builds the verifier only on first use (`load`, `verifier`).
 """
 
 from __future__ import annotations
@@ -24,19 +28,21 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import load_der_public_key
-from sigstore.models import TrustedRoot as _SigstoreTrustedRoot
-from sigstore.verify import Verifier
 from sigstore_models.trustroot import v1 as _trustroot_v1
 
 from signing.errors import TrustRefreshFailed, TrustRootInvalid
+
+if TYPE_CHECKING:
+    from sigstore.verify import Verifier
 
 PUBLIC_GOOD_TUF_URL = "https://tuf-repo-cdn.sigstore.dev"
 STAGING_TUF_URL = "https://tuf-repo-cdn.sigstage.dev"
@@ -67,54 +73,78 @@ class TrustRoot:
     """A parsed Sigstore `trusted_root.json` plus the verifier built from it.
 
     Construct with `public_good()`, `staging()`, `from_file(path)` or `from_json(raw)`; each
-    raises `TrustRootInvalid` when the document is not a valid trusted root.
+    raises `TrustRootInvalid` when the document is not a valid trusted root. With
+    ``deferred=True`` only the schema is checked then; keys sigstore-python cannot use raise
+    `TrustRootInvalid` from the first `load` (or `verifier`) instead.
     """
 
-    def __init__(self, raw: bytes, *, name: str) -> None:
+    def __init__(self, raw: bytes, *, name: str, deferred: bool = False) -> None:
         try:
             inner = _trustroot_v1.TrustedRoot.from_json(raw)
-            self._root = _SigstoreTrustedRoot(inner)
-            self._verifier = Verifier(trusted_root=self._root)
-        except Exception as err:  # pydantic ValidationError, sigstore Error, ValueError...
+        except Exception as err:  # pydantic ValidationError, ValueError...
             raise TrustRootInvalid(f"{name}: not a usable Sigstore trusted root: {err}") from err
         self._raw = bytes(raw)
         self.name = name
         self._inner = inner
+        self._verifier: Verifier | None = None
+        self._lock = threading.Lock()
+        if not deferred:
+            self.load()
+
+    def load(self) -> Verifier:
+        """Build (once) and return the sigstore-python verifier for this root; it makes no
+        network calls. Raises `TrustRootInvalid` when sigstore-python refuses the root."""
+        verifier = self._verifier
+        if verifier is not None:
+            return verifier
+        with self._lock:
+            if self._verifier is None:
+                from sigstore.models import TrustedRoot as _SigstoreTrustedRoot
+                from sigstore.verify import Verifier
+
+                try:
+                    self._verifier = Verifier(trusted_root=_SigstoreTrustedRoot(self._inner))
+                except Exception as err:  # sigstore Error, ValueError...
+                    raise TrustRootInvalid(
+                        f"{self.name}: not a usable Sigstore trusted root: {err}") from err
+            return self._verifier
 
     @classmethod
-    def public_good(cls) -> TrustRoot:
+    def public_good(cls, *, deferred: bool = False) -> TrustRoot:
         """The Sigstore public-good root pinned in this package (signing/data/)."""
-        return cls(_read_packaged(_PINNED["public-good"][0]), name="public-good")
+        return cls(_read_packaged(_PINNED["public-good"][0]), name="public-good",
+                   deferred=deferred)
 
     @classmethod
-    def staging(cls) -> TrustRoot:
+    def staging(cls, *, deferred: bool = False) -> TrustRoot:
         """The Sigstore staging root pinned in this package (for tests against staging)."""
-        return cls(_read_packaged(_PINNED["staging"][0]), name="staging")
+        return cls(_read_packaged(_PINNED["staging"][0]), name="staging", deferred=deferred)
 
     @classmethod
-    def named(cls, setting: str) -> TrustRoot:
+    def named(cls, setting: str, *, deferred: bool = False) -> TrustRoot:
         """The root a setting names: ``public-good``, ``staging`` or a path to a
         trusted_root.json (the registry's ``VOUCH_SIGSTORE_TRUST`` and ``vouch verify
         --trust`` both read it here). Raises `TrustRootInvalid` for an unreadable file."""
         if setting == "public-good":
-            return cls.public_good()
+            return cls.public_good(deferred=deferred)
         if setting == "staging":
-            return cls.staging()
-        return cls.from_file(setting)
+            return cls.staging(deferred=deferred)
+        return cls.from_file(setting, deferred=deferred)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> TrustRoot:
+    def from_file(cls, path: str | os.PathLike[str], *, deferred: bool = False) -> TrustRoot:
         """A custom root (private Sigstore deployments, tests). Raises `TrustRootInvalid`."""
         try:
             raw = Path(path).read_bytes()
         except OSError as err:
             raise TrustRootInvalid(f"cannot read trusted root {path}: {err}") from err
-        return cls(raw, name=str(path))
+        return cls(raw, name=str(path), deferred=deferred)
 
     @classmethod
-    def from_json(cls, raw: bytes | str, *, name: str = "custom") -> TrustRoot:
+    def from_json(cls, raw: bytes | str, *, name: str = "custom",
+                  deferred: bool = False) -> TrustRoot:
         """A root given as JSON text. Raises `TrustRootInvalid`."""
-        return cls(raw.encode() if isinstance(raw, str) else raw, name=name)
+        return cls(raw.encode() if isinstance(raw, str) else raw, name=name, deferred=deferred)
 
     @property
     def raw_json(self) -> bytes:
@@ -128,8 +158,8 @@ class TrustRoot:
 
     @property
     def verifier(self) -> Verifier:
-        """The sigstore-python verifier for this root (built once; it makes no network calls)."""
-        return self._verifier
+        """The sigstore-python verifier for this root (`load`)."""
+        return self.load()
 
     def tlog_keys(self) -> list[TlogKey]:
         """Transparency-log keys listed in this root, in file order.

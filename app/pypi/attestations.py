@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
@@ -47,14 +48,12 @@ from app.trust.identities import publisher_policy
 from app.trust.signatures import PolicySignatureChecker, effective_policy
 from app.trust.verifier import LogCheck, RegistryEvidenceVerifier
 from app.trust.verifier import _sigstore_identity as sigstore_identity  # the one identity shape
-from formats.pypi.attestations import (
-    VerifiedAttestation,
-    provenance_bundles,
-    provenance_object,
-    verify_attestations,
-)
 from signing.errors import VerificationError
-from signing.trust import TrustRoot
+
+if TYPE_CHECKING:
+    # pypi_attestations and sigstore load with the first attestation (issue 13: idle memory).
+    from formats.pypi.attestations import VerifiedAttestation
+    from signing.trust import TrustRoot
 
 #: PyPI's wording (warehouse forklift), which twine shows from the status line.
 REJECTED = "Invalid attestations supplied during upload"
@@ -119,6 +118,9 @@ class AttestationSignatureChecker:
         checked = tuple(sorted(p.id for p in publishers if p.id is not None))
 
         def verify() -> VerifiedEvidence:
+            from formats.pypi.attestations import verify_attestations
+
+            trust.load()  # a root sigstore-python refuses is the server's fault: a 500
             try:
                 verified = verify_attestations(
                     attestations, filename=ctx.upload_filename, sha256=ctx.staged.sha256,
@@ -147,6 +149,8 @@ def _publishers(session: Session, ctx: PublishContext) -> list[TrustedPublisher]
 
 
 def _evidence(verified: list[VerifiedAttestation], checked: tuple[int, ...]) -> VerifiedEvidence:
+    from formats.pypi.attestations import provenance_bundles, provenance_object
+
     first = verified[0].sigstore
     provenance = provenance_object(provenance_bundles(verified))
     identity = {**sigstore_identity(first),

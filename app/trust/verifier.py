@@ -14,7 +14,7 @@ import base64
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -27,14 +27,17 @@ from app.trust.identities import publisher_policy
 from signing.errors import KeyUnknown, VerificationError
 from signing.gpg import VerifiedGpg, verify_detached
 from signing.policy import AnyOf, IdentityPolicy
-from signing.sigstore import VerifiedSigstore, verify_bundle
-from signing.trust import TrustRoot
+
+if TYPE_CHECKING:
+    # sigstore-python loads with the first Sigstore verification (issue 13: idle memory).
+    from signing.sigstore import VerifiedSigstore
+    from signing.trust import TrustRoot
 
 log = logging.getLogger("vouch.signing")
 
 #: Optional online transparency-log confirmation: called with the bundle and the verified
 #: value; raises ``VerificationError`` when the entry is not in the log.
-LogCheck = Callable[[bytes, VerifiedSigstore], None]
+LogCheck = Callable[[bytes, "VerifiedSigstore"], None]
 
 
 class RegistryEvidenceVerifier:
@@ -59,6 +62,9 @@ class RegistryEvidenceVerifier:
         bundle = ctx.evidence.sigstore_bundle
 
         def verify() -> VerifiedEvidence:
+            from signing.sigstore import verify_bundle
+
+            self.trust.load()  # a root sigstore-python refuses is the server's fault: a 500
             try:
                 verified = verify_bundle(bundle, ctx.staged.sha256, ctx.upload_filename,
                                          policy, self.trust,
