@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from signing.issuers import GITHUB_ACTIONS_ISSUER as GITHUB_ACTIONS_ISSUER  # re-exported
+
 _FULCIO = "1.3.6.1.4.1.57264.1."
 OTHERNAME_SAN_OID = x509.ObjectIdentifier(_FULCIO + "7")
-GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com"
 
 
 def _oid(n: int) -> x509.ObjectIdentifier:

@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.durations import parse_duration
-from signing.fulcio import GITHUB_ACTIONS_ISSUER
+from signing.issuers import GITHUB_ACTIONS_ISSUER
 
 log = logging.getLogger("vouch.config")
 
