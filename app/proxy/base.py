@@ -16,6 +16,7 @@ keeps the first row.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from collections.abc import Callable
@@ -143,6 +144,32 @@ class UpstreamProxy:
                 assert first is not None
                 return as_cached(first)
         return CachedFile(filename, got.sha256, got.sha512, got.size, signed)
+
+    def store_document(self, name: str, version: str, filename: str, data: bytes,
+                       url: str) -> None:
+        """Keep a small verified upstream document (a file's PEP 740 provenance) write-once
+        beside the file it belongs to: a blob and a ``proxy_files`` row named ``filename``
+        (a concurrent request that stored it first wins; its bytes were verified too)."""
+        staging = self.registry.settings.data_dir / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        sha256 = hashlib.sha256(data).hexdigest()
+        with tempfile.TemporaryDirectory(dir=staging, prefix="proxy-") as tmp:
+            target = Path(tmp) / "document"
+            target.write_bytes(data)
+            self.registry.blobs.put_file(sha256, target)
+        row = ProxyFile(upstream=self.upstream.name, ecosystem=self.ECOSYSTEM, name=name,
+                        version=version, filename=filename, sha256=sha256,
+                        sha512=hashlib.sha512(data).hexdigest(), size=len(data), url=url,
+                        signed=True, fetched_at=self.registry.clock.now())
+        try:
+            with session_scope(self.registry.engine, write=True) as session:
+                session.add(row)
+        except IntegrityError:
+            pass
+
+    def read_blob(self, sha256: str) -> bytes:
+        with self.registry.blobs.open(sha256) as stream:
+            return stream.read()
 
     def alert_digest_changed(self, name: str, changes: list[tuple[ProxyFile, dict[str, str]]]
                              ) -> None:

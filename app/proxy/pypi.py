@@ -47,6 +47,7 @@ from formats.pypi.remote import ACCEPT, RemoteFile, parse_project_page
 
 log = logging.getLogger("vouch.proxy")
 METADATA = ".metadata"
+PROVENANCE = ".provenance"  # a cached file's verified PEP 740 provenance: <filename>.provenance
 
 
 class PypiProxy(UpstreamProxy):
@@ -84,7 +85,9 @@ class PypiProxy(UpstreamProxy):
                 sha256=sha256, size=row.size if row else (item.size or 0),
                 upload_time=item.upload_time or fetched_at,
                 requires_python=item.requires_python, yanked=item.yanked,
-                core_metadata_sha256=item.core_metadata_sha256))
+                core_metadata_sha256=item.core_metadata_sha256,
+                provenance_url=(f"/integrity/{name}/{item.version}/{item.filename}/provenance"
+                                if (row.signed if row else item.provenance_url) else None)))
         return ProjectPage(name=name, versions=tuple(versions), files=tuple(files)), stale
 
     def _remote(self, name: str) -> tuple[tuple[RemoteFile, ...], datetime, bool]:
@@ -166,20 +169,52 @@ class PypiProxy(UpstreamProxy):
                                          f"for {filename}: it cannot be verified",
                                          package=name, version=version)
         metadata = filename.endswith(METADATA)
-        signed = False if metadata else self._provenance_verified(item, expected)
+        provenance = None if metadata else self._provenance_verified(item, expected)
+        signed = provenance is not None
         if self.upstream.unsigned == "refuse" and not signed and not (
                 metadata and item.provenance_url):
             raise UpstreamUnsigned(f"{filename} from upstream {self.upstream.name!r} carries no "
                                    "verified provenance, and this upstream's policy refuses "
                                    "unsigned versions; nothing was stored", package=name,
                                    version=version)
-        return self.fetch_verified(name, version, filename, url,
-                                   lambda sha256, _: hmac.compare_digest(sha256, expected),
-                                   signed=signed)
+        cached = self.fetch_verified(name, version, filename, url,
+                                     lambda sha256, _: hmac.compare_digest(sha256, expected),
+                                     signed=signed)
+        if provenance is not None and item.provenance_url is not None and cached.signed:
+            # only once the file's bytes are the attested ones: never a provenance alone
+            self.store_document(name, version, filename + PROVENANCE, provenance,
+                                item.provenance_url)
+        return cached
 
-    def _provenance_verified(self, item: RemoteFile, sha256: str) -> bool:
+    def provenance(self, name: str, version: str, filename: str) -> bytes:
+        """The verified PEP 740 provenance object of a proxied file, as the upstream served
+        it (fetching and verifying the file first if it is not cached yet); raises
+        ``PackageNotFound`` for a local name, ``NotFound`` when the file has none that
+        verified, or what ``file`` raises."""
+        try:
+            name = normalize(name)
+        except FormatError as err:
+            raise NotFound(f"no project {name[:64]!r}") from err
+        if filename.endswith((METADATA, PROVENANCE)):
+            raise NotFound(f"{filename} has no provenance", package=name, version=version)
+        for attempt in range(2):
+            with session_scope(self.registry.engine) as session:
+                if is_local(session, self.ECOSYSTEM, name):
+                    raise PackageNotFound(name)
+                file_row = self.cached_file(session, name, filename)
+                row = self.cached_file(session, name, filename + PROVENANCE)
+            if row is not None and row.version == version and file_row is not None:
+                self.refuse_quarantined(name, version)
+                return self.read_blob(row.sha256)
+            if attempt or file_row is not None:
+                break
+            self.file(name, version, filename)  # fetched, verified, provenance kept if any
+        raise NotFound(f"{filename} of {name} {version} has no verified provenance",
+                       package=name, version=version)
+
+    def _provenance_verified(self, item: RemoteFile, sha256: str) -> bytes | None:
         if item.provenance_url is None:
-            return False
+            return None
         checker = UpstreamProvenance(self.http, self.registry.settings.sigstore_trust)
         return checker.verify(item.provenance_url, item.filename, sha256,
                               self.registry.clock.now())

@@ -2,6 +2,7 @@
 
     answer = proxied_page(request, name)                       # None: no pypi upstream
     answer = proxied_file(request, name, version, filename)    # None: no pypi upstream
+    answer = proxied_provenance(request, name, version, filename)  # PEP 740, verified
     answer = proxied_packument(request, name, abbreviated=..., base_url=...)  # npm
     answer = proxied_tarball(request, name, filename)          # None: no npm upstream
     answer = proxied_package(request, name)                    # native: None, no vouch upstream
@@ -79,6 +80,16 @@ def _document(proxy: UpstreamProxy, doc: dict[str, object], stale: bool) -> JSON
     if stale:
         headers["Warning"] = '110 - "Response is Stale"'
     return JSONResponse(doc, headers=headers)
+
+
+def proxied_provenance(request: Request, name: str, version: str,
+                       filename: str) -> Response | None:
+    proxy = Proxies.of(request.app).pypi
+    if proxy is None:
+        return None
+    body = proxy.provenance(name, version, filename)
+    return Response(body, media_type="application/vnd.pypi.integrity.v1+json",
+                    headers={"Vary": "Accept", "X-Vouch-Upstream": proxy.upstream.name})
 
 
 def _serve(request: Request, proxy: UpstreamProxy, name: str, cached: CachedFile) -> Response:

@@ -23,7 +23,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 
 from app.core.errors import NotFound, PackageNotFound
 from app.deps import RegistryDep
-from app.proxy.responses import proxied_file, proxied_page
+from app.proxy.responses import proxied_file, proxied_page, proxied_provenance
 from app.registry import Registry
 from app.routers.packages import OpenBlobResponse
 from app.storage import blob_key
@@ -119,9 +119,15 @@ def _hosted_file(name: str, version: str, filename: str, request: Request,
 
 @router.get("/integrity/{name}/{version}/{filename}/provenance", response_class=Response,
             summary="PEP 740: the provenance object of a file uploaded with attestations")
-def integrity_provenance(name: str, version: str, filename: str,
+def integrity_provenance(name: str, version: str, filename: str, request: Request,
                          registry: RegistryDep) -> Response:
-    body = registry.pypi.provenance(name, version, filename)
+    try:
+        body = registry.pypi.provenance(name, version, filename)
+    except PackageNotFound:  # not hosted: the upstream proxy, if configured (issue 17)
+        answer = proxied_provenance(request, name, version, filename)
+        if answer is None:
+            raise
+        return answer
     return Response(body, media_type=_INTEGRITY, headers={"Vary": "Accept"})
 
 

@@ -8,6 +8,7 @@ not verify is refused with nothing stored.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from app.core.db import session_scope
 from app.core.models import Provenance
 from app.proxy.models import ProxyFile
 from tests.conftest import Actors
+from tests.functional.clihelp import cli_env, vouch
 from tests.functional.pypi_clients import pip
 from tests.functional.test_pypi_attestations import WORKFLOW, upload
 from tests.support.attestations import make_attestation
@@ -81,7 +83,8 @@ def test_verified_provenance_is_served_and_unsigned_files_are_not_offered(
     assert (tmp_path / "d" / published.name).read_bytes() == published.read_bytes()
     # pip read the core metadata first (PEP 658, checked against its advertised hash)
     cached = sorted(_cached(proxy))
-    assert cached == [(published.name, True), (published.name + ".metadata", False)]
+    assert cached == [(published.name, True), (published.name + ".metadata", False),
+                      (published.name + ".provenance", True)]  # kept with the file
     served = httpx.get(f"{proxy.url}/pypi/files/widget/1.0/{published.name}")
     assert served.status_code == 200 and "warning" not in served.headers
     refused = httpx.get(f"{proxy.url}/pypi/files/widget/1.1/widget-1.1.tar.gz")
@@ -104,3 +107,34 @@ def test_provenance_that_does_not_verify_is_refused_and_nothing_stored(
     with session_scope(proxy.registry.engine) as session:
         assert session.exec(select(func.count()).select_from(ProxyFile)).one() == 0
     assert proxy.registry.blobs.keys() == []
+
+
+def test_verified_provenance_is_linked_and_served_so_consumers_check_it(
+        proxy: RunningServer, server: RunningServer, published: Path, tmp_path: Path,
+        sigstore_trusted_root_path: Path) -> None:
+    link = f"/integrity/widget/1.0/{published.name}/provenance"
+    page = httpx.get(proxy.url + "/simple/widget/", headers={"Accept": JSON}).json()
+    assert [f["provenance"] for f in page["files"]] == [link]
+    html = httpx.get(proxy.url + "/simple/widget/").text
+    assert f'data-provenance="{link}"' in html
+    # the consumer's own check: the proxied file's attestations, verified on this machine
+    requirements = tmp_path / "requirements.txt"
+    wheel_hash = hashlib.sha256(published.read_bytes()).hexdigest()
+    requirements.write_text(f"widget==1.0 --hash=sha256:{wheel_hash}\n")
+    done = vouch("verify", "--json", "--requirements", str(requirements), "--trust",
+                 str(sigstore_trusted_root_path), env=cli_env(proxy.url, None, tmp_path),
+                 cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    entry = json.loads(done.stdout)["entries"][0]
+    assert [(f["check"], f["outcome"]) for f in entry["findings"]] == [
+        ("checksum", "pass"), ("signature", "pass")]
+    served = httpx.get(proxy.url + link)
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "application/vnd.pypi.integrity.v1+json"
+    assert served.content == httpx.get(server.url + link).content  # the upstream's, verified
+    # kept write-once with the file: served with the upstream gone from the answer's path
+    assert sorted(_cached(proxy)) == [(published.name, True),
+                                      (published.name + ".provenance", True)]
+    # a file without verified provenance has none to serve, and nothing is fetched for it
+    missing = httpx.get(proxy.url + "/integrity/widget/1.1/widget-1.1.tar.gz/provenance")
+    assert missing.status_code == 403 and missing.json()["code"] == "upstream_unsigned"
