@@ -138,3 +138,36 @@ def test_verified_provenance_is_linked_and_served_so_consumers_check_it(
     # a file without verified provenance has none to serve, and nothing is fetched for it
     missing = httpx.get(proxy.url + "/integrity/widget/1.1/widget-1.1.tar.gz/provenance")
     assert missing.status_code == 403 and missing.json()["code"] == "upstream_unsigned"
+
+
+REAL = Path(__file__).parents[1] / "data" / "signatures" / "pypi-attestations"
+GITLAB_IDENTITY = "https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"sigstore_trust": "public-good"}],
+                         indirect=True)
+def test_a_gitlab_publishers_provenance_is_verified_through_the_proxy(
+        proxy: RunningServer, server: RunningServer, actors: Actors) -> None:
+    """A real GitLab CI attestation (production Sigstore), uploaded to the upstream by a
+    GitLab identity publisher: the proxy verifies it (not only GitHub publishers) and serves
+    the file under ``unsigned = "refuse"``."""
+    token = actors.user("facu")
+    assert actors.client(token).post("/api/v1/trusted-publishers", json={
+        "target": "gitlab-oidc-project", "provider": "identity", "identity": GITLAB_IDENTITY,
+        "issuer": "https://gitlab.com"}).status_code == 201
+    sdist = REAL / "gitlab_oidc_project-0.0.3.tar.gz"
+    attestation = json.loads((REAL / f"{sdist.name}.publish.attestation").read_text())
+    answer = upload(server.url, token, sdist, attestations=[attestation],
+                    name="gitlab-oidc-project", version="0.0.3")
+    assert answer.status_code == 200, answer.text
+    link = f"/integrity/gitlab-oidc-project/0.0.3/{sdist.name}/provenance"
+    upstream_doc = httpx.get(server.url + link).json()
+    assert upstream_doc["attestation_bundles"][0]["publisher"]["kind"] == "GitLab"
+
+    page = httpx.get(proxy.url + "/simple/gitlab-oidc-project/", headers={"Accept": JSON})
+    assert [f["provenance"] for f in page.json()["files"]] == [link]
+    served = httpx.get(f"{proxy.url}/pypi/files/gitlab-oidc-project/0.0.3/{sdist.name}")
+    assert served.status_code == 200, served.text
+    assert served.content == sdist.read_bytes() and "warning" not in served.headers
+    assert sorted(_cached(proxy)) == [(sdist.name, True), (sdist.name + ".provenance", True)]
+    assert httpx.get(proxy.url + link).json() == upstream_doc
