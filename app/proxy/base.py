@@ -8,10 +8,11 @@ verified before anything is stored, then kept write-once.
 
 ``fetch_verified`` streams the upstream's bytes into a temporary file under the data
 directory's ``staging/`` while hashing them; ``check(sha256, sha512)`` decides (constant time)
-whether they are the advertised bytes. Refused bytes raise ``UpstreamDigestMismatch`` (502)
-and leave no blob and no row; accepted ones go into the blob store (``put_file`` never
-replaces a blob) and get their ``proxy_files`` row; a concurrent fetch of the same filename
-keeps the first row.
+whether they are the advertised bytes, then ``attest(sha256, sha512)`` (optional) whether
+provenance covers them (it may raise to refuse them). Refused bytes raise
+``UpstreamDigestMismatch`` (502) and leave no blob and no row; accepted ones go into the blob
+store (``put_file`` never replaces a blob) and get their ``proxy_files`` row; a concurrent
+fetch of the same filename keeps the first row.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ class UpstreamProxy:
 
     def fetch_verified(self, name: str, version: str, filename: str, url: str,
                        check: Callable[[str, str], bool], *,
-                       signed: bool = False) -> CachedFile:
+                       signed: bool = False,
+                       attest: Callable[[str, str], bool] | None = None) -> CachedFile:
         staging = self.registry.settings.data_dir / "staging"
         staging.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=staging, prefix="proxy-") as tmp:
@@ -129,6 +131,8 @@ class UpstreamProxy:
                     f"upstream {self.upstream.name!r} served bytes for {filename} that are not "
                     "the ones its metadata advertises; nothing was stored",
                     package=name, version=version)
+            if attest is not None:  # provenance over the verified bytes; may refuse them
+                signed = attest(got.sha256, got.sha512)
             self.registry.blobs.put_file(got.sha256, target)
         self.stats.add(self.upstream.name, "misses")
         row = ProxyFile(upstream=self.upstream.name, ecosystem=self.ECOSYSTEM, name=name,

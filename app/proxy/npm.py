@@ -27,6 +27,7 @@ import hmac
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin
 
@@ -36,6 +37,7 @@ from app.proxy.base import CachedFile, UpstreamProxy, as_cached
 from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable, UpstreamUnsigned
 from app.proxy.guard import is_local
 from app.proxy.models import ProxyFile
+from app.proxy.npm_provenance import NpmUpstreamProvenance
 from formats.errors import FormatError
 from formats.npm import names
 from formats.npm.packument import VersionEntry, abbreviated_packument, full_packument
@@ -64,8 +66,7 @@ class NpmProxy(UpstreamProxy):
         malicious = self.malicious_versions(name, set(versions))
         entries = []
         for version, manifest in versions.items():
-            if not isinstance(manifest, dict) or version in malicious \
-                    or self.upstream.unsigned == "refuse":
+            if not isinstance(manifest, dict) or version in malicious:
                 continue
             try:
                 filename = names.tarball_filename(name, version)
@@ -73,6 +74,9 @@ class NpmProxy(UpstreamProxy):
                 continue
             row = cached.get(filename)
             dist = _obj(manifest.get("dist"))
+            if self.upstream.unsigned == "refuse" and not (
+                    row.signed if row else _attestations_url(dist)):
+                continue  # only versions with (verified) provenance under "refuse"
             upstream_hex = _sha512_hex(dist.get("integrity"))
             sha512 = row.sha512 if row else upstream_hex
             if sha512 is None:
@@ -154,12 +158,10 @@ class NpmProxy(UpstreamProxy):
             row = self.cached_file(session, name, filename)
         self.refuse_quarantined(name, version)
         if row is not None:
+            if self.upstream.unsigned == "refuse" and not row.signed:
+                raise self._unsigned(name, version)
             self.stats.add(self.upstream.name, "hits")
             return as_cached(row)
-        if self.upstream.unsigned == "refuse":
-            raise UpstreamUnsigned(f"{name}@{version} from upstream {self.upstream.name!r} "
-                                   "carries no verified provenance, and this upstream's policy "
-                                   "refuses unsigned versions", package=name, version=version)
         doc, _, _ = self._remote(name)
         versions = _obj(doc.get("versions"))
         manifest = versions.get(version)
@@ -173,8 +175,31 @@ class NpmProxy(UpstreamProxy):
             raise UpstreamDigestMismatch(f"upstream {self.upstream.name!r} advertises no sha512 "
                                          f"integrity for {name}@{version}: it cannot be "
                                          "verified", package=name, version=version)
+        attestations = _attestations_url(dist)
+        if self.upstream.unsigned == "refuse" and attestations is None:
+            raise self._unsigned(name, version)
+
+        def attest(sha256: str, sha512: str) -> bool:
+            signed = attestations is not None and self.provenance.verify(
+                urljoin(self.upstream.url, attestations), name, version, manifest, sha256,
+                sha512, self.registry.clock.now())
+            if self.upstream.unsigned == "refuse" and not signed:
+                raise self._unsigned(name, version)
+            return signed
+
         return self.fetch_verified(name, version, filename, urljoin(self.upstream.url, url),
-                                   lambda _, sha512: hmac.compare_digest(sha512, expected))
+                                   lambda _, sha512: hmac.compare_digest(sha512, expected),
+                                   attest=attest)
+
+    @cached_property
+    def provenance(self) -> NpmUpstreamProvenance:
+        return NpmUpstreamProvenance(self.http, self.registry.settings.sigstore_trust)
+
+    def _unsigned(self, name: str, version: str) -> UpstreamUnsigned:
+        return UpstreamUnsigned(f"{name}@{version} from upstream {self.upstream.name!r} "
+                                "carries no verified provenance, and this upstream's policy "
+                                "refuses unsigned versions; nothing was stored",
+                                package=name, version=version)
 
 
 def _changed(name: str, version: str, manifest: object,
@@ -191,6 +216,12 @@ def _changed(name: str, version: str, manifest: object,
     if upstream_hex is None or hmac.compare_digest(upstream_hex, row.sha512):
         return None
     return row, {"cached_sha512": row.sha512, "upstream_sha512": upstream_hex}
+
+
+def _attestations_url(dist: dict[str, Any]) -> str | None:
+    """Where the upstream serves this version's attestations (``dist.attestations.url``)."""
+    url = _obj(dist.get("attestations")).get("url")
+    return url if isinstance(url, str) and url else None
 
 
 def _obj(value: object) -> dict[str, Any]:
