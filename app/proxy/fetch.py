@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
 from app.proxy.config import credential
 from app.proxy.errors import UpstreamTimeout, UpstreamUnavailable
 from formats.upstreams import Upstream
@@ -46,6 +44,8 @@ class UpstreamHttp:
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
         self._host = urlsplit(upstream.url).netloc
+        import httpx  # only with an upstream configured (issue 13: idle memory)
+
         self._client = httpx.Client(timeout=upstream.timeout, follow_redirects=True,
                                     trust_env=False)
 
@@ -68,6 +68,8 @@ class UpstreamHttp:
     def get(self, url: str, *, accept: str | None = None) -> Answer:
         """A small document (a page, a packument); 404 and other 4xx are returned, 5xx and
         failures raised."""
+        import httpx  # loaded by __init__
+
         try:
             with self._client.stream("GET", url, headers=self._headers(url, accept)) as answer:
                 body = bytearray()
@@ -85,6 +87,8 @@ class UpstreamHttp:
 
     def download(self, url: str, target: Path, max_bytes: int) -> Downloaded:
         """Stream ``url`` into ``target`` while hashing it; raises for any non-200."""
+        import httpx  # loaded by __init__
+
         sha256, sha512, size = hashlib.sha256(), hashlib.sha512(), 0
         try:
             with self._client.stream("GET", url, headers=self._headers(url, None)) as answer, \

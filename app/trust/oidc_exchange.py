@@ -38,9 +38,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import jwt
 from sqlalchemy import delete, func
 from sqlalchemy.engine import Engine
@@ -63,6 +62,9 @@ from app.trust.errors import (
 )
 from signing.errors import IdentityMismatch, OidcTokenInvalid
 from signing.oidc import GitHubOidcClaims, verify_github_oidc
+
+if TYPE_CHECKING:
+    import httpx  # imported with the first JWKS fetch (issue 13: idle memory)
 
 log = logging.getLogger("vouch.oidc")
 
@@ -105,7 +107,9 @@ class JwksSource:
         self.url = url
         self.ttl = ttl
         self.min_refresh = min_refresh
-        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        self._timeout = timeout
+        self._transport = transport
+        self._http: httpx.Client | None = None  # built by the first fetch (_get_json)
         self._lock = threading.Lock()
         self._jwks: dict[str, Any] | None = None
         self._fetched_at: datetime | None = None
@@ -113,7 +117,8 @@ class JwksSource:
             self._refresh()
 
     def close(self) -> None:
-        self._http.close()
+        if self._http is not None:
+            self._http.close()
 
     def jwks_for(self, kid: str | None) -> Mapping[str, Any]:
         with self._lock:
@@ -156,6 +161,11 @@ class JwksSource:
         return uri
 
     def _get_json(self, url: str) -> Any:
+        import httpx
+
+        if self._http is None:
+            self._http = httpx.Client(timeout=self._timeout, transport=self._transport,
+                                      follow_redirects=False)
         try:
             response = self._http.get(url, headers={"Accept": "application/json"})
             response.raise_for_status()
