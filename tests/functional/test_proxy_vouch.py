@@ -226,3 +226,18 @@ def test_refuse_policy_stores_nothing(settings: Settings, db_factory: DatabaseFa
         assert_problem(answer, 403, "upstream_unsigned")
         files, _, blobs, stored = _state(refusing)
         assert (files, blobs, stored) == (0, 0, 0)
+
+
+def test_purging_a_name_drops_its_package_and_version_documents(
+        proxy: RunningServer, upstream: Upstream, widget: str,
+        session_signing: SessionSigning) -> None:
+    for url in ("widget", "widget/versions/1.0.0", "widget/versions/1.1.0"):
+        assert httpx.get(f"{proxy.url}/api/v1/packages/{url}").status_code == 200
+    local = Actors(proxy, session_signing)
+    admin = local.client(local.user("root", admin=True))
+    purged = admin.post("/api/v1/proxy/purge", json={"name": "widget"})
+    assert purged.status_code == 200 and purged.json() == {"purged": 3}
+    assert _state(proxy)[1] == 0
+    # the next read asks the upstream again
+    assert httpx.get(f"{proxy.url}/api/v1/packages/widget").status_code == 200
+    assert _state(proxy)[1] == 1
