@@ -16,11 +16,15 @@ malicious advisory (ecosystem ``Vouch``) names are marked quarantined with no ar
 Artifacts: fetched once, hashed while streaming, the sha256 compared (constant time) with the
 upstream's version document before anything is stored (502 ``upstream_digest_mismatch``, no
 blob, no row); then write-once in the blob store and served from Vouch for ever, also when the
-upstream is down or unpublishes it. Native provenance is not verified from an upstream, so
-every proxied native artifact counts as unsigned: ``unsigned = "warn"`` serves it with a
-warning, ``unsigned = "refuse"`` refuses it (403 ``upstream_unsigned``, nothing stored). A
-hosted or reserved name, or one in an organisation's ``@scope``, never reaches the upstream
-(``app.proxy.guard``).
+upstream is down or unpublishes it. Provenance: when the upstream's
+``.../provenance`` is a Sigstore bundle, it is verified over the downloaded bytes before they
+are stored (``signing.sigstore.verify_bundle`` against this registry's trust root, for the
+identity and issuer the upstream recorded) and the artifact is recorded as signed. A GPG
+signature is not (the key's owner is the upstream's record, which this registry cannot
+check), so such artifacts and unsigned ones count as unsigned: ``unsigned = "warn"`` serves
+them with a warning, ``unsigned = "refuse"`` refuses them (403 ``upstream_unsigned``, nothing
+stored). A hosted or reserved name, or one in an organisation's ``@scope``, never reaches the
+upstream (``app.proxy.guard``).
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ from app.proxy.models import ProxyFile, ProxyPage
 from app.publishing.documents import artifact_path
 from app.publishing.names import parse_package_name
 from app.publishing.schemas import PackagePublic, VersionPublic
+from signing.policy import GenericIdentity
+from signing.sigstore import verify_bundle
+from signing.trust import TrustRoot
 
 log = logging.getLogger("vouch.proxy")
 _KEY_LENGTH = 214  # proxy_pages.name
@@ -53,6 +60,7 @@ _HEX = set("0123456789abcdef")
 class VouchProxy(UpstreamProxy):
     ECOSYSTEM = "generic"
     OSV_ECOSYSTEM = "Vouch"
+    _trust: TrustRoot | None = None
 
     # documents ---------------------------------------------------------------------------
     def package(self, name: str) -> tuple[PackagePublic, bool]:
@@ -176,12 +184,9 @@ class VouchProxy(UpstreamProxy):
                 raise PackageNotFound(name)
             row = self._row(session, name, version)
         self.refuse_quarantined(name, version)
-        if self.upstream.unsigned == "refuse" and not (row is not None and row.signed):
-            raise UpstreamUnsigned(f"{name}@{version} from upstream {self.upstream.name!r} "
-                                   "carries no provenance this registry verified, and this "
-                                   "upstream's policy refuses unsigned versions",
-                                   package=name, version=version)
         if row is not None:
+            if self.upstream.unsigned == "refuse" and not row.signed:
+                raise self._unsigned(name, version)
             self.stats.add(self.upstream.name, "hits")
             return as_cached(row)
         raw, _ = self._document(name, version)
@@ -194,10 +199,48 @@ class VouchProxy(UpstreamProxy):
             raise UpstreamDigestMismatch(f"upstream {self.upstream.name!r} advertises no sha256 "
                                          f"for {name}@{version}: it cannot be verified",
                                          package=name, version=version)
-        url = (f"{self.upstream.url}api/v1/packages/{quote(name, safe='@/')}/versions/"
-               f"{quote(version, safe='')}/artifact")
-        return self.fetch_verified(name, version, filename, url,
-                                   lambda sha256, _: hmac.compare_digest(sha256, expected))
+        base = (f"{self.upstream.url}api/v1/packages/{quote(name, safe='@/')}/versions/"
+                f"{quote(version, safe='')}")
+
+        def attest(sha256: str, _: str) -> bool:
+            signed = self._sigstore_verified(base + "/provenance", name, version, sha256)
+            if self.upstream.unsigned == "refuse" and not signed:
+                raise self._unsigned(name, version)
+            return signed
+
+        return self.fetch_verified(name, version, filename, base + "/artifact",
+                                   lambda sha256, _: hmac.compare_digest(sha256, expected),
+                                   attest=attest)
+
+    def _sigstore_verified(self, url: str, name: str, version: str, sha256: str) -> bool:
+        """Whether the upstream's provenance of ``name@version`` is a Sigstore bundle that
+        verifies for these bytes and the identity it names (any failure: False, logged)."""
+        try:
+            answer = self.http.get(url, accept="application/json")
+            if answer.status != 200:
+                raise ValueError(f"HTTP {answer.status}")
+            doc = json.loads(answer.body)
+            if doc.get("method") != "sigstore" or not isinstance(doc.get("bundle"), dict):
+                raise ValueError(f"method {str(doc.get('method'))[:16]!r}, not sigstore")
+            identity = doc.get("identity") or {}
+            policy = GenericIdentity(san=str(identity["identity"]),
+                                     issuer=str(identity["issuer"]))
+            if self._trust is None:
+                self._trust = TrustRoot.named(self.registry.settings.sigstore_trust)
+            verify_bundle(json.dumps(doc["bundle"]), sha256, None, policy, self._trust,
+                          now=self.registry.clock.now())
+        except Exception as err:  # any failure: the artifact counts as unsigned
+            log.warning("upstream %s: provenance of %s@%s does not verify (%s: %s)",
+                        self.upstream.name, name, version[:64], err.__class__.__name__,
+                        str(err)[:200])
+            return False
+        return True
+
+    def _unsigned(self, name: str, version: str) -> UpstreamUnsigned:
+        return UpstreamUnsigned(f"{name}@{version} from upstream {self.upstream.name!r} "
+                                "carries no provenance this registry verified, and this "
+                                "upstream's policy refuses unsigned versions; nothing was "
+                                "stored", package=name, version=version)
 
     def _row(self, session: Session, name: str, version: str) -> ProxyFile | None:
         return session.exec(select(ProxyFile).where(

@@ -219,13 +219,24 @@ def test_hosted_reserved_and_org_scoped_names_never_reach_the_upstream(
     assert status["misses"] == 0 and status["hits"] == 0
 
 
-def test_refuse_policy_stores_nothing(settings: Settings, db_factory: DatabaseFactory,
-                                      tmp_path: Path, upstream: Upstream, widget: str) -> None:
+def test_refuse_policy_serves_verified_sigstore_artifacts_only(
+        settings: Settings, db_factory: DatabaseFactory, tmp_path: Path, upstream: Upstream,
+        widget: str) -> None:
+    # gadget 1.0.0 is signed by a workflow through the local Sigstore instance; widget by GPG
+    ci = upstream.actors.client(upstream.actors.user("ci", signing="sigstore"))
+    assert publish(ci, "gadget", "1.0.0", b"gadget bytes").status_code == 201
     for refusing in _proxy(settings, db_factory, tmp_path, upstream, unsigned="refuse"):
+        signed = httpx.get(f"{refusing.url}/api/v1/packages/gadget/versions/1.0.0/artifact")
+        assert signed.status_code == 200, signed.text
+        assert signed.content == b"gadget bytes" and "warning" not in signed.headers
+        with session_scope(refusing.registry.engine) as session:
+            assert [(r.filename, r.signed) for r in session.exec(select(ProxyFile))] == [
+                ("gadget-1.0.0.tgz", True)]
+        before = _state(refusing)
         answer = httpx.get(f"{refusing.url}/api/v1/packages/widget/versions/1.0.0/artifact")
-        assert_problem(answer, 403, "upstream_unsigned")
+        assert_problem(answer, 403, "upstream_unsigned")  # GPG: the upstream's key record
         files, _, blobs, stored = _state(refusing)
-        assert (files, blobs, stored) == (0, 0, 0)
+        assert (files, blobs, stored) == before[:1] + before[2:]
 
 
 def test_purging_a_name_drops_its_package_and_version_documents(
