@@ -23,12 +23,14 @@ import json
 import logging
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.proxy.fetch import UpstreamHttp
 from signing.policy import GenericIdentity
-from signing.sigstore import verify_bundle
-from signing.trust import TrustRoot
+
+if TYPE_CHECKING:
+    # sigstore-python loads with the first provenance check (issue 13: idle memory).
+    from signing.trust import TrustRoot
 
 log = logging.getLogger("vouch.proxy")
 SLSA_PREFIX = "https://slsa.dev/provenance/"
@@ -46,6 +48,9 @@ class NpmUpstreamProvenance:
 
     def verify(self, url: str, name: str, version: str, manifest: dict[str, Any],
                sha256: str, sha512: str, now: datetime) -> bool:
+        from signing.sigstore import verify_bundle
+        from signing.trust import TrustRoot
+
         try:
             policy = repository_policy(manifest.get("repository"))
             answer = self.http.get(url, accept="application/json")

@@ -34,7 +34,7 @@ import hmac
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sqlmodel import Session, col, select
@@ -49,8 +49,10 @@ from app.publishing.documents import artifact_path
 from app.publishing.names import parse_package_name
 from app.publishing.schemas import PackagePublic, VersionPublic
 from signing.policy import GenericIdentity
-from signing.sigstore import verify_bundle
-from signing.trust import TrustRoot
+
+if TYPE_CHECKING:
+    # sigstore-python loads with the first provenance check (issue 13: idle memory).
+    from signing.trust import TrustRoot
 
 log = logging.getLogger("vouch.proxy")
 _KEY_LENGTH = 214  # proxy_pages.name
@@ -215,6 +217,9 @@ class VouchProxy(UpstreamProxy):
     def _sigstore_verified(self, url: str, name: str, version: str, sha256: str) -> bool:
         """Whether the upstream's provenance of ``name@version`` is a Sigstore bundle that
         verifies for these bytes and the identity it names (any failure: False, logged)."""
+        from signing.sigstore import verify_bundle
+        from signing.trust import TrustRoot
+
         try:
             answer = self.http.get(url, accept="application/json")
             if answer.status != 200:

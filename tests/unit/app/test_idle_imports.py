@@ -1,0 +1,84 @@
+"""Issue 13 (idle memory): a worker imports what it needs, not every optional backend.
+
+`import app.main`, and a worker's whole start-up (settings, migrations, ``Registry.build``,
+``create_app``) with the default settings (filesystem blobs, Rekor off, no upstream), must not
+load boto3 (S3 only), sigstore-python and pypi_attestations (the first Sigstore bundle or PEP
+740 attestation loads them), TUF, requests or httpx (the first upstream or JWKS fetch):
+together about 35 MiB per worker. `vouch serve`'s master process only supervises: it must not
+load the application, the database layer or cryptography.
+
+Each check runs in a fresh interpreter: this test process has imported everything already.
+The control test configures S3 and sees boto3 arrive, so the check can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+#: Loaded only when a request (or a setting) needs them.
+OPTIONAL = ("boto3", "botocore", "sigstore", "pypi_attestations", "tuf", "requests", "httpx")
+
+#: What a worker loads, never the master.
+APPLICATION = ("app.main", "fastapi", "sqlalchemy", "sqlmodel", "cryptography")
+
+_REPORT = "import json, sys; print(json.dumps(sorted(sys.modules)))"
+
+
+def loaded_after(code: str, tmp_path: Path, **env: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code`` in the repository, with
+    only ``env`` among the VOUCH_* variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("VOUCH_")}
+    clean.update(VOUCH_DATA_DIR=str(tmp_path / "data"), VOUCH_ENVIRONMENT="development",
+                 PYTHONPATH=str(ROOT), **env)
+    done = subprocess.run([sys.executable, "-c", f"{code}\n{_REPORT}"], cwd=ROOT, env=clean,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def packages(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if any(m == n or m.startswith(n + ".") for m in modules))
+
+
+def test_importing_the_application_loads_no_optional_backend(tmp_path: Path) -> None:
+    modules = loaded_after("import app.main", tmp_path)
+    assert "app.main" in modules
+    assert packages(modules, OPTIONAL) == []
+
+
+def test_a_started_worker_loads_no_optional_backend(tmp_path: Path) -> None:
+    # What `vouch serve` runs in each worker (after the master migrated), here with the
+    # migrations too: settings, Registry.build, create_app.
+    modules = loaded_after("from app.asgi import build; build()", tmp_path)
+    assert {"app.main", "app.registry", "signing.trust"} <= modules
+    assert packages(modules, OPTIONAL) == []
+
+
+def test_configuring_s3_loads_boto3(tmp_path: Path) -> None:
+    # The control: the same check sees boto3 once S3 is configured (no request is made).
+    modules = loaded_after(
+        "from app.core.config import Settings\n"
+        "from app.storage.backends import open_blob_store\n"
+        "open_blob_store(Settings())", tmp_path,
+        VOUCH_BLOB_STORE="s3", VOUCH_S3_BUCKET="artifacts",
+        VOUCH_S3_ENDPOINT_URL="http://127.0.0.1:1", VOUCH_S3_REGION="eu-west-1")
+    assert packages(modules, ("boto3", "botocore")) == ["boto3", "botocore"]
+
+
+def test_the_master_loads_neither_the_application_nor_cryptography(tmp_path: Path) -> None:
+    # app.asgi.serve's imports and settings, up to the uvicorn.run call it then makes.
+    modules = loaded_after(
+        "import uvicorn\n"
+        "from app.asgi import serve\n"
+        "from app.core.coalesced_writes import coalesced\n"
+        "from app.core.config import Settings\n"
+        "from app.core.slow_clients import protocol_factory\n"
+        "coalesced(protocol_factory(Settings()))", tmp_path)
+    assert "uvicorn" in modules
+    assert packages(modules, APPLICATION + OPTIONAL) == []
