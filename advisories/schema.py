@@ -19,13 +19,15 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from advisories.ecosystems import LOCAL_OSV_ECOSYSTEM
 from advisories.errors import InvalidAdvisory
+
+if TYPE_CHECKING:
+    # jsonschema (about 3 MiB) loads with the first validation (issue 13: idle memory).
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILE = "osv-schema.json"
 _MAX_MESSAGE = 300
@@ -41,6 +43,8 @@ def load_schema() -> dict[str, Any]:
 @cache
 def _validator() -> Draft202012Validator:
     # Built once per process and never mutated afterwards: safe to share.
+    from jsonschema import Draft202012Validator
+
     schema = load_schema()
     suffix = schema["$defs"]["ecosystemWithSuffix"]
     suffix["pattern"] = suffix["pattern"].replace("^(", f"^({LOCAL_OSV_ECOSYSTEM}|", 1)
