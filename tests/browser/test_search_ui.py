@@ -222,3 +222,29 @@ def test_results_and_advisory_pages_render_without_errors(
     page.get_by_role("link", name="react-dom").click()
     page.wait_for_url(re.compile(r"/packages/react-dom$"))
     assert console_errors == []
+
+
+def test_a_python_suggestion_opens_its_simple_page(
+        actors: Actors, browser_page: Page, tmp_path: Path) -> None:
+    """Search covers every format, so a suggestion must open the page of its own format: a
+    Python project has no /packages/ page, its page is the Simple API's."""
+    from tests.functional.pypi_clients import twine_upload
+    from tests.support.pydists import build_wheel
+
+    token = actors.user("alice")
+    wheel = build_wheel(tmp_path, "Zebra.Stripes", "1.0")
+    asc = wheel.with_name(wheel.name + ".asc")
+    asc.write_bytes(actors.signers["alice"].sign(wheel.read_bytes()))  # type: ignore[attr-defined]
+    uploaded = twine_upload(actors.server.url, token, [wheel, asc], tmp_path / "home")
+    assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+    _index(actors)
+
+    page = browser_page
+    page.goto(actors.server.url + "/")
+    box = page.get_by_role("combobox", name="Search packages")
+    box.press_sequentially("zebr", delay=30)
+    expect(page.locator("#home-search-listbox [role=option]")).to_have_count(1)
+    box.press("ArrowDown")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/simple/zebra-stripes/$"))
+    expect(page.get_by_role("link", name=wheel.name)).to_be_visible()

@@ -11,9 +11,18 @@
   var DEBOUNCE_MS = 120;
   var LIMIT = 8;
 
-  function packageUrl(name) {
+  function packageUrl(item) {
+    // A Python project's page is its Simple API page, as the search results link it; npm
+    // packages have their packument under /npm/; native ones their page under /packages/.
     // Keep the scope's "@" and "/" literal: /packages/@scope/name
-    return "/packages/" + encodeURIComponent(name).replace(/%40/g, "@").replace(/%2F/gi, "/");
+    var path = encodeURIComponent(item.name).replace(/%40/g, "@").replace(/%2F/gi, "/");
+    if (item.format === "pypi") {
+      return "/simple/" + path + "/";
+    }
+    if (item.format === "npm") {
+      return "/npm/" + encodeURIComponent(item.name).replace(/%40/g, "@");
+    }
+    return "/packages/" + path;
   }
 
   function span(className, text) {
@@ -71,7 +80,7 @@
       var item = items[index];
       if (item) {
         close();
-        window.location.assign(packageUrl(item.name));
+        window.location.assign(packageUrl(item));
       }
     }
 
