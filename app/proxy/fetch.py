@@ -68,10 +68,18 @@ class UpstreamHttp:
     def get(self, url: str, *, accept: str | None = None) -> Answer:
         """A small document (a page, a packument); 404 and other 4xx are returned, 5xx and
         failures raised."""
+        return self._small("GET", url, accept, None)
+
+    def post_json(self, url: str, body: object) -> Answer:
+        """``get`` for a JSON query (another Vouch's ``POST /api/v1/metadata``)."""
+        return self._small("POST", url, "application/json", body)
+
+    def _small(self, method: str, url: str, accept: str | None, body: object) -> Answer:
         import httpx  # loaded by __init__
 
         try:
-            with self._client.stream("GET", url, headers=self._headers(url, accept)) as answer:
+            with self._client.stream(method, url, headers=self._headers(url, accept),
+                                     json=body) as answer:
                 body = bytearray()
                 for chunk in answer.iter_bytes():
                     body += chunk

@@ -8,6 +8,8 @@
     answer = proxied_package(request, name)                    # native: None, no vouch upstream
     answer = proxied_version(request, name, version)
     answer = proxied_artifact(request, name, version)
+    answer = proxied_native_provenance(request, name, version)  # the upstream's, as it is
+    batch = proxied_metadata(request, response, batch)   # + upstream names not local
 
 Pages carry ``X-Vouch-Upstream: <name>``; a stale page (the upstream is failing) also
 ``Warning: 110 - "Response is Stale"``. Unsigned upstream files carry
@@ -24,6 +26,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 
 from app.proxy.base import CachedFile, UpstreamProxy
 from app.proxy.service import Proxies
+from app.publishing.schemas import BatchMetadata
 from formats.npm.packument import ABBREVIATED_MEDIA_TYPE
 from formats.pypi import index as documents
 
@@ -73,6 +76,30 @@ def proxied_artifact(request: Request, name: str, version: str) -> Response | No
     if proxy is None:
         return None
     return _serve(request, proxy, name, proxy.artifact(name, version))
+
+
+def proxied_native_provenance(request: Request, name: str,
+                              version: str) -> JSONResponse | None:
+    proxy = Proxies.of(request.app).vouch
+    if proxy is None:
+        return None
+    doc, stale = proxy.provenance(name, version)
+    return _document(proxy, doc, stale)
+
+
+def proxied_metadata(request: Request, response: Response, batch: BatchMetadata) -> BatchMetadata:
+    """``batch`` with the upstream's entries of its ``missing`` names (those this registry
+    neither hosts nor reserves); unchanged without a ``vouch`` upstream."""
+    proxy = Proxies.of(request.app).vouch
+    if proxy is None or not batch.missing:
+        return batch
+    found, stale = proxy.metadata(batch.missing)
+    if found:
+        response.headers["X-Vouch-Upstream"] = proxy.upstream.name
+    if stale:
+        response.headers["Warning"] = '110 - "Response is Stale"'
+    return BatchMetadata(packages={**batch.packages, **found},
+                         missing=[n for n in batch.missing if n not in found])
 
 
 def _document(proxy: UpstreamProxy, doc: dict[str, object], stale: bool) -> JSONResponse:

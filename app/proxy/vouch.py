@@ -45,9 +45,14 @@ from app.proxy.base import CachedFile, UpstreamProxy, as_cached
 from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable, UpstreamUnsigned
 from app.proxy.guard import is_local
 from app.proxy.models import ProxyFile, ProxyPage
-from app.publishing.documents import artifact_path
+from app.publishing.documents import ProvenanceNotFound, artifact_path
 from app.publishing.names import parse_package_name
-from app.publishing.schemas import PackagePublic, VersionPublic
+from app.publishing.schemas import (
+    MetadataPackage,
+    PackagePublic,
+    ProvenancePublic,
+    VersionPublic,
+)
 from signing.policy import GenericIdentity
 
 if TYPE_CHECKING:
@@ -112,14 +117,15 @@ class VouchProxy(UpstreamProxy):
             self.alert_digest_changed(name, [(row, {"cached_sha256": row.sha256,
                                                     "upstream_sha256": sha256})])
 
-    def _document(self, name: str, version: str | None) -> tuple[dict[str, Any], bool]:
+    def _document(self, name: str, version: str | None,
+                  provenance: bool = False) -> tuple[dict[str, Any], bool]:
         """The upstream's JSON document (cached for ``metadata_ttl``) and whether it is
-        stale."""
+        stale: the package's, a version's, or (``provenance``) a version's provenance."""
         try:
             parse_package_name(name)
         except DomainError:
             raise PackageNotFound(name[:214]) from None
-        key = _key(name, version)
+        key = _key(name, f"{version}@provenance" if provenance else version)
         now = self.registry.clock.now()
         with session_scope(self.registry.engine) as session:
             if is_local(session, self.ECOSYSTEM, name):
@@ -128,10 +134,12 @@ class VouchProxy(UpstreamProxy):
         if page is not None and now - _aware(page.fetched_at) < \
                 timedelta(seconds=self.upstream.metadata_ttl):
             self.stats.add(self.upstream.name, "hits")
-            return _decoded(page, name, version), False
+            return _decoded(page, name, version, provenance), False
         path = f"api/v1/packages/{quote(name, safe='@/')}"
         if version is not None:
             path += f"/versions/{quote(version, safe='')}"
+        if provenance:
+            path += "/provenance"
         try:
             answer = self.http.get(self.upstream.url + path, accept="application/json")
         except Exception:
@@ -141,11 +149,11 @@ class VouchProxy(UpstreamProxy):
             self.stats.add(self.upstream.name, "stale")
             log.warning("upstream %s is failing: serving its document of %s fetched at %s "
                         "(stale)", self.upstream.name, key, page.fetched_at)
-            return _decoded(page, name, version), True
+            return _decoded(page, name, version, provenance), True
         self.stats.add(self.upstream.name, "misses")
         if answer.status == 404:
             self.store_page(key, False, "{}")
-            raise _not_found(name, version)
+            raise _not_found(name, version, provenance)
         try:
             if answer.status != 200:
                 raise ValueError(f"HTTP {answer.status}")
@@ -158,6 +166,102 @@ class VouchProxy(UpstreamProxy):
                                       f"document ({err})", upstream=self.upstream.name) from err
         self.store_page(key, True, json.dumps(doc))
         return doc, False
+
+    # batch metadata and provenance (what `vouch lock` / `vouch install` read) ------------
+    def metadata(self, names: list[str]) -> tuple[dict[str, MetadataPackage], bool]:
+        """The batch-metadata entries (``POST /api/v1/metadata``) of the ``names`` the
+        upstream has, as Vouch's, and whether any is stale. Local and malformed names are
+        left out (never asked upstream), and so are names the upstream lacks. One upstream
+        request for every name not cached within ``metadata_ttl`` (each name's entry is kept
+        under ``name@``); while the upstream fails the kept entries are served (stale), and
+        a name with nothing kept raises the upstream's error (502 / 504) for the batch.
+        ``signed``/``signing_method`` are the upstream's record: the client verifies the
+        provenance (``provenance``) itself."""
+        with session_scope(self.registry.engine) as session:
+            wanted = [n for n in dict.fromkeys(names)
+                      if _valid(n) and not is_local(session, self.ECOSYSTEM, n)]
+            pages = {n: self.cached_page(session, _key(n, "")) for n in wanted}
+        now, ttl = self.registry.clock.now(), timedelta(seconds=self.upstream.metadata_ttl)
+        todo = [n for n, page in pages.items()
+                if page is None or now - _aware(page.fetched_at) >= ttl]
+        if len(todo) < len(wanted):
+            self.stats.add(self.upstream.name, "hits")
+        found = {n: json.loads(page.body) for n, page in pages.items()
+                 if n not in todo and page is not None and page.found}
+        stale = False
+        if todo:
+            try:
+                fetched = self._fetch_metadata(todo)
+            except Exception as err:
+                self.stats.add(self.upstream.name, "errors")
+                if any(pages[n] is None for n in todo):
+                    if isinstance(err, DomainError):
+                        raise
+                    raise UpstreamUnavailable(
+                        f"upstream {self.upstream.name!r} answered no usable metadata ({err})",
+                        upstream=self.upstream.name) from err
+                self.stats.add(self.upstream.name, "stale")
+                log.warning("upstream %s is failing: serving kept metadata of %d names "
+                            "(stale)", self.upstream.name, len(todo))
+                stale = True
+                found.update({n: json.loads(page.body) for n in todo
+                              if (page := pages[n]) is not None and page.found})
+            else:
+                self.stats.add(self.upstream.name, "misses")
+                for name in todo:
+                    entry = fetched.get(name)
+                    self.store_page(_key(name, ""), entry is not None, json.dumps(entry or {}))
+                    if entry is not None:
+                        found[name] = entry
+        return {n: self._ours(n, entry) for n, entry in found.items()}, stale
+
+    def _fetch_metadata(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """The upstream's batch entries of ``names`` (checked); raises on any failure."""
+        answer = self.http.post_json(self.upstream.url + "api/v1/metadata", {"names": names})
+        if answer.status != 200:
+            raise ValueError(f"HTTP {answer.status}")
+        packages = json.loads(answer.body).get("packages")
+        if not isinstance(packages, dict):
+            raise ValueError("no packages")
+        entries = {}
+        for name in names:
+            if name in packages:
+                entry = MetadataPackage.model_validate(packages[name])
+                if entry.name != name:
+                    raise ValueError(f"an entry of another name for {name}")
+                entries[name] = entry.model_dump(mode="json")
+        return entries
+
+    def _ours(self, name: str, entry: dict[str, Any]) -> MetadataPackage:
+        """An upstream entry as this registry serves it: Vouch's artifact URLs, malicious
+        versions quarantined, and the digests of bytes already verified and kept."""
+        doc = MetadataPackage.model_validate(entry)
+        quarantined = self.malicious_versions(name, {v.version for v in doc.versions})
+        with session_scope(self.registry.engine) as session:
+            rows = {row.version: row for row in self._rows(session, name)}
+        for v in doc.versions:
+            v.quarantined = v.quarantined or v.version in quarantined
+            served = (not v.unpublished and not v.quarantined and v.sha256 is not None
+                      and v.artifact_url is not None)
+            v.artifact_url = artifact_path(name, v.version) if served else None
+            row = rows.get(v.version)
+            if row is not None:  # the bytes Vouch verified are the ones it offers, for ever
+                v.sha256, v.sha512, v.size = row.sha256, row.sha512, row.size
+        return doc
+
+    def provenance(self, name: str, version: str) -> tuple[dict[str, Any], bool]:
+        """The upstream's provenance document of ``name@version`` (cached like the version
+        document; the client verifies it over the bytes itself) and whether it is stale;
+        raises ``PackageNotFound`` (local name), ``ProvenanceNotFound`` or an upstream
+        error."""
+        raw, stale = self._document(name, version, provenance=True)
+        try:
+            doc = ProvenancePublic.model_validate(raw)
+        except ValueError as err:
+            raise self._unreadable(name) from err
+        if doc.version != version:
+            raise self._unreadable(name)
+        return doc.model_dump(mode="json"), stale
 
     def purge(self, name: str | None = None) -> int:
         """Drop cached documents (all, or one package's, its versions' included)."""
@@ -273,13 +377,25 @@ def _key(name: str, version: str | None) -> str:
     return f"{name[:140]}@{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def _not_found(name: str, version: str | None) -> NotFound:
+def _not_found(name: str, version: str | None, provenance: bool = False) -> NotFound:
+    if provenance:
+        return ProvenanceNotFound(f"{name}@{version} has no signature provenance upstream",
+                                  package=name, version=version)
     return PackageNotFound(name) if version is None else VersionNotFound(name, version)
 
 
-def _decoded(page: ProxyPage, name: str, version: str | None) -> dict[str, Any]:
+def _valid(name: str) -> bool:
+    try:
+        parse_package_name(name)
+    except DomainError:
+        return False
+    return True
+
+
+def _decoded(page: ProxyPage, name: str, version: str | None,
+             provenance: bool = False) -> dict[str, Any]:
     if not page.found:
-        raise _not_found(name, version)
+        raise _not_found(name, version, provenance)
     doc: dict[str, Any] = json.loads(page.body)
     return doc
 

@@ -23,7 +23,12 @@ from starlette.datastructures import UploadFile
 from app.core.errors import MalformedInput, PackageNotFound
 from app.core.input_guards import check_json_bytes, reject_nul
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep
-from app.proxy.responses import proxied_artifact, proxied_package, proxied_version
+from app.proxy.responses import (
+    proxied_artifact,
+    proxied_native_provenance,
+    proxied_package,
+    proxied_version,
+)
 from app.publishing.publish import PublishRequest
 from app.publishing.remote_downloads import redirect_download, remote_blob_response
 from app.publishing.schemas import (
@@ -186,8 +191,15 @@ def download_artifact(package: str, version: str, request: Request,
 
 @router.get("/{package:path}/versions/{version}/provenance", response_model=ProvenancePublic,
             summary="The signature evidence and what was verified at publish time")
-def provenance(package: str, version: str, registry: RegistryDep) -> ProvenancePublic:
-    return registry.reads.provenance(package, version)
+def provenance(package: str, version: str, request: Request,
+               registry: RegistryDep) -> Response | ProvenancePublic:
+    try:
+        return registry.reads.provenance(package, version)
+    except PackageNotFound:  # not hosted: the upstream's, if configured (issue 17)
+        answer = proxied_native_provenance(request, package, version)
+        if answer is None:
+            raise
+        return answer
 
 
 @router.put("/{package:path}/versions/{version}/deprecation", response_model=VersionPublic,

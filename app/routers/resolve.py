@@ -6,10 +6,11 @@ Registered before the packages router: ``/{package:path}`` there would swallow t
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from app.deps import RegistryDep
+from app.proxy.responses import proxied_metadata
 from app.publishing.metadata import MAX_BATCH
 from app.publishing.schemas import BatchMetadata, ResolvedVersion
 
@@ -22,8 +23,10 @@ class BatchRequest(BaseModel):
 
 @router.post("/metadata", response_model=BatchMetadata,
              summary="Versions, dependencies and digests of many packages")
-def metadata(body: BatchRequest, registry: RegistryDep) -> BatchMetadata:
-    return registry.reads.metadata(body.names)
+def metadata(body: BatchRequest, request: Request, response: Response,
+             registry: RegistryDep) -> BatchMetadata:
+    # names not hosted: the upstream proxy's, if configured (issue 17)
+    return proxied_metadata(request, response, registry.reads.metadata(body.names))
 
 
 @router.get("/packages/{package:path}/resolve", response_model=ResolvedVersion,

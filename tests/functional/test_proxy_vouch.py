@@ -27,7 +27,9 @@ from app.core.db import session_scope
 from app.core.models import AuditEvent, PackageBlob
 from app.proxy.models import ProxyFile, ProxyPage
 from tests.conftest import Actors
+from tests.functional.clihelp import cli_env, vouch
 from tests.functional.helpers import assert_problem, publish
+from tests.functional.test_lock_install import tarball
 from tests.support.databases import DatabaseFactory
 from tests.support.server import RunningServer, running_registry
 from tests.support.signers import SessionSigning
@@ -252,3 +254,84 @@ def test_purging_a_name_drops_its_package_and_version_documents(
     # the next read asks the upstream again
     assert httpx.get(f"{proxy.url}/api/v1/packages/widget").status_code == 200
     assert _state(proxy)[1] == 1
+
+
+def test_vouch_install_takes_upstream_only_names_through_the_proxy_and_hosted_ones_from_here(
+        proxy: RunningServer, upstream: Upstream, widget: str, session_signing: SessionSigning,
+        tmp_path: Path) -> None:
+    # upstream only: toolkit 1.0.0 depends on helper ^1 (both GPG-signed on the upstream);
+    # widget: the upstream has 1.0.0 and 1.1.0 (the fixture) and 2.0.0, this registry 0.1.0
+    up = upstream.actors.client(widget)
+    for name, version, deps in (("helper", "1.2.0", {}), ("toolkit", "1.0.0", {"helper": "^1"}),
+                                ("widget", "2.0.0", {})):
+        data = tarball({f"package/{name}.txt": f"upstream {name} {version}".encode()})
+        assert publish(up, name, version, data,
+                       metadata={"dependencies": deps}).status_code == 201
+    local = Actors(proxy, session_signing)
+    owner = local.client(local.user("owner"))
+    hosted = tarball({"package/widget.txt": b"private widget 0.1.0"})
+    assert publish(owner, "widget", "0.1.0", hosted).status_code == 201
+
+    project = tmp_path / "project"
+    project.mkdir()
+    env = cli_env(proxy.url, None, tmp_path)
+    installed = vouch("install", "toolkit", "widget", env=env, cwd=project)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    modules = project / "vouch_modules"
+    assert (modules / "toolkit" / "package" / "toolkit.txt").read_bytes() == \
+        b"upstream toolkit 1.0.0"
+    assert (modules / "helper" / "package" / "helper.txt").read_bytes() == \
+        b"upstream helper 1.2.0"
+    # the hosted name: this registry's version, never the upstream's higher ones
+    assert (modules / "widget" / "package" / "widget.txt").read_bytes() == \
+        b"private widget 0.1.0"
+    lock = (project / "vouch.lock").read_text()
+    assert 'version = "0.1.0"' in lock and "2.0.0" not in lock and "1.1.0" not in lock
+    with session_scope(proxy.registry.engine) as session:
+        assert sorted((r.name, r.version) for r in session.exec(select(ProxyFile))) == [
+            ("helper", "1.2.0"), ("toolkit", "1.0.0")]  # verified, kept; no widget asked for
+        kept = {p.name for p in session.exec(select(ProxyPage))}
+    assert not any(name.startswith("widget") for name in kept)
+    # the batch endpoint itself: upstream entries at this registry's URLs, hosted ones local
+    batch = httpx.post(f"{proxy.url}/api/v1/metadata",
+                       json={"names": ["toolkit", "widget", "nowhere"]})
+    assert batch.status_code == 200 and batch.headers["x-vouch-upstream"] == "vouch-up"
+    body = batch.json()
+    assert body["missing"] == ["nowhere"]
+    assert [v["version"] for v in body["packages"]["widget"]["versions"]] == ["0.1.0"]
+    toolkit = body["packages"]["toolkit"]["versions"][0]
+    assert toolkit["artifact_url"] == "/api/v1/packages/toolkit/versions/1.0.0/artifact"
+    assert toolkit["dependencies"] == {"helper": "^1"}
+    assert toolkit["signing_method"] == "gpg"
+
+
+def test_batch_metadata_is_cached_served_stale_and_fails_clearly_with_nothing_kept(
+        proxy: RunningServer, upstream: Upstream, widget: str, session_signing: SessionSigning,
+        ) -> None:
+    local = Actors(proxy, session_signing)
+    owner = local.client(local.user("root", admin=True))
+    assert owner.post("/api/v1/orgs", json={"name": "acme"}).status_code == 201
+    assert owner.post("/api/v1/orgs/acme/reservations",
+                      json={"name": "internal-tool"}).status_code == 201
+    up = upstream.actors.client(widget)
+    assert publish(up, "internal-tool", "9.0.0", b"public shadow").status_code == 201
+    first = httpx.post(f"{proxy.url}/api/v1/metadata",
+                       json={"names": ["widget", "internal-tool", "@acme/x"]})
+    assert first.status_code == 200, first.text
+    assert sorted(first.json()["missing"]) == ["@acme/x", "internal-tool"]  # never upstream
+    assert [v["version"] for v in first.json()["packages"]["widget"]["versions"]] == [
+        "1.0.0", "1.1.0"]
+    with session_scope(proxy.registry.engine) as session:
+        assert [p.name for p in session.exec(select(ProxyPage))] == ["widget@"]
+
+    upstream.stop()
+    again = httpx.post(f"{proxy.url}/api/v1/metadata", json={"names": ["widget"]})
+    assert again.json() == {**first.json(), "missing": []} and "warning" not in again.headers
+    proxy.clock.advance(timedelta(minutes=11))
+    stale = httpx.post(f"{proxy.url}/api/v1/metadata", json={"names": ["widget"]})
+    assert stale.status_code == 200 and stale.headers["warning"] == '110 - "Response is Stale"'
+    assert stale.json()["packages"] == first.json()["packages"]
+    before = _state(proxy)
+    assert_problem(httpx.post(f"{proxy.url}/api/v1/metadata",
+                              json={"names": ["widget", "other"]}), 502, "upstream_unavailable")
+    assert _state(proxy) == before
