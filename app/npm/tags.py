@@ -38,8 +38,7 @@ from app.core.models import Package, PackageVersion
 from app.core.records import audit
 from app.publishing import ownership
 from app.publishing import packages as pkgs
-from versions.errors import InvalidRange
-from versions.npm_range import Range
+from app.publishing.versioning import parse_range
 from versions.semver import Version
 
 ECOSYSTEM = "npm"
@@ -65,9 +64,7 @@ def check_tag(tag: str) -> str:
     if not tag or len(tag) > MAX_TAG_LENGTH or not _TAG.match(tag):
         raise InvalidMetadata(f"{tag[:MAX_TAG_LENGTH]!r} is not a valid dist-tag (letters, "
                               f"digits, . _ ~ -, at most {MAX_TAG_LENGTH} characters)")
-    try:
-        Range.parse(tag)
-    except (InvalidRange, ValueError):
+    if parse_range(tag) is None:
         return tag
     raise InvalidMetadata(f"Tag name must not be a valid SemVer range: {tag}")
 
