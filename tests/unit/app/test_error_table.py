@@ -29,7 +29,9 @@ VARIABLE_CODE = {"SignatureRejected", "LibraryError"}  # their code comes from a
 
 
 def _import_app() -> None:
-    for path in sorted((ROOT / "app").rglob("*.py")):
+    """Every module of ``app`` and of the format libraries, whose errors reach callers with
+    their own codes (some are imported lazily by the app, only when a request needs them)."""
+    for path in sorted([*(ROOT / "app").rglob("*.py"), *(ROOT / "formats").rglob("*.py")]):
         if "migrations" in path.parts:
             continue
         parts = list(path.relative_to(ROOT).with_suffix("").parts)
