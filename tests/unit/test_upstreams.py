@@ -73,7 +73,7 @@ def test_settings_refuse_a_bad_file_or_a_missing_token_variable_at_start_up(
     config.write_text("[[upstream]]\nname='x'\nformat='pypi'\nurl='https://a/'\n"
                       "token_env='VOUCH_TEST_UPSTREAM_TOKEN'\n")
     monkeypatch.delenv("VOUCH_TEST_UPSTREAM_TOKEN", raising=False)
-    with pytest.raises(ValidationError, match="VOUCH_TEST_UPSTREAM_TOKEN.*not set"):
+    with pytest.raises(ValidationError, match=r"VOUCH_TEST_UPSTREAM_TOKEN.*not set"):
         Settings(data_dir=tmp_path, upstreams=config)
     monkeypatch.setenv("VOUCH_TEST_UPSTREAM_TOKEN", "s3cret-value")
     assert Settings(data_dir=tmp_path, upstreams=config).upstreams == config
