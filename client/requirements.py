@@ -18,11 +18,14 @@ hashes name, or every file of the release) are downloaded and hashed. Signatures
 PEP 740 provenance (``/integrity/.../provenance``) is verified locally (``formats.pypi``:
 certificate chain to the trust root, transparency-log inclusion, DSSE signature, subject =
 this file's name and sha256) against the publisher the registry recorded and any identity the
-consumer pins (``--repository/--workflow``, ``--identity/--issuer``). A file without
-attestations is unsigned (fails unless ``--allow-unsigned``; a GPG-signed upload has no PEP
-740 provenance, so it counts as unsigned here). Advisories: the registry's OSV API, ecosystem
-``PyPI``. A yanked (deprecated) release warns; a quarantined project or a release that is not
-offered (unpublished, quarantined) fails.
+consumer pins (``--repository/--workflow``, ``--identity/--issuer``). A file uploaded with a
+detached GPG signature instead (``twine upload FILE FILE.asc``) is verified locally the way
+``vouch verify NAME@VERSION`` checks a native GPG signature (``client.verify._check_gpg``):
+the signature from ``/api/v1/pypi/<name>/<version>/files/<filename>/signature`` against the
+key the registry recorded and any ``--gpg-fingerprint`` pin; a pin of the other method fails.
+A file with neither is unsigned (fails unless ``--allow-unsigned``). Advisories: the
+registry's OSV API, ecosystem ``PyPI``. A yanked (deprecated) release warns; a quarantined
+project or a release that is not offered (unpublished, quarantined) fails.
 """
 
 from __future__ import annotations
@@ -47,7 +50,13 @@ from client.advisory_check import fetch_advisories
 from client.api import RegistryClient
 from client.cache import same_digest
 from client.errors import ClientError, IntegrityError, RegistryUnavailable, UsageError
-from client.verify import EntryResult, Report, _advisory_summary, _check_advisories
+from client.verify import (
+    EntryResult,
+    Report,
+    _advisory_summary,
+    _check_advisories,
+    _check_gpg,
+)
 from client.verify_policy import VerifyOptions
 from signing.errors import VerificationError
 from signing.policy import GenericIdentity, GitHubPublisher, IdentityPolicy
@@ -185,7 +194,7 @@ def _verify_pin(api: RegistryClient, pin: Pin, advisories: AdvisoryIndex,
                    if isinstance(yanked, str) else "yanked (deprecated)")
     checked = _files_to_check(pin, files, result)
     for entry in checked:
-        _check_file(api, entry, options, trust, result)
+        _check_file(api, pin.name, pin.version, entry, options, trust, result)
     found = advisories.query(PYPI_ECOSYSTEM, pin.name, pin.version)
     _check_advisories([_advisory_summary(record) for record in found], options, result)
 
@@ -227,25 +236,40 @@ def _files_to_check(pin: Pin, files: list[dict[str, Any]],
     return chosen
 
 
-def _check_file(api: RegistryClient, entry: dict[str, Any], options: VerifyOptions,
-                trust: Any, result: EntryResult) -> None:
+def _check_file(api: RegistryClient, name: str, version: str, entry: dict[str, Any],
+                options: VerifyOptions, trust: Any, result: EntryResult) -> None:
     filename, sha256 = entry["filename"], entry["hashes"]["sha256"]
     try:
-        api.fetch_artifact(entry["url"], sha256)
+        path = api.fetch_artifact(entry["url"], sha256)
     except IntegrityError as err:
         result.add("checksum", "fail", f"{filename}: {err.message}")
         return
     result.sha256 = result.sha256 or sha256
     result.add("checksum", "pass", f"{filename}: sha256 {sha256} matches")
     provenance_url = entry.get("provenance")
+    pinned = options.pins.method
     if not provenance_url:
-        pinned = options.pins.method
+        signature = _gpg_signature(api, name, version, filename)
+        if signature is not None:
+            if pinned and pinned != "gpg":
+                result.add("signature", "fail", f"identity_mismatch: a Sigstore signer is "
+                           f"pinned, but {filename} is signed with GPG")
+                return
+            try:
+                _check_gpg(signature, path, options, result)
+            except VerificationError as err:
+                result.add("signature", "fail", f"{filename}: {err.code}: {err}")
+            return
         if pinned:
-            result.add("signature", "fail", f"identity_mismatch: {filename} has no PEP 740 "
-                       "attestations, but a signer is pinned")
+            result.add("signature", "fail", f"identity_mismatch: {filename} is unsigned, but "
+                       "a signer is pinned")
         else:
             result.add("signature", "warn" if options.allow_unsigned else "fail",
-                       f"{filename}: unsigned (no PEP 740 attestations)")
+                       f"{filename}: unsigned (no PEP 740 attestations, no GPG signature)")
+        return
+    if pinned == "gpg":
+        result.add("signature", "fail", f"identity_mismatch: a GPG key is pinned, but "
+                   f"{filename} is attested with Sigstore")
         return
     try:
         provenance = api.json("GET", provenance_url)
@@ -255,6 +279,22 @@ def _check_file(api: RegistryClient, entry: dict[str, Any], options: VerifyOptio
         return
     result.signer = signer
     result.add("signature", "pass", f"{filename}: attested by {signer}")
+
+
+def _gpg_signature(api: RegistryClient, name: str, version: str,
+                   filename: str) -> dict[str, Any] | None:
+    """The file's detached GPG signature with the signer's registered key (the native
+    provenance shape), or None when it was uploaded without one."""
+    try:
+        found: dict[str, Any] = api.json(
+            "GET", f"/api/v1/pypi/{name}/{version}/files/{filename}/signature")
+    except RegistryUnavailable:
+        raise
+    except ClientError as err:
+        if err.code != "provenance_not_found":
+            raise
+        return None
+    return found
 
 
 def _check_provenance(provenance: dict[str, Any], filename: str, sha256: str,

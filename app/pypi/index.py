@@ -5,6 +5,7 @@
     artifact = find_file(session, "foo-bar", "1.0", "foo_bar-1.0-py3-none-any.whl")
     raw = core_metadata(session, "foo-bar", "1.0", "foo_bar-1.0-py3-none-any.whl")
     provenance = provenance_json(session, "foo-bar", "1.0", "foo_bar-1.0-py3-none-any.whl")
+    signature = gpg_signature(session, "foo-bar", "1.0", "foo_bar-1.0-py3-none-any.whl")
 
 What a page offers follows the registry's rules: unpublished releases are gone; a quarantined
 release offers no files, and a quarantined project none at all (PEP 792 ``quarantined``); a
@@ -16,11 +17,14 @@ release, 403 ``version_quarantined`` for a quarantined one.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from app.core.clock import as_utc
 from app.core.errors import NotFound, VersionGone, VersionQuarantined
-from app.core.models import Package, PackageBlob, PackageFile, PackageVersion, Provenance
+from app.core.models import GpgKey, Package, PackageBlob, PackageFile, PackageVersion, Provenance
 from app.publishing import packages as pkgs
 from app.publishing.documents import ProvenanceNotFound
 from app.publishing.downloads import Artifact
@@ -115,6 +119,26 @@ def provenance_json(session: Session, name: str, version: str, filename: str) ->
         raise ProvenanceNotFound(f"{filename} was uploaded without attestations",
                                  package=name, version=version)
     return row.raw
+
+
+def gpg_signature(session: Session, name: str, version: str, filename: str) -> dict[str, Any]:
+    """The detached GPG signature a file was uploaded with, in the native provenance document's
+    shape (``method`` ``gpg``, ``identity.fingerprint``, the armored ``signature`` and the
+    signer's registered ``public_key``, None once the key is removed), so a consumer verifies
+    it itself. Raises ``ProvenanceNotFound`` (404) for a file uploaded without one; answers
+    for unpublished and quarantined releases too, as the PEP 740 provenance does."""
+    _, row, file = _file(session, name, version, filename)
+    found = session.exec(select(Provenance).where(Provenance.file_id == file.id,
+                                                  Provenance.method == "gpg")).first()
+    if found is None:
+        raise ProvenanceNotFound(f"{filename} was uploaded without a GPG signature",
+                                 package=name, version=version)
+    fingerprint = found.identity.get("fingerprint")
+    key = session.exec(select(GpgKey).where(GpgKey.fingerprint == fingerprint)).first()
+    return {"name": name, "version": row.version, "method": found.method,
+            "identity": found.identity, "log_index": None, "log_id": None,
+            "integrated_time": None, "verified_at": as_utc(found.verified_at).isoformat(),
+            "bundle": None, "signature": found.raw, "public_key": key.armored if key else None}
 
 
 def _file(session: Session, name: str, version: str,

@@ -8,6 +8,7 @@ of ``app/routers/pypi_simple.py`` call.
                               count=True, if_none_match=None)   # ServedFile
     reads.core_metadata("foo-bar", "1.0", "foo_bar-1.0-py3-none-any.whl")   # PEP 658 bytes
     reads.provenance("foo-bar", "1.0", "foo_bar-1.0-py3-none-any.whl")      # PEP 740 JSON
+    reads.signature("foo-bar", "1.0", "foo_bar-1.0-py3-none-any.whl")       # ProvenancePublic
 
 Each call opens its own read session. Failures: ``PackageNotFound`` / ``NotFound`` (404),
 ``VersionGone`` (410: unpublished, also when the bytes vanish while a file is opened),
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from app.core.db import session_scope
 from app.publishing.downloads import Artifact, DownloadCounter, open_artifact
+from app.publishing.schemas import ProvenancePublic
 from app.pypi import index
 from app.pypi.page_cache import PageCache
 from app.storage import BlobStore
@@ -78,3 +80,9 @@ class PythonIndexService:
     def provenance(self, name: str, version: str, filename: str) -> str:
         with session_scope(self.engine) as session:
             return index.provenance_json(session, name, version, filename)
+
+    def signature(self, name: str, version: str, filename: str) -> ProvenancePublic:
+        """The file's detached GPG signature with the signer's registered key (the native
+        provenance shape); ``ProvenanceNotFound`` when it was uploaded without one."""
+        with session_scope(self.engine) as session:
+            return ProvenancePublic(**index.gpg_signature(session, name, version, filename))

@@ -24,6 +24,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from app.core.errors import NotFound, PackageNotFound
 from app.deps import RegistryDep
 from app.proxy.responses import proxied_file, proxied_page, proxied_provenance
+from app.publishing.schemas import ProvenancePublic
 from app.registry import Registry
 from app.routers.packages import OpenBlobResponse
 from app.storage import blob_key
@@ -129,6 +130,14 @@ def integrity_provenance(name: str, version: str, filename: str, request: Reques
             raise
         return answer
     return Response(body, media_type=_INTEGRITY, headers={"Vary": "Accept"})
+
+
+@router.get("/api/v1/pypi/{name}/{version}/files/{filename}/signature",
+            response_model=ProvenancePublic,
+            summary="The detached GPG signature a file was uploaded with, and the signer's key")
+def file_signature(name: str, version: str, filename: str,
+                   registry: RegistryDep) -> ProvenancePublic:
+    return registry.pypi.signature(_normalized(name), version, filename)
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:

@@ -1,6 +1,7 @@
 """`vouch verify --requirements requirements.txt`: the real `vouch` in a subprocess against the
 real server, on Python files uploaded through /legacy/ with attestations signed by the local
-Sigstore instance (and one GPG-signed upload, which has no PEP 740 provenance)."""
+Sigstore instance, and on GPG-signed ones (``twine upload FILE FILE.asc``), whose signature
+the registry serves with the signer's key for the consumer to verify."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sqlmodel import col, select
 
+from app.core.db import session_scope
+from app.core.models import PackageFile, Provenance
 from tests.conftest import Actors
 from tests.functional.clihelp import cli_env, vouch
+from tests.functional.pypi_clients import twine_upload
 from tests.functional.test_advisories_fixtures import security_client
 from tests.functional.test_pypi_attestations import upload
 from tests.support.attestations import make_attestation
@@ -93,15 +99,99 @@ def test_a_hash_the_registry_does_not_hold_fails(actors: Actors, release: dict[s
     assert ("checksum", "fail") in _findings(report, "widget")
 
 
-def test_unsigned_under_pep_740_fails_unless_allowed(actors: Actors, release: dict[str, Any],
-                                                     tmp_path: Path,
-                                                     sigstore_trusted_root_path: Path) -> None:
-    """gadget was uploaded with a GPG signature only: no PEP 740 provenance to verify."""
-    code, report, _ = _verify(actors, tmp_path, sigstore_trusted_root_path, "gadget==2.0\n")
-    assert code == 1 and ("signature", "fail") in _findings(report, "gadget")
-    code, report, _ = _verify(actors, tmp_path, sigstore_trusted_root_path, "gadget==2.0\n",
+@pytest.fixture
+def gpg_release(actors: Actors, release: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """gizmo 3.0: a wheel uploaded by the real `twine upload FILE FILE.asc` (README's first
+    path), signed with alice's registered GPG key."""
+    dists = tmp_path / "gpg-dist"
+    dists.mkdir()
+    wheel = build_wheel(dists, "gizmo", "3.0")
+    asc = wheel.with_name(wheel.name + ".asc")
+    asc.write_bytes(actors.signers["alice"].sign(wheel.read_bytes()))  # type: ignore[attr-defined]
+    done = twine_upload(actors.server.url, release["token"], [wheel, asc], tmp_path / "home")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {"wheel": wheel, "fingerprint": actors.signers["alice"].fingerprint}  # type: ignore[attr-defined]
+
+
+def test_a_gpg_signed_upload_passes_against_the_recorded_key(
+        actors: Actors, gpg_release: dict[str, Any], tmp_path: Path,
+        sigstore_trusted_root_path: Path) -> None:
+    """The signature twine sent is served with the signer's registered key and verified
+    locally: no --allow-unsigned needed, the key's own fingerprint pinned passes too."""
+    wheel, fingerprint = gpg_release["wheel"], gpg_release["fingerprint"]
+    served = httpx.get(f"{actors.server.url}/api/v1/pypi/Gizmo/3.0/files/{wheel.name}/signature")
+    assert served.status_code == 200, served.text
+    body = served.json()
+    assert body["method"] == "gpg" and body["identity"]["fingerprint"] == fingerprint
+    assert "BEGIN PGP SIGNATURE" in body["signature"]
+    assert "BEGIN PGP PUBLIC KEY BLOCK" in body["public_key"]
+    code, report, err = _verify(actors, tmp_path, sigstore_trusted_root_path, "gizmo==3.0\n")
+    assert code == 0, (report, err)
+    assert _findings(report, "gizmo") == [("checksum", "pass"), ("signature", "pass")]
+    assert fingerprint in report["entries"][0]["signer"]
+    code, report, err = _verify(actors, tmp_path, sigstore_trusted_root_path, "gizmo==3.0\n",
+                                "--gpg-fingerprint", fingerprint)
+    assert code == 0, (report, err)
+    # An attested file has no GPG signature to serve.
+    missing = httpx.get(f"{actors.server.url}/api/v1/pypi/widget/1.0/files/"
+                        "widget-1.0-py3-none-any.whl/signature")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "provenance_not_found"
+
+
+def test_a_pin_to_another_key_or_method_fails(actors: Actors, gpg_release: dict[str, Any],
+                                              tmp_path: Path,
+                                              sigstore_trusted_root_path: Path) -> None:
+    actors.user("bob")
+    other = actors.signers["bob"].fingerprint  # type: ignore[attr-defined]
+    assert other != gpg_release["fingerprint"]
+    code, report, _ = _verify(actors, tmp_path, sigstore_trusted_root_path, "gizmo==3.0\n",
+                              "--gpg-fingerprint", other)
+    assert code == 1 and ("signature", "fail") in _findings(report, "gizmo")
+    assert "identity_mismatch" in json.dumps(report)
+    code, report, _ = _verify(actors, tmp_path, sigstore_trusted_root_path, "gizmo==3.0\n",
+                              "--repository", "acme/widget", "--workflow", "release.yml")
+    assert code == 1 and ("signature", "fail") in _findings(report, "gizmo")
+    # A GPG pin does not accept a Sigstore-attested file either.
+    code, report, _ = _verify(actors, tmp_path, sigstore_trusted_root_path, "widget==1.0\n",
+                              "--gpg-fingerprint", gpg_release["fingerprint"])
+    assert code == 1 and ("signature", "fail") in _findings(report, "widget")
+
+
+def test_a_tampered_signature_fails(actors: Actors, gpg_release: dict[str, Any],
+                                    tmp_path: Path, sigstore_trusted_root_path: Path) -> None:
+    """The registry's stored signature replaced by one of the same key over other bytes:
+    the consumer's own check refuses it, --allow-unsigned does not waive it."""
+    forged = actors.signers["alice"].sign(b"other bytes").decode()  # type: ignore[attr-defined]
+    with session_scope(actors.server.registry.engine, write=True) as session:
+        row = session.exec(select(Provenance).join(
+            PackageFile, col(PackageFile.id) == Provenance.file_id).where(
+            PackageFile.filename == gpg_release["wheel"].name)).one()
+        row.raw = forged
+        session.add(row)
+    for extra in ((), ("--allow-unsigned",)):
+        code, report, err = _verify(actors, tmp_path, sigstore_trusted_root_path,
+                                    "gizmo==3.0\n", *extra)
+        assert code == 1, (report, err)
+        assert _findings(report, "gizmo") == [("checksum", "pass"), ("signature", "fail")]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"default_signature_policy": "none"}],
+                         indirect=True)
+def test_an_unsigned_file_fails_unless_allowed(actors: Actors, tmp_path: Path,
+                                               sigstore_trusted_root_path: Path) -> None:
+    """Neither attestations nor a GPG signature (a package whose policy is ``none``)."""
+    token = actors.user("alice")
+    dists = tmp_path / "dist"
+    dists.mkdir()
+    plain = build_wheel(dists, "plain", "1.0")
+    response = upload(actors.server.url, token, plain, name="plain", version="1.0")
+    assert response.status_code == 200, response.text
+    code, report, _ = _verify(actors, tmp_path, sigstore_trusted_root_path, "plain==1.0\n")
+    assert code == 1 and ("signature", "fail") in _findings(report, "plain")
+    code, report, _ = _verify(actors, tmp_path, sigstore_trusted_root_path, "plain==1.0\n",
                               "--allow-unsigned")
-    assert code == 0 and ("signature", "warn") in _findings(report, "gadget")
+    assert code == 0 and ("signature", "warn") in _findings(report, "plain")
 
 
 def test_missing_packages_and_versions_fail(actors: Actors, release: dict[str, Any],
