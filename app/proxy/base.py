@@ -18,11 +18,13 @@ fetch of the same filename keeps the first row.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -30,8 +32,8 @@ from sqlmodel import Session, select
 from app.core.db import session_scope
 from app.core.errors import VersionQuarantined
 from app.core.records import audit
-from app.proxy.errors import UpstreamDigestMismatch
-from app.proxy.fetch import UpstreamHttp
+from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable
+from app.proxy.fetch import Answer, UpstreamHttp
 from app.proxy.models import ProxyFile, ProxyPage
 from app.proxy.stats import ProxyStats
 from app.registry import Registry
@@ -74,6 +76,22 @@ class UpstreamProxy:
                                 name=name, found=found, body="", fetched_at=now)
             row.found, row.body, row.fetched_at = found, body, now
             session.add(row)
+
+    def usable_document(self, answer: Answer, name: str, what: str) -> dict[str, Any]:
+        """The upstream's JSON ``what`` (a packument, a version document) for ``name``. A
+        status other than 200, a body that is not a JSON object, or another package's document
+        counts as an upstream error and raises 502 ``upstream_unavailable``."""
+        try:
+            if answer.status != 200:
+                raise ValueError(f"HTTP {answer.status}")
+            doc = json.loads(answer.body)
+            if not isinstance(doc, dict) or doc.get("name") != name:
+                raise ValueError(f"not this package's {what}")
+        except ValueError as err:
+            self.stats.add(self.upstream.name, "errors")
+            raise UpstreamUnavailable(f"upstream {self.upstream.name!r} answered no usable "
+                                      f"{what} ({err})", upstream=self.upstream.name) from err
+        return doc
 
     def purge(self, name: str | None = None) -> int:
         """Drop cached pages (all, or one name's): the next request asks the upstream."""

@@ -34,7 +34,7 @@ from urllib.parse import urljoin
 from app.core.db import session_scope
 from app.core.errors import NotFound, PackageNotFound
 from app.proxy.base import CachedFile, UpstreamProxy, as_cached
-from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable, UpstreamUnsigned
+from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnsigned
 from app.proxy.guard import is_local
 from app.proxy.models import ProxyFile
 from app.proxy.npm_provenance import NpmUpstreamProvenance
@@ -128,17 +128,9 @@ class NpmProxy(UpstreamProxy):
         if answer.status == 404:
             self.store_page(name, False, "{}")
             raise PackageNotFound(name)
-        try:
-            if answer.status != 200:
-                raise ValueError(f"HTTP {answer.status}")
-            doc = json.loads(answer.body)
-            if not isinstance(doc, dict) or doc.get("name") != name:
-                raise ValueError("not this package's packument")
-        except ValueError as err:
-            self.stats.add(self.upstream.name, "errors")
-            raise UpstreamUnavailable(f"upstream {self.upstream.name!r} answered no usable "
-                                      f"packument ({err})", upstream=self.upstream.name) from err
-        kept = {k: doc[k] for k in ("name", "dist-tags", "versions", "time") if k in doc}
+        doc = self.usable_document(answer, name, "packument")
+        kept: dict[str, Any] = {k: doc[k] for k in ("name", "dist-tags", "versions", "time")
+                                if k in doc}
         self.store_page(name, True, json.dumps(kept))
         return kept, now, False
 

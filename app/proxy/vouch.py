@@ -154,16 +154,7 @@ class VouchProxy(UpstreamProxy):
         if answer.status == 404:
             self.store_page(key, False, "{}")
             raise _not_found(name, version, provenance)
-        try:
-            if answer.status != 200:
-                raise ValueError(f"HTTP {answer.status}")
-            doc = json.loads(answer.body)
-            if not isinstance(doc, dict) or doc.get("name") != name:
-                raise ValueError("not this package's document")
-        except ValueError as err:
-            self.stats.add(self.upstream.name, "errors")
-            raise UpstreamUnavailable(f"upstream {self.upstream.name!r} answered no usable "
-                                      f"document ({err})", upstream=self.upstream.name) from err
+        doc = self.usable_document(answer, name, "document")
         self.store_page(key, True, json.dumps(doc))
         return doc, False
 
