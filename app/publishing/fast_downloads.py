@@ -44,7 +44,7 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.publishing.front_door import tried
-from app.publishing.generations import Coalescer, own_connection
+from app.publishing.generations import Coalescer, LoopConnection, own_connection
 from app.publishing.remote_downloads import presigned_redirect
 from app.storage import BlobNotFound, FilesystemBlobStore, blob_key
 
@@ -114,6 +114,7 @@ class ArtifactLookup:
         self._conn: Any = None
         self._sql = _QUERY.format(ph="?" if self.sqlite else "%s")
         self._lock = threading.Lock()
+        self._pg = LoopConnection(engine)
         self._version: int | None = None
         self._known: dict[Key, Servable | None] = {}
         self._batches: Coalescer[Key, Servable] = Coalescer(self._fetch)
@@ -142,14 +143,12 @@ class ArtifactLookup:
             self._known[key] = found
             return found
 
-    def _fetch(self, keys: list[Key]) -> dict[Key, Servable]:
-        """PostgreSQL: the servable ones of ``keys``, one query."""
-        with self._lock:
-            if self._conn is None:
-                self._conn = own_connection(self.engine)
-            with self._conn.cursor() as cursor:
-                cursor.execute(_BATCH_QUERY, ([k[0] for k in keys], [k[1] for k in keys]))
-                rows = cursor.fetchall()
+    async def _fetch(self, keys: list[Key]) -> dict[Key, Servable]:
+        """PostgreSQL: the servable ones of ``keys``, one query on the event loop."""
+        conn = await self._pg.get()
+        async with conn.cursor() as cursor:
+            await cursor.execute(_BATCH_QUERY, ([k[0] for k in keys], [k[1] for k in keys]))
+            rows = await cursor.fetchall()
         by_key: dict[Key, list[Any]] = {}
         for row in rows:
             by_key.setdefault((row[0], row[1]), []).append(row)
@@ -161,6 +160,7 @@ class ArtifactLookup:
         return found
 
     def close(self) -> None:
+        self._pg.close()
         with self._lock:
             conn, self._conn = self._conn, None
             self._version = None

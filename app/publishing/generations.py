@@ -17,10 +17,10 @@ What a read costs:
   other connection (any process) has committed. While it has not changed, the tags read since
   are still current and no query runs; otherwise one primary-key query. Both run on the event
   loop: they are reads of a local file that the WAL lets proceed past any writer, microseconds.
-- PostgreSQL: one query on a connection of this process's own, in a worker thread; concurrent
-  requests share it (``Coalescer``): each waits for the first query that starts after it
-  arrived, so many requests cost one round trip and one thread hop, and none is answered by a
-  query that began before it.
+- PostgreSQL: one query on a connection of this process's own, run on the event loop with
+  psycopg's async API (``LoopConnection``: no thread hop); concurrent requests share it
+  (``Coalescer``): each waits for the first query that starts after it arrived, so many
+  requests cost one round trip, and none is answered by a query that began before it.
 
 ``read`` raises on database errors; callers then let the routed path answer (it has the
 ``database_unavailable`` mapping).
@@ -31,10 +31,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
-import anyio.to_thread
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -72,8 +71,43 @@ def own_connection(engine: Engine) -> Any:
     return conn
 
 
+class LoopConnection:
+    """PostgreSQL: an autocommit connection of this process's own, used on the event loop
+    through psycopg's async API, so a query costs a round trip but no thread hop.
+
+    It belongs to the loop that opened it; asked for from another loop (a test client runs
+    each request on its own), it is dropped and opened again there. Callers run one query at
+    a time (``Coalescer``). ``close`` is synchronous: psycopg's close only ends the socket.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self._conn: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def get(self) -> Any:
+        import psycopg  # PostgreSQL only
+
+        loop = asyncio.get_running_loop()
+        if self._conn is not None and (self._loop is not loop or self._conn.closed):
+            self.close()
+        if self._conn is None:
+            self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            self._loop = loop
+        return self._conn
+
+    def close(self) -> None:
+        conn, self._conn, self._loop = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.pgconn.finish()
+            except Exception:  # already broken: nothing to release
+                log.debug("closing a loop connection failed", exc_info=True)
+
+
 class Coalescer(Generic[K, V]):
-    """Many concurrent lookups answered by one ``fetch(keys)`` call in a worker thread.
+    """Many concurrent lookups answered by one awaited ``fetch(keys)`` call.
 
     A lookup is answered only by a call that started after it was made (so it sees every
     commit that preceded it); one call runs at a time, and the lookups that arrive meanwhile
@@ -81,7 +115,7 @@ class Coalescer(Generic[K, V]):
     An exception from ``fetch`` is raised in every lookup of its batch.
     """
 
-    def __init__(self, fetch: Callable[[list[K]], dict[K, V]]) -> None:
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[dict[K, V]]]) -> None:
         self._fetch = fetch
         self._waiting: dict[K, list[asyncio.Future[V | None]]] = {}
         self._running = False
@@ -100,7 +134,7 @@ class Coalescer(Generic[K, V]):
             while self._waiting:
                 batch, self._waiting = self._waiting, {}
                 try:
-                    found = await anyio.to_thread.run_sync(self._fetch, list(batch))
+                    found = await self._fetch(list(batch))
                 except Exception as err:
                     for futures in batch.values():
                         for future in futures:
@@ -124,6 +158,7 @@ class GenerationReader:
         self.sqlite = engine.dialect.name == "sqlite"
         self._conn: Any = None
         self._lock = threading.Lock()
+        self._pg = LoopConnection(engine)
         # SQLite: tags read while data_version had the value ``_version``.
         self._version: int | None = None
         self._known: dict[str, Tag] = {}
@@ -155,14 +190,13 @@ class GenerationReader:
                 self._known[name] = tag
             return tag
 
-    def _fetch(self, names: list[str]) -> dict[str, Tag]:
+    async def _fetch(self, names: list[str]) -> dict[str, Tag]:
         """PostgreSQL: the tags of ``names``, one query (the registry-wide row with them)."""
-        with self._lock:
-            conn = self._connection()
-            with conn.cursor() as cursor:
-                cursor.execute("SELECT name, generation FROM read_generations "
-                               "WHERE name = ANY(%s)", ([*names, REGISTRY_WIDE],))
-                rows = {name: int(generation) for name, generation in cursor.fetchall()}
+        conn = await self._pg.get()
+        async with conn.cursor() as cursor:
+            await cursor.execute("SELECT name, generation FROM read_generations "
+                                 "WHERE name = ANY(%s)", ([*names, REGISTRY_WIDE],))
+            rows = {name: int(generation) for name, generation in await cursor.fetchall()}
         registry = rows.get(REGISTRY_WIDE, 0)
         return {name: (rows.get(name, 0), registry) for name in names}
 
@@ -176,6 +210,7 @@ class GenerationReader:
         self.close()
 
     def close(self) -> None:
+        self._pg.close()
         with self._lock:
             conn, self._conn = self._conn, None
             self._version = None
