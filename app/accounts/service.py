@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -192,13 +194,15 @@ def revoke_token(session: Session, principal: Principal, token_id: int, *, now: 
 def authenticate(session: Session, secret: str, *, now: datetime) -> Principal:
     """Resolve a bearer secret to a ``Principal``; raises ``InvalidToken``.
 
-    The lookup is by SHA-256 of the secret, then the stored digest is compared again in
-    constant time, so timing never reveals how much of a guessed digest matched.
+    The lookup is by SHA-256 of the secret (the unique index on ``token_hash``), then the
+    stored digest is compared again in constant time, so timing never reveals how much of a
+    guessed digest matched. One statement reads the token and its account together (issue
+    13): a revoked token, or a disabled account, fails on the very next request.
     """
     if not secret.startswith(tokens.PREFIX) or len(secret) > 200:
         raise InvalidToken("the token is not a Vouch API token")
     digest = tokens.hash_secret(secret)
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    row = session.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         raise InvalidToken("the token is unknown")
     if row.revoked_at is not None:
@@ -209,12 +213,24 @@ def authenticate(session: Session, secret: str, *, now: datetime) -> Principal:
         return Principal(name=row.name, user_id=None, actions=row.actions,
                          package_patterns=row.package_patterns,
                          trusted_publisher_id=row.trusted_publisher_id, token_id=row.id)
-    user = session.get(User, row.user_id)
-    if user is None or user.disabled_at is not None:
+    if row.user_name is None or row.disabled_at is not None:
         raise InvalidToken("the token's account is disabled")
-    return Principal(name=user.name, user_id=user.id, is_admin=user.is_admin,
-                     is_security=user.is_security, actions=row.actions,
+    return Principal(name=row.user_name, user_id=row.user_id, is_admin=row.is_admin,
+                     is_security=row.is_security, actions=row.actions,
                      package_patterns=row.package_patterns, token_id=row.id)
+
+
+_TOKENS, _USERS = ApiToken.__table__, User.__table__  # type: ignore[attr-defined]
+#: The token and its account in one indexed statement, built once (issue 13).
+_TOKEN_LOOKUP = (
+    sa_select(_TOKENS.c.id, _TOKENS.c.token_hash, _TOKENS.c.user_id, _TOKENS.c.name,
+              _TOKENS.c.actions, _TOKENS.c.package_patterns, _TOKENS.c.trusted_publisher_id,
+              _TOKENS.c.revoked_at, _TOKENS.c.expires_at,
+              _USERS.c.name.label("user_name"), _USERS.c.is_admin, _USERS.c.is_security,
+              _USERS.c.disabled_at)
+    .select_from(_TOKENS.outerjoin(_USERS, _USERS.c.id == _TOKENS.c.user_id))
+    .where(_TOKENS.c.token_hash == bindparam("digest"))
+)
 
 
 def create_org(session: Session, name: str, owner: Principal, *, now: datetime) -> Org:
@@ -305,8 +321,20 @@ def remove_member(
 
 
 def is_scope_member(session: Session, scope: str, user_id: int | None) -> bool:
-    org = session.exec(select(Org).where(Org.name == scope)).first()
-    return org is not None and membership(session, org, user_id) is not None
+    """Whether ``user_id`` is a member of the org named ``scope`` (one indexed statement)."""
+    if user_id is None:
+        return False
+    return session.execute(_SCOPE_MEMBER, {"scope": scope, "user_id": user_id}).first() \
+        is not None
+
+
+_ORGS, _MEMBERSHIPS = Org.__table__, Membership.__table__  # type: ignore[attr-defined]
+_SCOPE_MEMBER = (
+    sa_select(_MEMBERSHIPS.c.id)
+    .select_from(_MEMBERSHIPS.join(_ORGS, _ORGS.c.id == _MEMBERSHIPS.c.org_id))
+    .where(_ORGS.c.name == bindparam("scope"), _MEMBERSHIPS.c.user_id == bindparam("user_id"))
+    .limit(1)
+)
 
 
 def token_public(row: ApiToken) -> TokenPublic:

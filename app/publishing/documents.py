@@ -33,10 +33,16 @@ def version_document(session: Session, package: Package, row: PackageVersion) ->
                                   blob, prov)
 
 
-def build_version_document(session: Session, package: Package, row: PackageVersion,
+def build_version_document(session: Session | None, package: Package, row: PackageVersion,
                            filename: str | None, blob: PackageBlob | None,
-                           prov: Provenance | None) -> VersionPublic:
-    """The version document from rows already at hand (only advisories are queried)."""
+                           prov: Provenance | None, *,
+                           advisories: list[dict[str, Any]] | None = None) -> VersionPublic:
+    """The version document from rows already at hand (only advisories are queried, unless
+    the caller read them: then ``session`` may be None)."""
+    if advisories is None:
+        assert session is not None
+        advisories = advisories_for_version(session, package.ecosystem, package.name,
+                                            row.version)
     signer = None
     if prov is not None:
         signer = SignerPublic(
@@ -59,8 +65,7 @@ def build_version_document(session: Session, package: Package, row: PackageVersi
         downloads=row.downloads,
         artifact_url=artifact_path(package.name, row.version) if served else None,
         signer=signer,
-        advisories=advisories_for_version(session, package.ecosystem, package.name,
-                                          row.version),
+        advisories=advisories,
     )
 
 

@@ -8,17 +8,35 @@ Failures: ``PackageNotFound``, ``VersionNotFound``.
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.accounts.service import is_scope_member
 from app.core.errors import PackageNotFound, VersionNotFound
 from app.core.models import Package, PackageOwner, PackageVersion
 
+# Statements built once (issue 13: building a statement cost more than running it).
+_FIND_PACKAGE = select(Package).where(Package.ecosystem == bindparam("ecosystem"),
+                                      Package.name == bindparam("name"))
+_PACKAGES, _OWNERS = Package.__table__, PackageOwner.__table__  # type: ignore[attr-defined]
+_PACKAGE_STATE = sa_select(_PACKAGES.c.id, _PACKAGES.c.status).where(
+    _PACKAGES.c.ecosystem == bindparam("ecosystem"), _PACKAGES.c.name == bindparam("name"))
+_IS_OWNER = sa_select(_OWNERS.c.id).where(_OWNERS.c.package_id == bindparam("package_id"),
+                                          _OWNERS.c.user_id == bindparam("user_id")).limit(1)
+
 
 def find_package(session: Session, name: str, ecosystem: str = "generic") -> Package | None:
-    return session.exec(
-        select(Package).where(Package.ecosystem == ecosystem, Package.name == name)
-    ).first()
+    return session.execute(_FIND_PACKAGE, {"ecosystem": ecosystem, "name": name}
+                           ).scalars().first()
+
+
+def package_state(session: Session, name: str, ecosystem: str = "generic") -> Any | None:
+    """``(id, status)`` of a package, or None: one indexed statement, no ORM object (what the
+    publish's write transaction re-checks)."""
+    return session.execute(_PACKAGE_STATE, {"ecosystem": ecosystem, "name": name}).first()
 
 
 def packages_named(session: Session, name: str) -> list[Package]:
@@ -59,7 +77,5 @@ def is_user_owner(session: Session, package: Package, user_id: int) -> bool:
     the scope's org (what a token minted for a trusted publisher owns: ``ownership``)."""
     if package.scope is not None:
         return is_scope_member(session, package.scope, user_id)
-    return session.exec(
-        select(PackageOwner).where(PackageOwner.package_id == package.id,
-                                   PackageOwner.user_id == user_id)
-    ).first() is not None
+    return session.execute(_IS_OWNER, {"package_id": package.id, "user_id": user_id}
+                           ).first() is not None

@@ -28,10 +28,14 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from pydantic import ValidationError
+from sqlalchemy import and_, bindparam, exists, insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from advisories.ecosystems import normalize_name, osv_ecosystem
 from app.accounts.service import Principal
+from app.advisories.service import advisories_for_version
 from app.core.clock import Clock
 from app.core.db import session_scope
 from app.core.errors import (
@@ -43,12 +47,15 @@ from app.core.errors import (
     VersionExists,
 )
 from app.core.models import (
+    AdvisoryPackage,
     Package,
     PackageBlob,
     PackageFile,
     PackageOwner,
     PackageVersion,
+    PendingPolicy,
     Provenance,
+    TrustedPublisher,
 )
 from app.core.records import audit, enqueue
 from app.publishing import ownership
@@ -85,6 +92,9 @@ class Published:
     filename: str
     provenance: Provenance | None
     file: PackageFile | None = None
+    #: The advisories affecting the new version, read in the recording transaction (None:
+    #: not read; ``reads.published`` then asks the database).
+    advisories: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -169,16 +179,19 @@ class PublishService:
                     dependencies=metadata.dependencies,
                     dev_dependencies=metadata.dev_dependencies))
             return self.publish_staged(plan, staged, request.evidence, principal,
-                                       _NativeRules(self, metadata))
+                                       _NativeRules(self, metadata), advisories=True)
 
     def publish_staged(self, plan: FilePlan, staged: Staged, evidence: Evidence,
                        principal: Principal, rules: VersionRules,
-                       signatures: SignatureChecker | None = None) -> Published:
+                       signatures: SignatureChecker | None = None, *,
+                       advisories: bool = False) -> Published:
         """Authorize, check, verify the signature under the package's policy, store the blob
         and record the file, for any format. The caller has checked the token's scope
         (``ownership.require_action``) and staged the bytes. ``signatures`` replaces the
-        registry's checker for evidence a format adds (it must apply the same policy). A
-        refusal leaves no blob, no row, no audit event."""
+        registry's checker for evidence a format adds (it must apply the same policy).
+        ``advisories``: read the advisories affecting the new version in the recording
+        transaction (for the version document answered). A refusal leaves no blob, no row,
+        no audit event."""
         checker = signatures or self.signatures
         with session_scope(self.engine) as session:
             package = self._authorize(session, plan, principal)
@@ -194,7 +207,8 @@ class PublishService:
         verified = verification()
         stored = _BlobWrite(created=self.blobs.put_file(staged.sha256, staged.path))
         try:
-            published = self._record(ctx, plan, rules, checker, verified, stored)
+            published = self._record(ctx, plan, rules, checker, verified, stored,
+                                     advisories)
         except BaseException:
             if stored.created:
                 self._discard_blob(staged.sha256)
@@ -238,10 +252,10 @@ class PublishService:
         """Fail early and cheaply; the unique constraint stays the real guard against races."""
         if package is None:
             return
-        existing = session.exec(select(PackageVersion).where(
-            PackageVersion.package_id == package.id, PackageVersion.version == version)).first()
+        existing = session.execute(_VERSION_STATE, {"package_id": package.id,
+                                                    "version": version}).first()
         if existing is not None:
-            raise _taken(name.full, version, existing)
+            raise _taken(name.full, version, existing.unpublished_at is not None)
 
     def _check_dependencies(self, session: Session, metadata: PublishMetadata) -> None:
         unmet: list[dict[str, str]] = []
@@ -273,7 +287,7 @@ class PublishService:
 
     def _record(self, ctx: PublishContext, plan: FilePlan, rules: VersionRules,
                 checker: SignatureChecker, verified: VerifiedEvidence | None,
-                stored: _BlobWrite) -> Published:
+                stored: _BlobWrite, advisories: bool = False) -> Published:
         name, version, staged, filename = ctx.name, ctx.version, ctx.staged, ctx.filename
         principal = ctx.principal
         now = self.clock.now()
@@ -283,8 +297,8 @@ class PublishService:
             def confirm() -> VerifiedEvidence | None:
                 return checker.confirm(session, ctx, checked)
 
-            package, verified = self._get_or_create_package(session, plan, principal, now,
-                                                            confirm)
+            package, verified = self._get_or_create_package(session, ctx, plan, principal,
+                                                            now, confirm)
             assert package.id is not None
             row = rules.version_row(session, package, plan, principal, now)
             # Issue 10: an unpublish may have removed these bytes since our put_file (another
@@ -301,13 +315,13 @@ class PublishService:
             assert file.id is not None
             provenance = None
             if verified is not None:
-                provenance = Provenance(
+                provenance = insert_unless_taken(session, Provenance(
                     file_id=file.id, method=verified.method, raw=verified.raw,
                     identity=verified.identity, log_index=verified.log_index,
                     log_id=verified.log_id, integrated_time=verified.integrated_time,
                     verified_at=now,
-                )
-                session.add(provenance)
+                ))
+                assert provenance is not None  # a new file has no provenance yet
             extra = {} if plan.ecosystem == "generic" else {"ecosystem": plan.ecosystem,
                                                              "filename": filename}
             audit(session, at=now, actor=principal.name, action="version:publish",
@@ -316,22 +330,26 @@ class PublishService:
                   signer=verified.identity if verified else None, **extra)
             enqueue(session, at=now, kind="search.reindex", package=name.full,
                     **({} if plan.ecosystem == "generic" else {"ecosystem": plan.ecosystem}))
+            # Read here, where the new row is visible and nothing else can be, instead of in
+            # a session of its own afterwards (issue 13): ranges match versions never seen.
+            found = _advisories(session, package, row.version) if advisories else None
             return Published(package=package, version=row, blob=blob, filename=filename,
-                             provenance=provenance, file=file)
+                             provenance=provenance, file=file, advisories=found)
 
     def _get_or_create_package(
-        self, session: Session, plan: FilePlan, principal: Principal, now: datetime,
-        confirm: Callable[[], VerifiedEvidence | None],
+        self, session: Session, ctx: PublishContext, plan: FilePlan, principal: Principal,
+        now: datetime, confirm: Callable[[], VerifiedEvidence | None],
     ) -> tuple[Package, VerifiedEvidence | None]:
         """The package, created by this publish if it does not exist. Who may publish is
         decided again here, inside the write transaction: between the read-only authorization
         and now, another first publish may have created the package (its unique name decides
-        the race) or its owners and publishers may have changed. ``confirm`` re-checks the
-        signature's premises once who may publish is settled, before a new package claims
-        its pending publishers (the claim removes other accounts' publishers)."""
+        the race), its owners and publishers may have changed, or it may have been
+        quarantined. ``confirm`` re-checks the signature's premises once who may publish is
+        settled, before a new package claims its pending publishers (the claim removes other
+        accounts' publishers)."""
         name = plan.name
-        package = pkgs.find_package(session, name.full, plan.ecosystem)
-        if package is None:
+        state = pkgs.package_state(session, name.full, plan.ecosystem)
+        if state is None:
             ownership.require_may_create(session, name, principal, now=now)
             owner_id = ownership.creator_id(session, name, principal, now=now)
             if name.scope is None and owner_id is None:
@@ -346,33 +364,45 @@ class PublishService:
             # Another first publish won the race (its unique name): this one may only add a
             # version to that package if it owns it (issue 9: never into someone else's).
             package = pkgs.get_package(session, name.full, plan.ecosystem)
+        elif ctx.package is not None and ctx.package.id == state.id:
+            package = ctx.package  # the row the authorization read (its status is re-read)
+        else:  # created by another publish since the authorization
+            package = pkgs.get_package(session, name.full, plan.ecosystem)
         ownership.require_owner(session, package, principal, "publish")
+        status = state.status if state is not None else package.status
+        if status == "quarantined":  # quarantined since the authorization
+            raise Forbidden(f"{name.full} is quarantined; new versions are refused",
+                            package=name.full)
         return package, confirm()
 
     def _created(self, session: Session, package: Package, owner_id: int | None,
                  principal: Principal, now: datetime) -> None:
         """Record the owner of a new package (an unscoped one; a scope's members own its
-        packages), then settle the pending trusted publishers of its name: its owners' become
-        ordinary publishers, everyone else's are invalidated."""
+        packages), then settle the pending trusted publishers and signature policies of its
+        name: its owners' become the package's, everyone else's are invalidated. One
+        statement tells whether there is anything to settle (usually nothing)."""
         if package.scope is None and owner_id is not None:
             assert package.id is not None
-            session.add(PackageOwner(package_id=package.id, user_id=owner_id))
-            session.flush()
+            session.execute(_ADD_OWNER, {"package_id": package.id, "user_id": owner_id})
         audit(session, at=now, actor=principal.name, action="package:create",
               package=package.name)
-        publisher_rules.claim_pending(session, package, actor=principal.name, now=now)
-        pending_policies.claim(session, package, actor=principal.name, now=now)
+        publishers, policies = session.execute(_PENDING_CLAIMS, {"name": package.name}).one()
+        if publishers:
+            publisher_rules.claim_pending(session, package, actor=principal.name, now=now)
+        if policies:
+            pending_policies.claim(session, package, actor=principal.name, now=now)
 
     def _get_or_create_blob(self, session: Session, staged: Staged,
                             now: datetime) -> PackageBlob:
-        blob = session.exec(select(PackageBlob).where(PackageBlob.sha256 == staged.sha256)).first()
-        if blob is not None:
-            return blob
+        """The digest's row: inserted (new bytes, the usual case: one statement), or the
+        existing one if the unique digest already holds it."""
         created = insert_unless_taken(session, PackageBlob(
             sha256=staged.sha256, sha512=staged.sha512, size=staged.size, created_at=now))
         if created is not None:
             return created
-        return session.exec(select(PackageBlob).where(PackageBlob.sha256 == staged.sha256)).one()
+        blob: PackageBlob = session.execute(_FIND_BLOB,
+                                            {"sha256": staged.sha256}).scalars().one()
+        return blob
 
     def _discard_blob(self, sha256: str) -> None:
         """Compensating delete: remove bytes we stored unless a live version uses them
@@ -412,10 +442,10 @@ class _NativeRules:
             published_at=now, published_by_id=principal.user_id, published_by=principal.name,
         ))
         if row is None:  # the unique (package, version) decided a race against us
-            existing = session.exec(select(PackageVersion).where(
-                PackageVersion.package_id == package.id,
-                PackageVersion.version == plan.version)).first()
-            raise _taken(plan.name.full, plan.version, existing)
+            existing = session.execute(_VERSION_STATE, {"package_id": package.id,
+                                                        "version": plan.version}).first()
+            raise _taken(plan.name.full, plan.version,
+                         existing is not None and existing.unpublished_at is not None)
         return row
 
     def file_taken(self, session: Session, row: PackageVersion, plan: FilePlan) -> DomainError:
@@ -429,10 +459,43 @@ class _BlobWrite:
     created: bool
 
 
-def _taken(name: str, version: str, existing: PackageVersion | None) -> DomainError:
-    if existing is not None and existing.unpublished_at is not None:
+def _advisories(session: Session, package: Package, version: str) -> list[dict[str, Any]]:
+    """``advisories_for_version``, after one indexed statement that usually ends it: that
+    query only considers advisories naming the package (``advisory_packages``), and most
+    packages are named by none."""
+    osv_name = osv_ecosystem(package.ecosystem)
+    named = session.execute(_NAMED_BY_ADVISORY, {
+        "ecosystem": osv_name, "name": normalize_name(osv_name, package.name)}).first()
+    if named is None:
+        return []
+    return advisories_for_version(session, package.ecosystem, package.name, version)
+
+
+def _taken(name: str, version: str, unpublished: bool) -> DomainError:
+    if unpublished:
         return VersionBurned(name, version)
     return VersionExists(name, version)
+
+
+# Statements built once (issue 13: building one cost more than running it).
+_VERSIONS = PackageVersion.__table__  # type: ignore[attr-defined]
+_VERSION_STATE = sa_select(_VERSIONS.c.unpublished_at).where(
+    _VERSIONS.c.package_id == bindparam("package_id"),
+    _VERSIONS.c.version == bindparam("version"))
+_FIND_BLOB = select(PackageBlob).where(PackageBlob.sha256 == bindparam("sha256"))
+_ADD_OWNER = insert(PackageOwner.__table__)  # type: ignore[attr-defined]
+_ADVISORY_NAMES = AdvisoryPackage.__table__  # type: ignore[attr-defined]
+_NAMED_BY_ADVISORY = sa_select(_ADVISORY_NAMES.c.advisory_id).where(
+    _ADVISORY_NAMES.c.ecosystem == bindparam("ecosystem"),
+    _ADVISORY_NAMES.c.name == bindparam("name")).limit(1)
+_PUBLISHERS = TrustedPublisher.__table__  # type: ignore[attr-defined]
+_POLICIES = PendingPolicy.__table__  # type: ignore[attr-defined]
+#: Whether a new package has pending publishers or policies to settle: the rows
+#: ``publisher_rules.claim_pending`` and ``pending_policies.claim`` would read.
+_PENDING_CLAIMS = sa_select(
+    exists().where(and_(_PUBLISHERS.c.package_name == bindparam("name"),
+                        _PUBLISHERS.c.pending_expires_at.is_not(None))),
+    exists().where(_POLICIES.c.package_name == bindparam("name")))
 
 
 def _artifact_filename(name: PackageName, version: str, uploaded: str) -> str:

@@ -60,7 +60,13 @@ class PackageReads:
                                                                         version))
 
     def published(self, published: Published) -> VersionPublic:
-        """The document of a version just published (from the rows the publish returned)."""
+        """The document of a version just published (from the rows the publish returned;
+        with no session when the publish read the advisories in its transaction)."""
+        if published.advisories is not None:
+            return build_version_document(None, published.package, published.version,
+                                          published.filename, published.blob,
+                                          published.provenance,
+                                          advisories=published.advisories)
         with session_scope(self.engine) as session:
             return build_version_document(session, published.package, published.version,
                                           published.filename, published.blob,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from app.accounts.service import Principal
@@ -79,10 +79,16 @@ def pending_for(session: Session, name: str, principal: Principal,
         who = publisher.created_by if publisher is not None else None
     if who is None:
         return None
-    row = _own_row(session, name, who)
+    row = session.execute(_OWN_POLICY, {"name": name, "who": who}).first()
     if row is None or as_utc(row.expires_at) <= now:
         return None
-    return row.policy
+    return str(row.policy)
+
+
+_PENDING = PendingPolicy.__table__  # type: ignore[attr-defined]
+#: A user's pending policy of a name, two columns, built once (each first publish asks).
+_OWN_POLICY = select(_PENDING.c.policy, _PENDING.c.expires_at).where(
+    _PENDING.c.package_name == bindparam("name"), _PENDING.c.created_by == bindparam("who"))
 
 
 def claim(session: Session, package: Package, *, actor: str, now: datetime) -> None:

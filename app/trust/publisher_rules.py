@@ -27,20 +27,43 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, bindparam, delete, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.service import Principal
 from app.core.clock import as_utc
 from app.core.errors import TooManyPendingPublishers
-from app.core.models import ApiToken, Org, Package, TrustedPublisher, User
+from app.core.models import ApiToken, Membership, Org, Package, TrustedPublisher, User
 from app.core.records import audit
 from app.publishing import packages as pkgs
 from app.publishing.names import parse_package_name
 
 PENDING_LIFETIME = timedelta(days=30)  # PyPI's PENDING_PUBLISHER_EXPIRY_DAYS
 MAX_PENDING_PER_USER = 3  # PyPI's limit per user
+
+# Statements built once (issue 13: a publish asks these on every Sigstore upload).
+_PACKAGE_PUBLISHERS = (select(TrustedPublisher)
+                       .where(TrustedPublisher.package_name == bindparam("name"))
+                       .order_by(col(TrustedPublisher.id)))
+_SCOPE_ORG_ID = (sa_select(col(Org.id)).where(col(Org.name) == bindparam("scope"))
+                 .scalar_subquery())
+_SCOPED_PUBLISHERS = (select(TrustedPublisher)
+                      .where(or_(col(TrustedPublisher.package_name) == bindparam("name"),
+                                 col(TrustedPublisher.org_id) == _SCOPE_ORG_ID))
+                      .order_by(col(TrustedPublisher.id)))
+_USERS, _ORGS = User.__table__, Org.__table__  # type: ignore[attr-defined]
+_MEMBERS = Membership.__table__  # type: ignore[attr-defined]
+#: An org publisher's registrant (by name), its org (by id) and the registrant's role there.
+_ORG_REGISTRANT = (
+    sa_select(_USERS.c.is_admin, _USERS.c.disabled_at, _ORGS.c.name.label("org_name"),
+              _MEMBERS.c.role)
+    .select_from(_USERS.outerjoin(_ORGS, _ORGS.c.id == bindparam("org_id"))
+                 .outerjoin(_MEMBERS, and_(_MEMBERS.c.org_id == _ORGS.c.id,
+                                           _MEMBERS.c.user_id == _USERS.c.id)))
+    .where(_USERS.c.name == bindparam("name"))
+)
 
 
 def registrant(session: Session, row: TrustedPublisher) -> User | None:
@@ -58,17 +81,19 @@ def why_not_acting(session: Session, row: TrustedPublisher,
     ``now`` is only needed for pending publishers; without it a pending publisher never acts
     (fail closed).
     """
+    if row.org_id is not None:  # one statement: the registrant, the org and the role
+        found = session.execute(_ORG_REGISTRANT, {"name": row.created_by,
+                                                  "org_id": row.org_id}).first()
+        if found is None or found.disabled_at is not None:
+            return f"its registrant {row.created_by} no longer has an active account"
+        if found.org_name is None:
+            return "its organization no longer exists"
+        if not found.is_admin and found.role != "owner":
+            return f"its registrant {row.created_by} is no longer an owner of @{found.org_name}"
+        return None
     user = registrant(session, row)
     if user is None:
         return f"its registrant {row.created_by} no longer has an active account"
-    if row.org_id is not None:
-        org = session.get(Org, row.org_id)
-        if org is None:
-            return "its organization no longer exists"
-        member = accounts.membership(session, org, user.id)
-        if not user.is_admin and (member is None or member.role != "owner"):
-            return f"its registrant {user.name} is no longer an owner of @{org.name}"
-        return None
     if row.package_name is None:
         return "it names neither a package nor a scope"
     name = parse_package_name(row.package_name)
@@ -105,14 +130,10 @@ def publishers_for(session: Session, package_name: str) -> list[TrustedPublisher
     """Every publisher registered for the package itself and for its scope's org, oldest
     first, acting or not (listing and bookkeeping; use `acting_publishers_for` to trust)."""
     name = parse_package_name(package_name)
-    query = select(TrustedPublisher).where(TrustedPublisher.package_name == name.full)
-    rows = list(session.exec(query))
-    if name.scope:
-        org = session.exec(select(Org).where(Org.name == name.scope)).first()
-        if org is not None:
-            rows += list(session.exec(select(TrustedPublisher)
-                                      .where(TrustedPublisher.org_id == org.id)))
-    return sorted(rows, key=lambda r: r.id or 0)
+    if name.scope:  # one statement: the package's and its scope org's
+        return list(session.execute(_SCOPED_PUBLISHERS, {"name": name.full,
+                                                         "scope": name.scope}).scalars())
+    return list(session.execute(_PACKAGE_PUBLISHERS, {"name": name.full}).scalars())
 
 
 def acting_publishers_for(session: Session, package_name: str,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Protocol, get_args
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, select
+from sqlmodel import Session
 
 from app.core.config import SignaturePolicyName
 from app.core.errors import SignatureRejected
@@ -20,6 +21,8 @@ from app.trust import pending_policies
 from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
 
 POLICIES: tuple[str, ...] = get_args(SignaturePolicyName)
+_ORGS = Org.__table__  # type: ignore[attr-defined]
+_ORG_POLICY = select(_ORGS.c.signature_policy).where(_ORGS.c.name == bindparam("scope"))
 
 
 class EvidenceVerifier(Protocol):
@@ -43,9 +46,9 @@ def effective_policy(session: Session, ctx: PublishContext, default: str) -> str
         if pending is not None:
             return pending
     if ctx.name.scope is not None:
-        org = session.exec(select(Org).where(Org.name == ctx.name.scope)).first()
-        if org is not None and org.signature_policy:
-            return org.signature_policy
+        org_policy = session.execute(_ORG_POLICY, {"scope": ctx.name.scope}).scalar()
+        if org_policy:
+            return str(org_policy)
     return default
 
 
