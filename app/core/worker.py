@@ -9,6 +9,13 @@ when the search cluster is down: a failing handler leaves its items in the outbo
 exponential backoff (capped at one minute), and they are done when the backend returns.
 On PostgreSQL, several workers share the queue with ``FOR UPDATE SKIP LOCKED``.
 
+Bursts are coalesced (issue 13): after a run that claimed less than a full batch the worker
+waits ``interval`` (0.5 s) before it claims again, so a stream of publishes becomes one batch
+(one claim, one index commit, one settle) per interval instead of one per publish; a full
+batch means a backlog, and the next claim follows at once. Search therefore lags a write by
+at most about ``interval`` plus the time to handle the batch. A poll that finds nothing due
+is a read: it takes no write lock (SQLite has one writer at a time).
+
 Claims are short leases kept alive by a heartbeat (issue 10): a claim lasts ``lease`` (10 s)
 and a thread renews it every third of that while the handler runs, however long the handler
 takes. A worker killed with ``kill -9`` stops renewing, so its items become claimable again
@@ -22,7 +29,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -94,9 +101,13 @@ class OutboxWorker:
         that dies mid-batch stops renewing, and the items are handled again once the lease runs
         out (handlers are idempotent: they rebuild from the database).
         """
+        return self._run_batch()[1]
+
+    def _run_batch(self) -> tuple[int, int]:
+        """``run_once``, returning (items claimed, items done)."""
         items = self._claim()
         if not items:
-            return 0
+            return 0, 0
         by_kind: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_kind[item.kind].append(item)
@@ -113,15 +124,20 @@ class OutboxWorker:
                     continue
                 done.extend(item.id for item in batch if item.id is not None)
         self._settle(done, failed)
-        return len(done)
+        return len(items), len(done)
+
+    def _due(self, now: datetime) -> Any:
+        return (col(OutboxItem.processed_at).is_(None), col(OutboxItem.available_at) <= now,
+                col(OutboxItem.kind).in_(list(self.handlers)))
 
     def _claim(self) -> list[OutboxItem]:
         now = self.clock.now()
+        with session_scope(self.engine) as session:  # nothing due: no write transaction
+            if session.exec(select(OutboxItem.id).where(*self._due(now)).limit(1)).first() \
+                    is None:
+                return []
         with session_scope(self.engine, write=True) as session:
-            query = (select(OutboxItem)
-                     .where(col(OutboxItem.processed_at).is_(None),
-                            col(OutboxItem.available_at) <= now,
-                            col(OutboxItem.kind).in_(list(self.handlers)))
+            query = (select(OutboxItem).where(*self._due(now))
                      .order_by(col(OutboxItem.id)).limit(self.batch))
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
@@ -169,9 +185,9 @@ class OutboxWorker:
         while not self._stop.is_set():
             wait = self.interval
             try:
-                worked = self.run_once()
+                claimed, _ = self._run_batch()
             except Exception as err:
-                worked = 0
+                claimed = 0
                 reason = database_outage(err)
                 if reason is None:
                     log.exception("outbox worker iteration failed")
@@ -185,7 +201,7 @@ class OutboxWorker:
                 if outage:
                     log.warning("outbox worker: the database is back")
                 outage = False
-            if not worked:
+            if claimed < self.batch:  # drained: let the next burst gather (see the top)
                 self._stop.wait(wait)
 
     def start(self) -> None:
