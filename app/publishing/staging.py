@@ -3,15 +3,21 @@
     with stage(stream, limit=100 * 2**20, directory=tmp) as staged:
         staged.sha256, staged.sha512, staged.size, staged.path
 
-Raises ``PayloadTooLarge`` as soon as the cap is crossed; the temporary file is always removed
-when the ``with`` block ends (the blob store copies what it keeps). While it exists it is
-locked (``app.storage.tempfiles``), so a crash leftover can be told from a live upload.
+Raises ``PayloadTooLarge`` as soon as the cap is crossed; the temporary file's name is always
+removed when the ``with`` block ends. While it exists it is locked (``app.storage.tempfiles``),
+so a crash leftover can be told from a live upload.
+
+Once written, the staged file is sealed (never written again): a filesystem blob store on the
+same filesystem links it into place (fsync, read-only, ``os.link``) instead of copying it, so
+a publish writes its bytes once, to one temporary file (issue 13). ``Staged.path`` stays a
+readable file for the whole block (GPG verification, wheel metadata, digests).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.core.errors import DeclaredDigestMismatch, MalformedInput, PayloadTooLarge
-from app.storage.tempfiles import locked_temp_file
+from app.storage.tempfiles import held_temp_file, seal
 
 CHUNK = 1024 * 1024
 
@@ -34,24 +40,32 @@ class Staged:
 
 @contextmanager
 def stage(stream: BinaryIO, *, limit: int, directory: Path) -> Iterator[Staged]:
-    directory.mkdir(parents=True, exist_ok=True)
     # Locked for as long as it exists: after a kill -9 only the start-up sweep (or `vouch
-    # admin sweep-blobs`) removes it, and never while this process still uses it.
-    with locked_temp_file(directory, prefix="upload-") as path:
+    # admin sweep-blobs`) removes it, and never while this process still uses it. The
+    # directory is made with the first upload, not checked on every one.
+    with held_temp_file(directory, prefix="upload-") as held:
         sha256, sha512, size = hashlib.sha256(), hashlib.sha512(), 0
-        with path.open("wb") as out:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(
-                        f"the artifact is larger than the limit of {limit} bytes", limit=limit
-                    )
-                sha256.update(chunk)
-                sha512.update(chunk)
-                out.write(chunk)
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(
+                    f"the artifact is larger than the limit of {limit} bytes", limit=limit
+                )
+            sha256.update(chunk)
+            sha512.update(chunk)
+            _write_all(held.fd, chunk)
         if size == 0:
             raise MalformedInput("the artifact is empty")
-        yield Staged(path=path, sha256=sha256.hexdigest(), sha512=sha512.hexdigest(), size=size)
+        seal(held)
+        yield Staged(path=held.path, sha256=sha256.hexdigest(), sha512=sha512.hexdigest(),
+                     size=size)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Straight to the locked descriptor: no file object (its fstat, ioctl and lseek)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def check_declared_digest(staged: Staged, declared: str | None) -> None:

@@ -3,10 +3,14 @@
     store = FilesystemBlobStore(Path("var/blobs"))
     store.put_file(digest, staged)
 
-Writes go to a temporary name in the same directory, are fsynced, then linked into place with
-``os.link``, which fails if the target exists: a blob is never overwritten, even by a
-concurrent writer of the same digest. The caller is responsible for the digest being right
-(the publish service computes it while staging).
+A blob reaches its final path only through ``os.link``, which fails if the target exists: a
+blob is never overwritten, even by a concurrent writer of the same digest, and it is fsynced
+and made read-only before it is linked. A staged upload that its writer sealed
+(``app.storage.tempfiles.seal``) is linked itself when it is on the same filesystem: no copy,
+no second temporary file (issue 13). Any other source (or a staged file on another
+filesystem) is copied to a temporary name under ``.tmp/`` first, never linked: its owner may
+still change it. The caller is responsible for the digest being right (the publish service
+computes it while staging).
 
 ``set_aside`` renames the blob into ``.aside/`` (same filesystem, atomic): an open handle on
 POSIX keeps reading the renamed (later unlinked) inode, so an in-flight download finishes.
@@ -15,6 +19,7 @@ POSIX keeps reading the renamed (later unlinked) inode, so an in-flight download
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -22,7 +27,20 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.storage.base import BlobNotFound, aside_digest, blob_key
-from app.storage.tempfiles import locked_temp_file
+from app.storage.tempfiles import locked_temp_file, sealed_fd
+
+# os.link cannot make the link here (another filesystem, no hard links): copy instead.
+_CANNOT_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP,
+                          errno.EOPNOTSUPP, errno.ENOSYS})
+
+
+def _link_new(source: Path, target: Path) -> None:
+    """``os.link``, making the target's fan-out directories the first time they are needed."""
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, target)
 
 
 class FilesystemBlobStore:
@@ -39,9 +57,31 @@ class FilesystemBlobStore:
 
     def put_file(self, sha256: str, source: Path) -> bool:
         target = self._path(sha256)
-        if target.exists():
+        if os.path.exists(target):
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = sealed_fd(source)
+        if fd is not None:
+            linked = self._link_sealed(fd, source, target)
+            if linked is not None:
+                return linked
+        return self._copy_in(source, target)
+
+    def _link_sealed(self, fd: int, source: Path, target: Path) -> bool | None:
+        """Make the sealed file ``source`` (open as ``fd``) the blob itself; None when this
+        filesystem cannot link it here (then it is copied)."""
+        os.fsync(fd)
+        os.fchmod(fd, 0o444)
+        try:
+            _link_new(source, target)  # atomic, and refuses to replace an existing blob
+        except FileExistsError:
+            return False
+        except OSError as err:
+            if err.errno in _CANNOT_LINK:
+                return None
+            raise
+        return True
+
+    def _copy_in(self, source: Path, target: Path) -> bool:
         # Locked while it exists, so a start-up sweep after a crash removes it only once
         # its writer is dead (app/storage/tempfiles.py).
         with locked_temp_file(self.root / ".tmp", prefix="put-") as tmp:
@@ -51,7 +91,7 @@ class FilesystemBlobStore:
                 os.fsync(out.fileno())
             os.chmod(tmp, 0o444)
             try:
-                os.link(tmp, target)  # atomic, and refuses to replace an existing blob
+                _link_new(tmp, target)  # atomic, and refuses to replace an existing blob
             except FileExistsError:
                 return False
             return True

@@ -17,6 +17,17 @@ locks). Files written by a version without these locks are unlocked, and so are 
 Creation race: a sweeper may lock and remove a file in the instant between its creation and
 the writer's ``flock``. The writer checks, once it holds the lock, that its path still names
 the file it locked, and otherwise starts again with a new name.
+
+A writer that needs the descriptor itself (issue 13: no second ``open`` per upload) uses
+``held_temp_file``, and may ``seal`` the file once it has written it: a promise that nothing
+writes to it again while it lives. A blob store on the same filesystem then links a sealed
+file into place (``sealed_fd``) instead of copying it; files that are not sealed are copied.
+
+    with held_temp_file(directory, prefix="upload-") as held:   # Held(fd=..., path=...)
+        ...write through held.fd...; seal(held)
+
+The directory is created when a file is first made in it (and again if it has gone), not
+before every file.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,33 +61,78 @@ class Removed:
         return f"{self.count} abandoned temporary {files} ({self.size} bytes)"
 
 
+@dataclass(frozen=True)
+class Held:
+    """A temporary file held by this process: its descriptor (read-write, locked) and path."""
+
+    fd: int
+    path: Path
+
+
+# Sealed files of this process, by path: written, never to be written again while they live.
+_SEALED: dict[str, int] = {}
+
+
 @contextmanager
-def locked_temp_file(directory: Path, *, prefix: str) -> Iterator[Path]:
-    """Create an empty file in ``directory`` and hold an exclusive flock on it until the
-    block ends; then remove it (if it is still there) and release the lock.
+def held_temp_file(directory: Path, *, prefix: str) -> Iterator[Held]:
+    """Create an empty file in ``directory`` (created if missing), open read-write, and hold an
+    exclusive flock on it until the block ends; then remove it (if it is still there) and
+    close it, which releases the lock.
 
     Raises ``OSError`` when the file cannot be created (or, after repeated interference by
     sweepers, locked)."""
     fd, path = _create_locked(directory, prefix)
     try:
-        yield path
+        yield Held(fd, path)
     finally:
+        _SEALED.pop(str(path), None)
         try:
-            path.unlink(missing_ok=True)
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
         finally:
             os.close(fd)  # releases the lock: only now may a sweeper see the name (gone)
 
 
+@contextmanager
+def locked_temp_file(directory: Path, *, prefix: str) -> Iterator[Path]:
+    """``held_temp_file`` for a writer that opens the path itself."""
+    with held_temp_file(directory, prefix=prefix) as held:
+        yield held.path
+
+
+def seal(held: Held) -> None:
+    """Declare ``held``'s file complete: nothing writes to it again until its block ends. Only
+    then may a blob store link the file itself into place (``sealed_fd``)."""
+    _SEALED[str(held.path)] = held.fd
+
+
+def sealed_fd(path: Path) -> int | None:
+    """The descriptor of ``path`` if this process sealed it and still holds it, else None."""
+    return _SEALED.get(str(path))
+
+
+_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(
+    os, "O_NOFOLLOW", 0)
+
+
 def _create_locked(directory: Path, prefix: str) -> tuple[int, Path]:
     for _ in range(_ATTEMPTS):
-        fd, name = tempfile.mkstemp(dir=directory, prefix=prefix)
+        path = directory / f"{prefix}{secrets.token_hex(8)}"
+        try:
+            fd = os.open(path, _FLAGS, 0o600)
+        except FileNotFoundError:  # the directory is new (or was removed): make it, retry
+            directory.mkdir(parents=True, exist_ok=True)
+            continue
+        except FileExistsError:
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:  # a sweeper holds it and is removing it: use another name
             os.close(fd)
             continue
-        if _same_file(fd, Path(name)):
-            return fd, Path(name)
+        if _same_file(fd, path):
+            return fd, path
         os.close(fd)  # a sweeper removed it before we locked it
     raise OSError(f"could not create a locked temporary file in {directory}")
 
