@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, bindparam, exists, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from advisories.ecosystems import normalize_name, osv_ecosystem
 from app.accounts.service import Principal
@@ -273,14 +273,10 @@ class PublishService:
         wanted = parse_range(spec)
         if wanted is None:
             return "not a valid version range"
-        package = pkgs.find_package(session, dep_name)
+        package = pkgs.package_state(session, dep_name)
         if package is None:
             return "no such package in this registry"
-        candidates = session.exec(select(PackageVersion.version).where(
-            PackageVersion.package_id == package.id,
-            col(PackageVersion.unpublished_at).is_(None),
-            col(PackageVersion.quarantined_at).is_(None),
-        )).all()
+        candidates = session.execute(_AVAILABLE_VERSIONS, {"package_id": package.id}).scalars()
         if not any(wanted.satisfies(parse_version(v)) for v in candidates):
             return "no published version satisfies the range"
         return None
@@ -482,6 +478,9 @@ _VERSIONS = PackageVersion.__table__  # type: ignore[attr-defined]
 _VERSION_STATE = sa_select(_VERSIONS.c.unpublished_at).where(
     _VERSIONS.c.package_id == bindparam("package_id"),
     _VERSIONS.c.version == bindparam("version"))
+_AVAILABLE_VERSIONS = sa_select(_VERSIONS.c.version).where(
+    _VERSIONS.c.package_id == bindparam("package_id"), _VERSIONS.c.unpublished_at.is_(None),
+    _VERSIONS.c.quarantined_at.is_(None))
 _FIND_BLOB = select(PackageBlob).where(PackageBlob.sha256 == bindparam("sha256"))
 _ADD_OWNER = insert(PackageOwner.__table__)  # type: ignore[attr-defined]
 _ADVISORY_NAMES = AdvisoryPackage.__table__  # type: ignore[attr-defined]

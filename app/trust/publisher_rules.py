@@ -47,8 +47,10 @@ MAX_PENDING_PER_USER = 3  # PyPI's limit per user
 _PACKAGE_PUBLISHERS = (select(TrustedPublisher)
                        .where(TrustedPublisher.package_name == bindparam("name"))
                        .order_by(col(TrustedPublisher.id)))
-_SCOPE_ORG_ID = (sa_select(col(Org.id)).where(col(Org.name) == bindparam("scope"))
-                 .scalar_subquery())
+_PUBLISHERS_BY_ID = select(TrustedPublisher).where(
+    col(TrustedPublisher.id).in_(bindparam("ids", expanding=True)))
+_ORG_ID = sa_select(col(Org.id)).where(col(Org.name) == bindparam("scope"))
+_SCOPE_ORG_ID = _ORG_ID.scalar_subquery()
 _SCOPED_PUBLISHERS = (select(TrustedPublisher)
                       .where(or_(col(TrustedPublisher.package_name) == bindparam("name"),
                                  col(TrustedPublisher.org_id) == _SCOPE_ORG_ID))
@@ -151,12 +153,10 @@ def acting_among(session: Session, ids: Iterable[int], package_name: str,
     if not wanted:
         return set()
     name = parse_package_name(package_name)
-    rows = session.exec(select(TrustedPublisher)
-                        .where(col(TrustedPublisher.id).in_(wanted))).all()
+    rows = session.execute(_PUBLISHERS_BY_ID, {"ids": wanted}).scalars().all()
     org_id: int | None = None
     if name.scope and any(r.org_id is not None for r in rows):
-        org = session.exec(select(Org).where(Org.name == name.scope)).first()
-        org_id = org.id if org is not None else None
+        org_id = session.execute(_ORG_ID, {"scope": name.scope}).scalar()
     return {r.id for r in rows if r.id is not None
             and (r.package_name == name.full or (org_id is not None and r.org_id == org_id))
             and why_not_acting(session, r, now) is None}

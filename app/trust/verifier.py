@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select
+from sqlmodel import Session
 
 from app.core.errors import SignatureRejected
 from app.core.models import GpgKey, Membership, Org, PackageOwner, TrustedPublisher
@@ -100,11 +101,9 @@ class RegistryEvidenceVerifier:
         if revoked_fpr is not None:
             raise SignatureRejected("key_revoked", f"the signing key {revoked_fpr} was "
                                     "revoked in this registry")
-        owner = session.exec(select(GpgKey).where(
-            GpgKey.fingerprint == verified.identity["fingerprint"],
-            col(GpgKey.revoked_at).is_(None))).first()
-        return replace(verified, identity={**verified.identity,
-                                           "key_owner_id": owner.user_id if owner else None})
+        owner = session.execute(_KEY_OWNER,
+                                {"fingerprint": verified.identity["fingerprint"]}).scalar()
+        return replace(verified, identity={**verified.identity, "key_owner_id": owner})
 
     def _publishers(self, session: Session, ctx: PublishContext) -> list[TrustedPublisher]:
         """The publishers whose bundles may vouch for this upload: those of the package (or
@@ -171,22 +170,32 @@ class RegistryEvidenceVerifier:
         user_ids = set(_maintainer_ids(session, ctx))
         if ctx.principal.user_id is not None:
             user_ids &= {ctx.principal.user_id}  # the publisher signs with their own key
-        rows = session.exec(select(GpgKey).where(col(GpgKey.user_id).in_(user_ids))).all()
+        rows = session.execute(_KEYS_OF, {"user_ids": sorted(user_ids)}).all()
         active = [r.armored for r in rows if r.revoked_at is None]
         revoked = [r.armored for r in rows if r.revoked_at is not None]
         return active, revoked
 
 
 def _maintainer_ids(session: Session, ctx: PublishContext) -> list[int]:
-    if ctx.name.scope is not None:
-        org = session.exec(select(Org).where(Org.name == ctx.name.scope)).first()
-        if org is None:
-            return []
-        return list(session.exec(select(Membership.user_id).where(Membership.org_id == org.id)))
+    if ctx.name.scope is not None:  # the members of the scope's org (none: no org)
+        return list(session.execute(_SCOPE_MEMBERS, {"scope": ctx.name.scope}).scalars())
     if ctx.package is None:  # first publish: the publisher becomes the owner
         return [ctx.principal.user_id] if ctx.principal.user_id is not None else []
-    return list(session.exec(select(PackageOwner.user_id)
-                             .where(PackageOwner.package_id == ctx.package.id)))
+    return list(session.execute(_OWNER_IDS, {"package_id": ctx.package.id}).scalars())
+
+
+# Statements built once (issue 13).
+_GPG_KEYS, _ORGS = GpgKey.__table__, Org.__table__  # type: ignore[attr-defined]
+_MEMBERS, _OWNERS = Membership.__table__, PackageOwner.__table__  # type: ignore[attr-defined]
+_KEY_OWNER = select(_GPG_KEYS.c.user_id).where(
+    _GPG_KEYS.c.fingerprint == bindparam("fingerprint"), _GPG_KEYS.c.revoked_at.is_(None)
+).limit(1)
+_KEYS_OF = select(_GPG_KEYS.c.armored, _GPG_KEYS.c.revoked_at).where(
+    _GPG_KEYS.c.user_id.in_(bindparam("user_ids", expanding=True))).order_by(_GPG_KEYS.c.id)
+_SCOPE_MEMBERS = (select(_MEMBERS.c.user_id)
+                  .select_from(_MEMBERS.join(_ORGS, _ORGS.c.id == _MEMBERS.c.org_id))
+                  .where(_ORGS.c.name == bindparam("scope")))
+_OWNER_IDS = select(_OWNERS.c.user_id).where(_OWNERS.c.package_id == bindparam("package_id"))
 
 
 def _sigstore_identity(verified: VerifiedSigstore) -> dict[str, Any]:
