@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -191,13 +191,14 @@ def revoke_token(session: Session, principal: Principal, token_id: int, *, now: 
               token_prefix=row.prefix)
 
 
-def authenticate(session: Session, secret: str, *, now: datetime) -> Principal:
+def authenticate(session: Session | Connection, secret: str, *, now: datetime) -> Principal:
     """Resolve a bearer secret to a ``Principal``; raises ``InvalidToken``.
 
     The lookup is by SHA-256 of the secret (the unique index on ``token_hash``), then the
     stored digest is compared again in constant time, so timing never reveals how much of a
     guessed digest matched. One statement reads the token and its account together (issue
-    13): a revoked token, or a disabled account, fails on the very next request.
+    13): a revoked token, or a disabled account, fails on the very next request. ``session``
+    may be a plain ``Connection`` (the token gate's: no ORM session needed).
     """
     if not secret.startswith(tokens.PREFIX) or len(secret) > 200:
         raise InvalidToken("the token is not a Vouch API token")

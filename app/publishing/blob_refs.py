@@ -46,6 +46,7 @@ from app.core.models import PackageBlob, PackageFile, PackageVersion
 from app.storage import BlobStore, aside_digest
 
 log = logging.getLogger("vouch.blobs")
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")  # built once (issue 13)
 
 
 def lock_digest(session: Session, sha256: str) -> None:
@@ -56,7 +57,7 @@ def lock_digest(session: Session, sha256: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        session.execute(_ADVISORY_LOCK, {"key": key})
 
 
 def has_live_reference(session: Session, sha256: str) -> bool:
