@@ -103,7 +103,8 @@ def locked_temp_file(directory: Path, *, prefix: str) -> Iterator[Path]:
 
 def seal(held: Held) -> None:
     """Declare ``held``'s file complete: nothing writes to it again until its block ends. Only
-    then may a blob store link the file itself into place (``sealed_fd``)."""
+    then may a blob store link the file itself into place (``sealed_fd``), from inside that
+    block: the descriptor is closed when it ends."""
     _SEALED[str(held.path)] = held.fd
 
 
