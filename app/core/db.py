@@ -136,8 +136,10 @@ def _writers_queue(engine: Engine) -> Iterator[None]:
     busy handler, whose sleeps grow to 100 ms while this process's threads pass the database
     among themselves (issue 13: publish p99 on SQLite, two workers, 8 clients, 11 interleaved
     pairs of runs at load 5-15: median 242 -> 208 ms unsigned, 486 -> 254 ms with Sigstore;
-    throughput and CPU unchanged). A process that dies releases its lock with it. Not for
-    in-memory databases."""
+    throughput and CPU unchanged). A process that dies releases its lock with it. A writer
+    waits for another process's transaction however long it lasts, as it always did for one
+    of its own process; the 30 s busy timeout still bounds a wait for a lock taken outside the
+    queue (another program, a migration). Not for in-memory databases."""
     fd = _writers_file(engine)
     if fd is None:
         yield
@@ -158,8 +160,12 @@ def _writers_file(engine: Engine) -> int | None:
         if opened is not None and opened[0] == os.getpid():
             return opened[1]
         # An engine inherited through fork gets its own open file: a shared one would make
-        # the two processes one flock holder.
-        fd = os.open(f"{database}.writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # the two processes one flock holder. Read-only is enough for flock, so a process of
+        # another user can queue too; where the file cannot be made, the busy timeout it is.
+        try:
+            fd = os.open(f"{database}.writers", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:
+            return None
         _WRITERS_FILES[engine] = (os.getpid(), fd)
         weakref.finalize(engine, os.close, fd)
         return fd
