@@ -119,12 +119,21 @@ def upgrade(engine: Engine) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+def session_scope(engine: Engine, *, write: bool = False,
+                  snapshot: bool = True) -> Iterator[Session]:
     """A session that commits on success and rolls back on any exception.
 
     ``write=True`` marks a transaction that will write (SQLite takes its lock at BEGIN).
+    ``snapshot=False``, for reads only: each statement may see the latest commit (PostgreSQL
+    runs them in autocommit mode, saving the BEGIN and the ROLLBACK/COMMIT round trips). For
+    reads that need no consistent snapshot across statements: a single lookup, or checks a
+    later write transaction makes again (the publish's early refusals).
     """
-    bind = engine.execution_options(vouch_write=True) if write else engine
+    bind: Engine
+    if write:
+        bind = engine.execution_options(vouch_write=True)
+    else:
+        bind = engine if snapshot else autocommit(engine)
     sqlite_write = write and engine.dialect.name == "sqlite"
     lock = _write_lock(engine) if sqlite_write else nullcontext()
     writers = _writers_queue(engine) if sqlite_write else nullcontext()
@@ -137,6 +146,21 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
             raise
 
 
+def autocommit(engine: Engine) -> Engine:
+    """``engine`` in autocommit mode on PostgreSQL (no BEGIN, no COMMIT/ROLLBACK round
+    trips; psycopg switches the mode locally). Only for reads that need no snapshot. SQLite's
+    engine is returned as it is: its transactions cost no round trip, and SQLAlchemy's
+    isolation reset would turn pysqlite's implicit BEGIN back on (see ``_sqlite_pragmas``)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    with _LOCKS_GUARD:
+        option = _AUTOCOMMIT.get(engine)
+        if option is None:
+            option = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        return option
+
+
+_AUTOCOMMIT: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 _WRITE_LOCKS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 

@@ -193,7 +193,8 @@ class PublishService:
         transaction (for the version document answered). A refusal leaves no blob, no row,
         no audit event."""
         checker = signatures or self.signatures
-        with session_scope(self.engine) as session:
+        # Early refusals only: the write transaction decides again, so no snapshot is needed.
+        with session_scope(self.engine, snapshot=False) as session:
             package = self._authorize(session, plan, principal)
             rules.check(session, package, plan)
             ctx = PublishContext(name=plan.name, package=package, version=plan.version,
