@@ -345,7 +345,10 @@ class PublishService:
         settled, before a new package claims its pending publishers (the claim removes other
         accounts' publishers)."""
         name = plan.name
-        state = pkgs.package_state(session, name.full, plan.ecosystem)
+        # A name the authorization found free is claimed straight away: the unique name
+        # decides (a package created meanwhile makes the insert below find nothing to do).
+        state = (None if ctx.package is None
+                 else pkgs.package_state(session, name.full, plan.ecosystem))
         if state is None:
             ownership.require_may_create(session, name, principal, now=now)
             owner_id = ownership.creator_id(session, name, principal, now=now)

@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
+from app.accounts.service import Principal
 from app.core.errors import MalformedInput, PackageNotFound
 from app.core.input_guards import check_json_bytes, reject_nul
 from app.deps import OptionalPrincipalDep, PrincipalDep, RegistryDep
@@ -37,6 +38,7 @@ from app.publishing.schemas import (
     ProvenancePublic,
     VersionPublic,
 )
+from app.registry import Registry
 from app.storage import blob_key
 from app.trust.evidence import Evidence
 
@@ -137,10 +139,14 @@ async def publish_version(package: Annotated[str, Path(openapi_examples=_EXAMPLE
             filename=artifact.filename or "", evidence=evidence,
             declared_sha256=sha256.decode(errors="replace") if sha256 else None,
         )
-        published = await run_in_threadpool(registry.publish.publish, publish_request,
-                                            principal)
+        return await run_in_threadpool(_publish_and_answer, registry, publish_request,
+                                       principal)
 
-    return await run_in_threadpool(registry.reads.published, published)
+
+def _publish_and_answer(registry: Registry, request: PublishRequest,
+                        principal: Principal) -> VersionPublic:
+    """Publish, then the new version's document: one thread hop for both (issue 13)."""
+    return registry.reads.published(registry.publish.publish(request, principal))
 
 
 # GET and HEAD registered apart: one api_route gave both the same operationId (invalid
