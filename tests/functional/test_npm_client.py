@@ -329,7 +329,7 @@ def test_npm_search_finds_npm_packages_only(npm: NpmCli, actors: Actors,
         assert done.returncode == 0, done.stderr
     assert native_publish(actors.client(token), "widget-native", "1.0.0").status_code == 201
     registry = server.registry
-    registry.downloads.flush()
+    registry.downloads.flush(search_now=True)
     while registry.worker.run_once():
         pass
     found = npm.run(["search", "widget", "--json"], registry=registry_url(server))

@@ -23,7 +23,7 @@ def settings_overrides() -> dict[str, object]:
 
 
 def _drain(server: RunningServer) -> None:
-    server.registry.downloads.flush()
+    server.registry.downloads.flush(search_now=True)
     while server.registry.worker.run_once():
         pass
 

@@ -20,7 +20,7 @@ def settings_overrides() -> dict[str, object]:
 
 def _drain(actors: Actors) -> None:
     registry = actors.server.registry
-    registry.downloads.flush()
+    registry.downloads.flush(search_now=True)
     while registry.worker.run_once():
         pass
 

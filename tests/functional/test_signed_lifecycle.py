@@ -50,7 +50,7 @@ def _identity(signer: Signer) -> str:
 
 def _drain(actors: Actors) -> None:
     registry = actors.server.registry
-    registry.downloads.flush()
+    registry.downloads.flush(search_now=True)
     while registry.worker.run_once():
         pass
 

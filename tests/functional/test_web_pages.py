@@ -63,7 +63,7 @@ def server(settings: Settings, clock: ManualClock) -> Iterator[RunningServer]:
 
 def _index(actors: Actors) -> None:
     registry = actors.server.registry
-    registry.downloads.flush()
+    registry.downloads.flush(search_now=True)
     while registry.worker.run_once():
         pass
 
