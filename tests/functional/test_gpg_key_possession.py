@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
@@ -27,7 +26,7 @@ from app.core.models import GpgFingerprint, GpgKey, GpgKeyChallenge, User
 from tests.conftest import Actors, state_counts
 from tests.functional.clihelp import cli_env, vouch
 from tests.functional.helpers import assert_problem, publish
-from tests.support.databases import backend, postgres_admin_url
+from tests.support.databases import backend, empty_postgres_database
 from tests.support.gpg_register import get_challenge, prove_gpg_key, register_gpg_key
 from tests.unit.signing.gpg_keys import GeneratedKey, Keyring, past
 
@@ -312,16 +311,8 @@ def _empty_database(tmp_path: Path) -> Iterator[str]:
     if backend() != "postgres":
         yield f"sqlite:///{tmp_path / 'legacy.db'}"
         return
-    name = f"vouch_legacy_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_admin_url().rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgres_database("vouch_legacy") as url:
+        yield url
 
 
 def _migrate(engine: Engine, url: str, revision: str) -> None:

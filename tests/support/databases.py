@@ -30,6 +30,22 @@ def postgres_admin_url() -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+@contextmanager
+def empty_postgres_database(prefix: str = "vouch_empty") -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database (no migrations) on the test server,
+    dropped afterwards: for tests of the engine itself or of migrations."""
+    admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_admin_url().rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 class DatabaseFactory:
     """Makes fresh, migrated databases quickly."""
 

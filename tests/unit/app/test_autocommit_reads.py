@@ -8,33 +8,24 @@ after the last. Everything else keeps its transaction. Runs against the real Pos
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.core.db import autocommit, make_engine, session_scope
-from tests.support.databases import postgres_admin_url
+from tests.support.databases import empty_postgres_database
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
-    name = f"vouch_ac_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_admin_url().rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgres_database("vouch_ac") as url:
+        yield url
 
 
 def _raw(connection: Connection) -> Any:

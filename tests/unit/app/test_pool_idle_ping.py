@@ -9,7 +9,6 @@ no request. Runs against the real PostgreSQL on 127.0.0.1:5432 whatever ``VOUCH_
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,21 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from app.core import db
-from tests.support.databases import postgres_admin_url
+from tests.support.databases import empty_postgres_database, postgres_admin_url
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
-    name = f"vouch_ping_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_admin_url().rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgres_database("vouch_ping") as url:
+        yield url
 
 
 def _count_pings(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
