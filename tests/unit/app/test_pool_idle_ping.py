@@ -44,38 +44,37 @@ def _backend_pid(engine: Engine) -> int:
         return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
-def test_a_connection_killed_while_idle_in_the_pool_costs_no_request(
-        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db, "IDLE_PING_AFTER", 0.05)
-    engine = db.make_engine(pg_url, pool_size=1, max_overflow=0)
-    killer = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
-    try:
-        pid = _backend_pid(engine)
-        with killer.connect() as conn:  # as a database restart does to every pooled backend
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"),
-                                {"pid": pid}).scalar_one()
-        time.sleep(0.2)
-        assert _backend_pid(engine) != pid  # answered, on a new connection
-    finally:
-        killer.dispose()
-        engine.dispose()
-
-
-def test_without_the_idle_ping_that_request_would_have_failed(
-        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db, "IDLE_PING_AFTER", 3600.0)
+@pytest.fixture
+def killed_while_idle(pg_url: str) -> Iterator[tuple[Engine, int]]:
+    """A one-connection pool whose connection's backend was killed while it sat in the pool
+    (as a database restart does to every pooled backend), and that backend's pid."""
     engine = db.make_engine(pg_url, pool_size=1, max_overflow=0)
     killer = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
     try:
         pid = _backend_pid(engine)
         with killer.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"),
+                                {"pid": pid}).scalar_one()
         time.sleep(0.2)
-        with pytest.raises(OperationalError):
-            _backend_pid(engine)
+        yield engine, pid
     finally:
         killer.dispose()
         engine.dispose()
+
+
+def test_a_connection_killed_while_idle_in_the_pool_costs_no_request(
+        killed_while_idle: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "IDLE_PING_AFTER", 0.05)
+    engine, pid = killed_while_idle
+    assert _backend_pid(engine) != pid  # answered, on a new connection
+
+
+def test_without_the_idle_ping_that_request_would_have_failed(
+        killed_while_idle: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "IDLE_PING_AFTER", 3600.0)
+    engine, _ = killed_while_idle
+    with pytest.raises(OperationalError):
+        _backend_pid(engine)
 
 
 def test_a_connection_in_steady_use_is_not_pinged(
