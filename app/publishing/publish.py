@@ -289,6 +289,10 @@ class PublishService:
         principal = ctx.principal
         now = self.clock.now()
         with session_scope(self.engine, write=True) as session:
+            # Begin now (SQLite: the write lock), before anything is decided or re-checked:
+            # every confirmation below runs inside this transaction, even when no statement
+            # has run yet (a name found free is claimed without a read first).
+            session.connection()
             checked = verified
 
             def confirm() -> VerifiedEvidence | None:
