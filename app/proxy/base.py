@@ -30,10 +30,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.core.db import session_scope
-from app.core.errors import VersionQuarantined
+from app.core.errors import DomainError, PackageNotFound, VersionQuarantined
 from app.core.records import audit
 from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable
 from app.proxy.fetch import Answer, UpstreamHttp
+from app.proxy.guard import is_local
 from app.proxy.models import ProxyFile, ProxyPage
 from app.proxy.stats import ProxyStats
 from app.registry import Registry
@@ -118,6 +119,27 @@ class UpstreamProxy:
             raise VersionQuarantined(name, version, "a published malicious-package advisory")
 
     # files ---------------------------------------------------------------------------------
+    def cache_hit(self, name: str, version: str,
+                  find: Callable[[Session], ProxyFile | None],
+                  unsigned: Callable[[], DomainError] | None) -> CachedFile | None:
+        """The cached file ``find`` returns, checked as every file served from upstream is:
+        a hosted, reserved or org-scoped name never comes from upstream (``PackageNotFound``),
+        a version a malicious-package advisory names is refused (``VersionQuarantined``,
+        cached or not), and an unsigned cached file is refused with ``unsigned()`` while the
+        upstream's policy refuses unsigned versions (``None``: exempt). ``None`` when nothing
+        is cached: the caller fetches and verifies."""
+        with session_scope(self.registry.engine) as session:
+            if is_local(session, self.ECOSYSTEM, name):
+                raise PackageNotFound(name)
+            row = find(session)
+        self.refuse_quarantined(name, version)
+        if row is None:
+            return None
+        if unsigned is not None and self.upstream.unsigned == "refuse" and not row.signed:
+            raise unsigned()
+        self.stats.add(self.upstream.name, "hits")
+        return as_cached(row)
+
     def cached_file(self, session: Session, name: str, filename: str) -> ProxyFile | None:
         return session.exec(select(ProxyFile).where(
             ProxyFile.ecosystem == self.ECOSYSTEM, ProxyFile.name == name,

@@ -33,7 +33,7 @@ from urllib.parse import urljoin
 
 from app.core.db import session_scope
 from app.core.errors import NotFound, PackageNotFound
-from app.proxy.base import CachedFile, UpstreamProxy, as_cached
+from app.proxy.base import CachedFile, UpstreamProxy
 from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnsigned
 from app.proxy.guard import is_local
 from app.proxy.models import ProxyFile
@@ -144,16 +144,11 @@ class NpmProxy(UpstreamProxy):
             filename = names.tarball_filename(name, version)
         except FormatError as err:
             raise NotFound(f"{filename[:128]!r} is not a tarball of {name}") from err
-        with session_scope(self.registry.engine) as session:
-            if is_local(session, self.ECOSYSTEM, name):
-                raise PackageNotFound(name)
-            row = self.cached_file(session, name, filename)
-        self.refuse_quarantined(name, version)
-        if row is not None:
-            if self.upstream.unsigned == "refuse" and not row.signed:
-                raise self._unsigned(name, version)
-            self.stats.add(self.upstream.name, "hits")
-            return as_cached(row)
+        hit = self.cache_hit(name, version,
+                             lambda session: self.cached_file(session, name, filename),
+                             lambda: self._unsigned(name, version))
+        if hit is not None:
+            return hit
         doc, _, _ = self._remote(name)
         versions = _obj(doc.get("versions"))
         manifest = versions.get(version)

@@ -33,12 +33,14 @@ import logging
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel import Session
+
 from app.core.db import session_scope
 from app.core.errors import NotFound, PackageNotFound
-from app.proxy.base import CachedFile, UpstreamProxy, as_cached
+from app.proxy.base import CachedFile, UpstreamProxy
 from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable, UpstreamUnsigned
 from app.proxy.guard import is_local
-from app.proxy.models import ProxyPage
+from app.proxy.models import ProxyFile, ProxyPage
 from app.proxy.provenance import UpstreamProvenance
 from formats.errors import FormatError
 from formats.pypi.index import IndexFile, ProjectPage
@@ -141,19 +143,20 @@ class PypiProxy(UpstreamProxy):
             name = normalize(name)  # one cache entry per project, however the URL spells it
         except FormatError as err:
             raise NotFound(f"no project {name[:64]!r}") from err
-        with session_scope(self.registry.engine) as session:
-            if is_local(session, self.ECOSYSTEM, name):
-                raise PackageNotFound(name)
+
+        def cached_row(session: Session) -> ProxyFile | None:
             row = self.cached_file(session, name, filename)
-        self.refuse_quarantined(name, version)
-        if row is not None and row.version == version:
-            if self.upstream.unsigned == "refuse" and not row.signed \
-                    and not filename.endswith(METADATA):
-                raise UpstreamUnsigned(f"{filename} was cached without verified provenance, "
-                                       f"and upstream {self.upstream.name!r} now refuses "
-                                       "unsigned versions", package=name, version=version)
-            self.stats.add(self.upstream.name, "hits")
-            return as_cached(row)
+            return row if row is not None and row.version == version else None
+
+        def unsigned() -> UpstreamUnsigned:
+            return UpstreamUnsigned(f"{filename} was cached without verified provenance, and "
+                                    f"upstream {self.upstream.name!r} now refuses unsigned "
+                                    "versions", package=name, version=version)
+
+        hit = self.cache_hit(name, version, cached_row,
+                             None if filename.endswith(METADATA) else unsigned)
+        if hit is not None:
+            return hit
         remote, _, _ = self._remote(name)
         wanted = filename[: -len(METADATA)] if filename.endswith(METADATA) else filename
         item = next((f for f in remote if f.filename == wanted and f.version == version), None)

@@ -41,7 +41,7 @@ from sqlmodel import Session, col, select
 
 from app.core.db import session_scope
 from app.core.errors import DomainError, NotFound, PackageNotFound, VersionNotFound
-from app.proxy.base import CachedFile, UpstreamProxy, as_cached
+from app.proxy.base import CachedFile, UpstreamProxy
 from app.proxy.errors import UpstreamDigestMismatch, UpstreamUnavailable, UpstreamUnsigned
 from app.proxy.guard import is_local
 from app.proxy.models import ProxyFile, ProxyPage
@@ -276,16 +276,10 @@ class VouchProxy(UpstreamProxy):
             parse_package_name(name)
         except DomainError:
             raise PackageNotFound(name[:214]) from None
-        with session_scope(self.registry.engine) as session:
-            if is_local(session, self.ECOSYSTEM, name):
-                raise PackageNotFound(name)
-            row = self._row(session, name, version)
-        self.refuse_quarantined(name, version)
-        if row is not None:
-            if self.upstream.unsigned == "refuse" and not row.signed:
-                raise self._unsigned(name, version)
-            self.stats.add(self.upstream.name, "hits")
-            return as_cached(row)
+        hit = self.cache_hit(name, version, lambda session: self._row(session, name, version),
+                             lambda: self._unsigned(name, version))
+        if hit is not None:
+            return hit
         raw, _ = self._document(name, version)
         expected, filename = raw.get("sha256"), raw.get("filename")
         if raw.get("unpublished") or raw.get("artifact_url") is None:
