@@ -59,15 +59,13 @@ def bump(session: Session, names: Iterable[str]) -> None:
 
 
 def own_connection(engine: Engine) -> Any:
-    """A DBAPI connection of the engine's kind (SQLite pragmas, PostgreSQL driver), detached
-    from the pool, in autocommit mode: each statement reads the latest commit."""
+    """SQLite: a DBAPI connection with the engine's pragmas, detached from the pool, in
+    autocommit mode: each statement reads the latest commit (PostgreSQL reads go through
+    ``LoopConnection``)."""
     fairy = engine.raw_connection()
     fairy.detach()
     conn: Any = fairy.dbapi_connection
-    if engine.dialect.name == "sqlite":
-        conn.isolation_level = None
-    else:
-        conn.autocommit = True
+    conn.isolation_level = None
     return conn
 
 
