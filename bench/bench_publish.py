@@ -19,7 +19,8 @@ accepted; signed ones are verified exactly as in production). Per mode, in its o
   registered with ``POST /api/v1/gpg-keys`` (possession proven by a signed challenge).
 
 Everything is signed before the clock starts. ``--publishes`` distinct packages per mode go
-from ``--clients`` keep-alive httpx clients (default 8); every answer must be 201 with the
+from ``--clients`` keep-alive connections (default 8; ``RawPublisher``: bodies encoded before
+the clock starts, one send and one read each); every answer must be 201 with the
 expected ``signer.method``. Figures per mode: publishes/s, client-side latency p50/p99, and
 **server CPU per publish**: utime+stime of the server's whole process tree (master and
 workers) from /proc, read before the run and again once the server has gone quiet after it,
@@ -40,7 +41,6 @@ breaks, with the server log's tail.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
 import os
 import shutil
@@ -57,6 +57,8 @@ from bench._server import (
     ROOT,
     VOUCH,
     BenchError,
+    EncodedPublish,
+    RawPublisher,
     Workspace,
     authed_client,
     check_vouch,
@@ -65,7 +67,7 @@ from bench._server import (
     main_wrapper,
     median,
     percentile,
-    publish,
+    publish_concurrently,
     stop_server,
     wait_healthy,
 )
@@ -80,13 +82,6 @@ Evidence = dict[str, tuple[str, bytes, str]]
 
 
 @dataclass(frozen=True)
-class Upload:
-    name: str
-    artifact: bytes
-    evidence: Evidence
-
-
-@dataclass(frozen=True)
 class Result:
     db: str
     mode: str
@@ -96,7 +91,7 @@ class Result:
     cpu_ms: float  # server process tree, whole run incl. deferred work
     db_cpu_ms: float | None  # PostgreSQL backends of the bench database (None: SQLite)
     load: float
-    client_cpu_ms: float = 0.0  # this process (the 8 httpx clients) during the timed run
+    client_cpu_ms: float = 0.0  # this process (the 8 clients) during the timed run
 
     @property
     def rate(self) -> float:
@@ -232,11 +227,13 @@ def artifact(label: str, i: int) -> bytes:
     return (stamp * (1024 // len(stamp) + 1))[:1024]
 
 
-def make_uploads(scope: str, count: int, sign: Callable[[bytes], Evidence]) -> list[Upload]:
+def make_uploads(scope: str, count: int, sign: Callable[[bytes], Evidence]
+                 ) -> list[EncodedPublish]:
     out = []
     for i in range(count):
         data = artifact(scope, i)
-        out.append(Upload(f"@{scope}/p-{i:05d}", data, sign(data)))
+        out.append(RawPublisher.encode(f"@{scope}/p-{i:05d}", "1.0.0", data,
+                                       evidence=sign(data), filename="artifact.tgz"))
     return out
 
 
@@ -267,27 +264,6 @@ def register_gpg_key(base: str, token: str, ring: object) -> Callable[[bytes], E
         return {"gpg_signature": ("artifact.asc", signature, "application/pgp-signature")}
 
     return sign
-
-
-def publish_all(base: str, token: str, items: list[Upload], clients: int,
-                method: str | None) -> list[float]:
-    def worker(chunk: list[Upload]) -> list[float]:
-        times = []
-        with authed_client(base, token) as client:
-            for item in chunk:
-                started = time.perf_counter()
-                answer = publish(client, item.name, "1.0.0", item.artifact,
-                                 evidence=item.evidence, filename="artifact.tgz")
-                times.append((time.perf_counter() - started) * 1000)
-                signer = answer.json().get("signer")
-                got = signer.get("method") if signer else None
-                if got != method:
-                    raise BenchError(f"{item.name}: signer {got!r}, expected {method!r}")
-        return times
-
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        return [t for chunk in pool.map(worker, [items[i::clients] for i in range(clients)])
-                for t in chunk]
 
 
 # ---- py-spy -------------------------------------------------------------------------------------
@@ -455,12 +431,12 @@ def run_db(db: str, args: argparse.Namespace, instance: object | None) -> list[R
             for mode in modes:
                 method = None if mode == "unsigned" else mode
                 items = plans[mode]
-                publish_all(base, token, items[:args.warmup], args.clients, method)
+                publish_concurrently(base, token, items[:args.warmup], args.clients, method)
                 settle(master)
                 before, db_before = cpu_ms(master), postgres_cpu_ms(dbname)
                 with profiled(args.profile, workers, f"{db}-{mode}", args.gil) as files:
                     started, client_before = time.perf_counter(), time.process_time()
-                    times = publish_all(base, token, items[args.warmup:], args.clients,
+                    times = publish_concurrently(base, token, items[args.warmup:], args.clients,
                                         method)
                     seconds = time.perf_counter() - started
                     client_ms = (time.process_time() - client_before) * 1000

@@ -64,13 +64,15 @@ from bench._seed import BIG, SMALL
 from bench._server import (
     ROOT,
     BenchError,
+    EncodedPublish,
+    RawPublisher,
     Workspace,
     authed_client,
     create_token,
     free_port,
     main_wrapper,
     percentile,
-    publish,
+    publish_concurrently,
     run_vouch,
     running_server,
     tail,
@@ -441,33 +443,14 @@ def setup_sigstore_scope(base: str, token: str, scope: str) -> None:
             raise BenchError(f"trusted publisher: {answer.status_code} {answer.text}")
 
 
-Upload = tuple[str, bytes, dict[str, tuple[str, bytes, str]]]
-
-
-def publish_run(base: str, token: str, uploads: list[Upload], clients: int,
+def publish_run(base: str, token: str, uploads: list[EncodedPublish], clients: int,
                 method: str | None) -> Load:
-    def worker(chunk: list[Upload]) -> list[float]:
-        times = []
-        with authed_client(base, token) as client:
-            for name, data, evidence in chunk:
-                started = time.perf_counter()
-                answer = publish(client, name, "1.0.0", data, evidence=evidence,
-                                 filename="artifact.bin")
-                times.append((time.perf_counter() - started) * 1000)
-                signer = answer.json().get("signer")
-                got = signer.get("method") if signer else None
-                if got != method:
-                    raise BenchError(f"{name}: signer {got!r}, expected {method!r}")
-        return times
-
     started = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        times = [t for chunk in pool.map(worker, [uploads[i::clients] for i in range(clients)])
-                 for t in chunk]
+    times = publish_concurrently(base, token, uploads, clients, method)
     seconds = time.perf_counter() - started
     return Load(rps=len(times) / seconds, mbps=0.0, p50_ms=percentile(times, 50),
                 p99_ms=percentile(times, 99), requests=len(times), load=load1(),
-                tool=f"{clients} httpx clients")
+                tool=f"{clients} keep-alive clients")
 
 
 def small(scope: str, i: int) -> bytes:
@@ -541,14 +524,17 @@ def measure_vouch(db: str, args: argparse.Namespace, gen: LoadGen, instance: obj
             identity = _identity()
             pub: dict[str, Load | None] = {"unsigned": None, "sigstore": None}
             for rnd in range(args.rounds):
-                plain: list[Upload] = [(f"pub-{rnd}-{i:05d}", small(f"u{rnd}", i), {})
+                plain = [RawPublisher.encode(f"pub-{rnd}-{i:05d}", "1.0.0",
+                                             small(f"u{rnd}", i), filename="artifact.bin")
                          for i in range(args.publishes)]
-                signed: list[Upload] = []
+                signed: list[EncodedPublish] = []
                 for i in range(args.publishes):
                     data = small(f"s{rnd}", i)
                     bundle = instance.sign_artifact(data, identity)  # type: ignore[attr-defined]
-                    signed.append((f"@sig/p-{rnd}-{i:05d}", data, {"sigstore_bundle": (
-                        "bundle.sigstore.json", bundle, "application/json")}))
+                    signed.append(RawPublisher.encode(
+                        f"@sig/p-{rnd}-{i:05d}", "1.0.0", data, filename="artifact.bin",
+                        evidence={"sigstore_bundle": ("bundle.sigstore.json", bundle,
+                                                      "application/json")}))
                 with profiled(args.profile if rnd == 0 else None, spy_pid,
                               f"{db}-publish-unsigned", max(3, args.publishes // 60)):
                     pub["unsigned"] = publish_run(base, token, plain, 8, None).better(

@@ -35,6 +35,7 @@ from app.accounts.schemas import (
     UserPublic,
     WhoAmI,
 )
+from app.core import driver_sql
 from app.core.clock import Clock, as_utc
 from app.core.db import session_scope
 from app.core.durations import parse_duration
@@ -203,7 +204,7 @@ def authenticate(session: Session | Connection, secret: str, *, now: datetime) -
     if not secret.startswith(tokens.PREFIX) or len(secret) > 200:
         raise InvalidToken("the token is not a Vouch API token")
     digest = tokens.hash_secret(secret)
-    row = session.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
+    row = driver_sql.first(session, _TOKEN_LOOKUP, {"digest": digest})
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         raise InvalidToken("the token is unknown")
     if row.revoked_at is not None:
@@ -325,8 +326,8 @@ def is_scope_member(session: Session, scope: str, user_id: int | None) -> bool:
     """Whether ``user_id`` is a member of the org named ``scope`` (one indexed statement)."""
     if user_id is None:
         return False
-    return session.execute(_SCOPE_MEMBER, {"scope": scope, "user_id": user_id}).first() \
-        is not None
+    return driver_sql.first(session, _SCOPE_MEMBER,
+                            {"scope": scope, "user_id": user_id}) is not None
 
 
 _ORGS, _MEMBERSHIPS = Org.__table__, Membership.__table__  # type: ignore[attr-defined]

@@ -9,6 +9,8 @@ back with it.
 
 from __future__ import annotations
 
+import functools
+import json
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +44,84 @@ def enqueue(session: Session, *, at: datetime, kind: str, **payload: Any) -> Non
     session.execute(_OUTBOX, {"kind": kind, "payload": payload, "created_at": at,
                               "available_at": at, "processed_at": None, "attempts": 0,
                               "last_error": None})
+
+
+class RecordBatch:
+    """The audit events and outbox rows of one write transaction, written together by
+    ``flush`` (the caller's, before its transaction ends; unflushed rows are simply not
+    written, as a rollback would leave them).
+
+        records = RecordBatch(session)
+        records.audit(at=now, actor="ana", action="package:create", package="left-pad")
+        records.enqueue(at=now, kind="search.reindex", package="left-pad")
+        records.flush()
+
+    On PostgreSQL one statement writes them all (the audit rows in a data-modifying ``WITH``
+    ahead of the outbox rows; issue 13: each statement a publish saves is a round trip and
+    0.2-0.3 ms of CPU); on SQLite one statement per table. Rows keep the order they were
+    added in; a caller whose next statement writes audit events of its own flushes first."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._audit: list[dict[str, Any]] = []
+        self._outbox: list[dict[str, Any]] = []
+
+    def audit(self, *, at: datetime, actor: str | None, action: str,
+              package: str | None = None, version: str | None = None,
+              **details: Any) -> None:
+        """As ``audit``. Never put secrets in ``details``."""
+        self._audit.append({"at": at, "actor": actor, "action": action, "package": package,
+                            "version": version, "details": details})
+
+    def enqueue(self, *, at: datetime, kind: str, **payload: Any) -> None:
+        """As ``enqueue``."""
+        self._outbox.append({"kind": kind, "payload": payload, "created_at": at,
+                             "available_at": at, "processed_at": None, "attempts": 0,
+                             "last_error": None})
+
+    def flush(self) -> None:
+        """Write the rows added since the last flush; raises what the database raises."""
+        rows, self._audit, queued, self._outbox = self._audit, [], self._outbox, []
+        if rows and queued and self.session.get_bind().dialect.name == "postgresql":
+            params = {f"a{i}_{column}": row[column] for i, row in enumerate(rows)
+                      for column in _AUDIT_COLUMNS}
+            params.update({f"o{i}_{column}": row[column] for i, row in enumerate(queued)
+                           for column in _OUTBOX_COLUMNS})
+            for i, row in enumerate(rows):
+                params[f"a{i}_details"] = json.dumps(row["details"])
+            for i, row in enumerate(queued):
+                params[f"o{i}_payload"] = json.dumps(row["payload"])
+            self.session.connection().exec_driver_sql(_pg_batch(len(rows), len(queued)),
+                                                      params)
+            return
+        if rows:
+            self.session.execute(_AUDIT, rows)
+        if queued:
+            self.session.execute(_OUTBOX, queued)
+
+
+_AUDIT_COLUMNS = ("at", "actor", "action", "package", "version", "details")
+_OUTBOX_COLUMNS = ("kind", "payload", "created_at", "available_at", "processed_at",
+                   "attempts", "last_error")
+
+
+@functools.cache
+def _pg_batch(audits: int, queued: int) -> str:
+    """PostgreSQL: the one statement for ``audits`` audit rows and ``queued`` outbox rows, as
+    driver SQL (SQLAlchemy's multi-row ``insert().values()`` cost more to build than the
+    statements it saves)."""
+    def values(prefix: str, columns: tuple[str, ...], count: int, json_column: str) -> str:
+        return ", ".join(
+            "(" + ", ".join(f"%({prefix}{i}_{column})s" + ("::json" if column == json_column
+                                                             else "")
+                            for column in columns) + ")"
+            for i in range(count))
+
+    # Only constant column names and placeholders are formatted in; every value is bound.
+    return (f"WITH audited AS (INSERT INTO audit_events ({', '.join(_AUDIT_COLUMNS)}) "  # noqa: S608
+            f"VALUES {values('a', _AUDIT_COLUMNS, audits, 'details')}) "
+            f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
+            f"VALUES {values('o', _OUTBOX_COLUMNS, queued, 'payload')}")
 
 
 class AuditEventPublic(BaseModel):

@@ -41,6 +41,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from app.core import driver_sql
 from app.core.db import session_scope
 from app.core.models import PackageBlob, PackageFile, PackageVersion
 from app.storage import BlobStore, aside_digest
@@ -57,7 +58,7 @@ def lock_digest(session: Session, sha256: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
-        session.execute(_ADVISORY_LOCK, {"key": key})
+        driver_sql.fetch(session, _ADVISORY_LOCK, {"key": key})
 
 
 def has_live_reference(session: Session, sha256: str) -> bool:

@@ -24,6 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel
 
+from app.core import driver_sql
+
 Row = TypeVar("Row", bound=SQLModel)
 _STATEMENTS: dict[tuple[type[SQLModel], str], tuple[Insert, list[tuple[str, str]], str]] = {}
 
@@ -34,8 +36,8 @@ def insert_unless_taken(session: Session, row: Row) -> Row | None:
     flush would leave it); None when a unique constraint of its table already holds such a
     row (``row`` is then left unsaved)."""
     statement, columns, key = _statement(type(row), session.get_bind().dialect.name)
-    new_id = session.execute(statement, {column: getattr(row, attr)
-                                         for attr, column in columns}).scalar()
+    new_id = driver_sql.scalar(session, statement, {column: getattr(row, attr)
+                                                    for attr, column in columns})
     if new_id is None:
         return None
     setattr(row, key, new_id)

@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.accounts.service import is_scope_member
+from app.core import driver_sql
 from app.core.errors import PackageNotFound, VersionNotFound
 from app.core.models import Package, PackageOwner, PackageVersion
 
@@ -36,7 +37,7 @@ def find_package(session: Session, name: str, ecosystem: str = "generic") -> Pac
 def package_state(session: Session, name: str, ecosystem: str = "generic") -> Any | None:
     """``(id, status)`` of a package, or None: one indexed statement, no ORM object (what the
     publish's write transaction re-checks)."""
-    return session.execute(_PACKAGE_STATE, {"ecosystem": ecosystem, "name": name}).first()
+    return driver_sql.first(session, _PACKAGE_STATE, {"ecosystem": ecosystem, "name": name})
 
 
 def packages_named(session: Session, name: str) -> list[Package]:
@@ -77,5 +78,5 @@ def is_user_owner(session: Session, package: Package, user_id: int) -> bool:
     the scope's org (what a token minted for a trusted publisher owns: ``ownership``)."""
     if package.scope is not None:
         return is_scope_member(session, package.scope, user_id)
-    return session.execute(_IS_OWNER, {"package_id": package.id, "user_id": user_id}
-                           ).first() is not None
+    return driver_sql.first(session, _IS_OWNER,
+                            {"package_id": package.id, "user_id": user_id}) is not None

@@ -36,6 +36,7 @@ from sqlmodel import Session, select
 from advisories.ecosystems import normalize_name, osv_ecosystem
 from app.accounts.service import Principal
 from app.advisories.service import advisories_for_version
+from app.core import driver_sql
 from app.core.clock import Clock
 from app.core.db import session_scope
 from app.core.errors import (
@@ -57,7 +58,7 @@ from app.core.models import (
     Provenance,
     TrustedPublisher,
 )
-from app.core.records import audit, enqueue
+from app.core.records import RecordBatch
 from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.blob_refs import BlobReleases, ensure_stored
@@ -253,8 +254,8 @@ class PublishService:
         """Fail early and cheaply; the unique constraint stays the real guard against races."""
         if package is None:
             return
-        existing = session.execute(_VERSION_STATE, {"package_id": package.id,
-                                                    "version": version}).first()
+        existing = driver_sql.first(session, _VERSION_STATE, {"package_id": package.id,
+                                                               "version": version})
         if existing is not None:
             raise _taken(name.full, version, existing.unpublished_at is not None)
 
@@ -294,12 +295,13 @@ class PublishService:
             # has run yet (a name found free is claimed without a read first).
             session.connection()
             checked = verified
+            records = RecordBatch(session)  # written together below, before the commit
 
             def confirm() -> VerifiedEvidence | None:
                 return checker.confirm(session, ctx, checked)
 
             package, verified = self._get_or_create_package(session, ctx, plan, principal,
-                                                            now, confirm)
+                                                            now, confirm, records)
             assert package.id is not None
             row = rules.version_row(session, package, plan, principal, now)
             # Issue 10: an unpublish may have removed these bytes since our put_file (another
@@ -325,12 +327,14 @@ class PublishService:
                 assert provenance is not None  # a new file has no provenance yet
             extra = {} if plan.ecosystem == "generic" else {"ecosystem": plan.ecosystem,
                                                              "filename": filename}
-            audit(session, at=now, actor=principal.name, action="version:publish",
-                  package=name.full, version=version, sha256=staged.sha256, size=staged.size,
-                  signature=verified.method if verified else None,
-                  signer=verified.identity if verified else None, **extra)
-            enqueue(session, at=now, kind="search.reindex", package=name.full,
-                    **({} if plan.ecosystem == "generic" else {"ecosystem": plan.ecosystem}))
+            records.audit(at=now, actor=principal.name, action="version:publish",
+                          package=name.full, version=version, sha256=staged.sha256,
+                          size=staged.size, signature=verified.method if verified else None,
+                          signer=verified.identity if verified else None, **extra)
+            records.enqueue(at=now, kind="search.reindex", package=name.full,
+                            **({} if plan.ecosystem == "generic"
+                               else {"ecosystem": plan.ecosystem}))
+            records.flush()
             # Read here, where the new row is visible and nothing else can be, instead of in
             # a session of its own afterwards (issue 13): ranges match versions never seen.
             found = _advisories(session, package, row.version) if advisories else None
@@ -339,7 +343,7 @@ class PublishService:
 
     def _get_or_create_package(
         self, session: Session, ctx: PublishContext, plan: FilePlan, principal: Principal,
-        now: datetime, confirm: Callable[[], VerifiedEvidence | None],
+        now: datetime, confirm: Callable[[], VerifiedEvidence | None], records: RecordBatch,
     ) -> tuple[Package, VerifiedEvidence | None]:
         """The package, created by this publish if it does not exist. Who may publish is
         decided again here, inside the write transaction: between the read-only authorization
@@ -363,7 +367,7 @@ class PublishService:
             created = insert_unless_taken(session, Package(
                 ecosystem=plan.ecosystem, name=name.full, scope=name.scope, created_at=now))
             if created is not None:
-                self._created(session, created, owner_id, principal, now)
+                self._created(session, created, owner_id, principal, now, records)
                 return created, verified
             # Another first publish won the race (its unique name): this one may only add a
             # version to that package if it owns it (issue 9: never into someone else's).
@@ -380,17 +384,21 @@ class PublishService:
         return package, confirm()
 
     def _created(self, session: Session, package: Package, owner_id: int | None,
-                 principal: Principal, now: datetime) -> None:
+                 principal: Principal, now: datetime, records: RecordBatch) -> None:
         """Record the owner of a new package (an unscoped one; a scope's members own its
         packages), then settle the pending trusted publishers and signature policies of its
         name: its owners' become the package's, everyone else's are invalidated. One
         statement tells whether there is anything to settle (usually nothing)."""
         if package.scope is None and owner_id is not None:
             assert package.id is not None
-            session.execute(_ADD_OWNER, {"package_id": package.id, "user_id": owner_id})
-        audit(session, at=now, actor=principal.name, action="package:create",
-              package=package.name)
-        publishers, policies = session.execute(_PENDING_CLAIMS, {"name": package.name}).one()
+            driver_sql.fetch(session, _ADD_OWNER, {"package_id": package.id,
+                                                   "user_id": owner_id})
+        records.audit(at=now, actor=principal.name, action="package:create",
+                      package=package.name)
+        (publishers, policies), = driver_sql.fetch(session, _PENDING_CLAIMS,
+                                                   {"name": package.name})
+        if publishers or policies:
+            records.flush()  # the claims' own audit events come after package:create
         if publishers:
             publisher_rules.claim_pending(session, package, actor=principal.name, now=now)
         if policies:
@@ -446,8 +454,8 @@ class _NativeRules:
             published_at=now, published_by_id=principal.user_id, published_by=principal.name,
         ))
         if row is None:  # the unique (package, version) decided a race against us
-            existing = session.execute(_VERSION_STATE, {"package_id": package.id,
-                                                        "version": plan.version}).first()
+            existing = driver_sql.first(session, _VERSION_STATE, {
+                "package_id": package.id, "version": plan.version})
             raise _taken(plan.name.full, plan.version,
                          existing is not None and existing.unpublished_at is not None)
         return row
@@ -468,8 +476,8 @@ def _advisories(session: Session, package: Package, version: str) -> list[dict[s
     query only considers advisories naming the package (``advisory_packages``), and most
     packages are named by none."""
     osv_name = osv_ecosystem(package.ecosystem)
-    named = session.execute(_NAMED_BY_ADVISORY, {
-        "ecosystem": osv_name, "name": normalize_name(osv_name, package.name)}).first()
+    named = driver_sql.first(session, _NAMED_BY_ADVISORY, {
+        "ecosystem": osv_name, "name": normalize_name(osv_name, package.name)})
     if named is None:
         return []
     return advisories_for_version(session, package.ecosystem, package.name, version)

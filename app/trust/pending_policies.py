@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from app.accounts.service import Principal
+from app.core import driver_sql
 from app.core.clock import as_utc
 from app.core.errors import Conflict
 from app.core.models import Package, PendingPolicy, TrustedPublisher, User
@@ -79,7 +80,7 @@ def pending_for(session: Session, name: str, principal: Principal,
         who = publisher.created_by if publisher is not None else None
     if who is None:
         return None
-    row = session.execute(_OWN_POLICY, {"name": name, "who": who}).first()
+    row = driver_sql.first(session, _OWN_POLICY, {"name": name, "who": who})
     if row is None or as_utc(row.expires_at) <= now:
         return None
     return str(row.policy)

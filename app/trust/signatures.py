@@ -14,6 +14,7 @@ from typing import Protocol, get_args
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
+from app.core import driver_sql
 from app.core.config import SignaturePolicyName
 from app.core.errors import SignatureRejected
 from app.core.models import Org
@@ -46,7 +47,7 @@ def effective_policy(session: Session, ctx: PublishContext, default: str) -> str
         if pending is not None:
             return pending
     if ctx.name.scope is not None:
-        org_policy = session.execute(_ORG_POLICY, {"scope": ctx.name.scope}).scalar()
+        org_policy = driver_sql.scalar(session, _ORG_POLICY, {"scope": ctx.name.scope})
         if org_policy:
             return str(org_policy)
     return default

@@ -62,7 +62,11 @@ def test_the_pending_policy_becomes_the_package_policy(actors: Actors,
     assert publish(alice, "widget", "1.0.0").status_code == 201
     assert _package_policy(server, "widget") == "gpg"
     assert _pending(server) == []
-    assert "signature-policy:pending-applied" in _actions(server, "widget")
+    # In the order they happened (a publish writes its own events in one statement, after
+    # the claim's: issue 13), nothing twice.
+    assert _actions(server, "widget") == [
+        "signature-policy:set", "package:create", "signature-policy:pending-applied",
+        "version:publish"]
 
 
 def test_someone_elses_pending_policy_binds_nobody_and_is_dropped(
