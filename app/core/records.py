@@ -4,7 +4,8 @@ audit event's wire model (``AuditEventPublic``).
 Both are one prebuilt ``INSERT`` executed at once on the session's connection (issue 13: an
 ORM object per event cost a unit-of-work flush at commit, several times the statement
 itself). The row is part of the caller's transaction exactly as before: it commits or rolls
-back with it.
+back with it. ``RecordBatch`` collects a transaction's rows and writes them together (one
+statement on PostgreSQL): the publish path's.
 """
 
 from __future__ import annotations
