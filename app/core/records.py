@@ -36,15 +36,23 @@ def audit(
     **details: Any,
 ) -> None:
     """Record one state change. Never put secrets in ``details``."""
-    session.execute(_AUDIT, {"at": at, "actor": actor, "action": action, "package": package,
-                             "version": version, "details": details})
+    session.execute(_AUDIT, _audit_row(at, actor, action, package, version, details))
 
 
 def enqueue(session: Session, *, at: datetime, kind: str, **payload: Any) -> None:
     """Queue derived work (search reindex, advisory matching) for the worker."""
-    session.execute(_OUTBOX, {"kind": kind, "payload": payload, "created_at": at,
-                              "available_at": at, "processed_at": None, "attempts": 0,
-                              "last_error": None})
+    session.execute(_OUTBOX, _outbox_row(at, kind, payload))
+
+
+def _audit_row(at: datetime, actor: str | None, action: str, package: str | None,
+               version: str | None, details: dict[str, Any]) -> dict[str, Any]:
+    return {"at": at, "actor": actor, "action": action, "package": package,
+            "version": version, "details": details}
+
+
+def _outbox_row(at: datetime, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": kind, "payload": payload, "created_at": at, "available_at": at,
+            "processed_at": None, "attempts": 0, "last_error": None}
 
 
 class RecordBatch:
@@ -71,27 +79,24 @@ class RecordBatch:
               package: str | None = None, version: str | None = None,
               **details: Any) -> None:
         """As ``audit``. Never put secrets in ``details``."""
-        self._audit.append({"at": at, "actor": actor, "action": action, "package": package,
-                            "version": version, "details": details})
+        self._audit.append(_audit_row(at, actor, action, package, version, details))
 
     def enqueue(self, *, at: datetime, kind: str, **payload: Any) -> None:
         """As ``enqueue``."""
-        self._outbox.append({"kind": kind, "payload": payload, "created_at": at,
-                             "available_at": at, "processed_at": None, "attempts": 0,
-                             "last_error": None})
+        self._outbox.append(_outbox_row(at, kind, payload))
 
     def flush(self) -> None:
         """Write the rows added since the last flush; raises what the database raises."""
         rows, self._audit, queued, self._outbox = self._audit, [], self._outbox, []
         if rows and queued and self.session.get_bind().dialect.name == "postgresql":
-            params = {f"a{i}_{column}": row[column] for i, row in enumerate(rows)
-                      for column in _AUDIT_COLUMNS}
-            params.update({f"o{i}_{column}": row[column] for i, row in enumerate(queued)
-                           for column in _OUTBOX_COLUMNS})
-            for i, row in enumerate(rows):
-                params[f"a{i}_details"] = json.dumps(row["details"])
-            for i, row in enumerate(queued):
-                params[f"o{i}_payload"] = json.dumps(row["payload"])
+            params = {}
+            for (prefix, columns, json_column), batch in zip(_PG_PARTS, (rows, queued),
+                                                             strict=True):
+                for i, row in enumerate(batch):
+                    for column in columns:
+                        value = row[column]
+                        params[f"{prefix}{i}_{column}"] = (json.dumps(value)
+                                                           if column == json_column else value)
             self.session.connection().exec_driver_sql(_pg_batch(len(rows), len(queued)),
                                                       params)
             return
@@ -104,6 +109,8 @@ class RecordBatch:
 _AUDIT_COLUMNS = ("at", "actor", "action", "package", "version", "details")
 _OUTBOX_COLUMNS = ("kind", "payload", "created_at", "available_at", "processed_at",
                    "attempts", "last_error")
+#: (parameter prefix, columns, the JSON column) of the audit rows, then of the outbox rows.
+_PG_PARTS = (("a", _AUDIT_COLUMNS, "details"), ("o", _OUTBOX_COLUMNS, "payload"))
 
 
 @functools.cache
@@ -111,18 +118,20 @@ def _pg_batch(audits: int, queued: int) -> str:
     """PostgreSQL: the one statement for ``audits`` audit rows and ``queued`` outbox rows, as
     driver SQL (SQLAlchemy's multi-row ``insert().values()`` cost more to build than the
     statements it saves)."""
-    def values(prefix: str, columns: tuple[str, ...], count: int, json_column: str) -> str:
+    def values(part: tuple[str, tuple[str, ...], str], count: int) -> str:
+        prefix, columns, json_column = part
         return ", ".join(
             "(" + ", ".join(f"%({prefix}{i}_{column})s" + ("::json" if column == json_column
                                                              else "")
                             for column in columns) + ")"
             for i in range(count))
 
+    audit_part, outbox_part = _PG_PARTS
     # Only constant column names and placeholders are formatted in; every value is bound.
     return (f"WITH audited AS (INSERT INTO audit_events ({', '.join(_AUDIT_COLUMNS)}) "  # noqa: S608
-            f"VALUES {values('a', _AUDIT_COLUMNS, audits, 'details')}) "
+            f"VALUES {values(audit_part, audits)}) "
             f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
-            f"VALUES {values('o', _OUTBOX_COLUMNS, queued, 'payload')}")
+            f"VALUES {values(outbox_part, queued)}")
 
 
 class AuditEventPublic(BaseModel):
