@@ -81,6 +81,8 @@ from bench._server import (
 )
 
 MIB = 1024 * 1024
+#: wrk's path of a version document (the package's number, the version's number).
+META_TEMPLATE = "/api/v1/packages/" + SMALL.replace("{:05d}", "%05d") + "/versions/1.0.%d"
 PG_ADMIN_URL = os.environ.get("VOUCH_BENCH_POSTGRES",
                               "postgresql://postgres@127.0.0.1:5432/postgres")
 IDENTITY_REPO, IDENTITY_WORKFLOW = "bench/sig", "release.yml"
@@ -496,23 +498,20 @@ def measure_vouch(db: str, args: argparse.Namespace, gen: LoadGen, instance: obj
             # The 1 KiB bodies too (each worker keeps the bytes it served in memory): one
             # discarded run of downloads first, then its flush, then the documents.
             time.sleep(3)
-            gen.run(base, "/api/v1/packages/" + SMALL.replace("{:05d}", "%05d")
-                    + "/versions/1.0.%d/artifact", args.packages, args.versions)
+            gen.run(base, META_TEMPLATE + "/artifact", args.packages, args.versions)
             time.sleep(3)
-            warm_until_steady(gen, base, "/api/v1/packages/" + SMALL.replace("{:05d}", "%05d")
-                              + "/versions/1.0.%d", args.packages, args.versions)
+            warm_until_steady(gen, base, META_TEMPLATE, args.packages, args.versions)
             workers = worker_pids(master)
             spy_pid = workers[0] if workers else master
-            meta_t = "/api/v1/packages/" + SMALL.replace("{:05d}", "%05d") + "/versions/1.0.%d"
             best: dict[str, Load | None] = {"meta": None, "small": None, "big": None}
             for rnd in range(args.rounds):
                 with profiled(args.profile if rnd == 0 else None, spy_pid, f"{db}-metadata",
                               gen.duration):
-                    best["meta"] = gen.run(base, meta_t, args.packages, args.versions,
+                    best["meta"] = gen.run(base, META_TEMPLATE, args.packages, args.versions,
                                            cpu_of=(master,)).better(best["meta"])
                 with profiled(args.profile if rnd == 0 else None, spy_pid,
                               f"{db}-small-downloads", gen.duration):
-                    best["small"] = gen.run(base, meta_t + "/artifact", args.packages,
+                    best["small"] = gen.run(base, META_TEMPLATE + "/artifact", args.packages,
                                             args.versions, cpu_of=(master,)).better(
                                                 best["small"])
                 best["big"] = gen.run(base, f"/api/v1/packages/{BIG}/versions/1.0.0/artifact",
@@ -686,7 +685,6 @@ def run_anchor_round(args: argparse.Namespace, gen: LoadGen, static: Path,
     front of a second `vouch serve --workers 2` that answers downloads with X-Accel-Redirect."""
     if args.no_anchors:
         return
-    meta_t = "/api/v1/packages/" + SMALL.replace("{:05d}", "%05d") + "/versions/1.0.%d"
     big = f"/api/v1/packages/{BIG}/versions/1.0.0/artifact"
     static_row = anchors.setdefault("static", Row("nginx, static files (ceiling)"))
     with nginx(ws.path / "nginx-static", static) as (base, pid):
@@ -695,10 +693,10 @@ def run_anchor_round(args: argparse.Namespace, gen: LoadGen, static: Path,
             rss, procs = tree_rss_mib(pid)
             static_row.raw["rss"] = rss
             static_row.figures["rss"] = f"{rss:.0f} MiB ({procs} procs, load {load1():.1f})"
-        for key, template, n, v, conns in (("meta", meta_t, args.packages, args.versions, None),
-                                           ("small", meta_t + "/artifact", args.packages,
-                                            args.versions, None),
-                                           ("big", big, 0, 1, args.big_connections)):
+        for key, template, n, v, conns in (
+                ("meta", META_TEMPLATE, args.packages, args.versions, None),
+                ("small", META_TEMPLATE + "/artifact", args.packages, args.versions, None),
+                ("big", big, 0, 1, args.big_connections)):
             result = gen.run(base, template, n, v, connections=conns, cpu_of=(pid,))
             static_row.raw[key] = result.better(static_row.raw.get(key))  # type: ignore[arg-type]
         if not args.reads_only:
@@ -723,7 +721,7 @@ def run_anchor_round(args: argparse.Namespace, gen: LoadGen, static: Path,
             if check.status_code != 200 or len(check.content) != 10 * MIB:
                 raise BenchError(f"X-Accel download: {check.status_code}, "
                                  f"{len(check.content)} bytes")
-            for key, template, n, v, conns in (("small", meta_t + "/artifact", args.packages,
+            for key, template, n, v, conns in (("small", META_TEMPLATE + "/artifact", args.packages,
                                                 args.versions, None),
                                                ("big", big, 0, 1, args.big_connections)):
                 result = gen.run(base, template, n, v, connections=conns,
