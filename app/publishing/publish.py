@@ -198,8 +198,8 @@ class PublishService:
         with session_scope(self.engine, snapshot=False) as session:
             package = self._authorize(session, plan, principal)
             rules.check(session, package, plan)
-            ctx = PublishContext(name=plan.name, package=package, version=plan.version,
-                                 filename=plan.filename, staged=staged,
+            ctx = PublishContext(name=plan.name, ecosystem=plan.ecosystem, package=package,
+                                 version=plan.version, filename=plan.filename, staged=staged,
                                  upload_filename=plan.upload_filename,
                                  evidence=evidence, principal=principal,
                                  now=self.clock.now())
@@ -356,7 +356,7 @@ class PublishService:
         # A name the authorization found free is claimed straight away: the unique name
         # decides (a package created meanwhile makes the insert below find nothing to do).
         state = (None if ctx.package is None
-                 else pkgs.package_state(session, name.full, plan.ecosystem))
+                 else pkgs.package_state(session, name.full, plan.ecosystem, lock=True))
         if state is None:
             ownership.require_may_create(session, name, principal, now=now)
             owner_id = ownership.creator_id(session, name, principal, now=now)

@@ -45,7 +45,7 @@ from app.trust import publisher_rules
 from app.trust.errors import signature_rejected
 from app.trust.evidence import Evidence, PublishContext, Verification, VerifiedEvidence
 from app.trust.identities import publisher_policy
-from app.trust.signatures import PolicySignatureChecker, effective_policy
+from app.trust.signatures import PolicySignatureChecker, effective_policy, require_method
 from app.trust.verifier import LogCheck, RegistryEvidenceVerifier
 from app.trust.verifier import _sigstore_identity as sigstore_identity  # the one identity shape
 from signing.errors import VerificationError
@@ -100,10 +100,8 @@ class AttestationSignatureChecker:
         if evidence.sigstore_bundle is not None or evidence.gpg_signature is not None:
             raise SignatureRejected("signature_ambiguous", "send either attestations or a GPG "
                                     "signature, not both")
-        policy = effective_policy(session, ctx, self.inner.default_policy)
-        if policy == "gpg":
-            raise SignatureRejected("signature_method_not_allowed",
-                                    f"{ctx.name.full} accepts only GPG signatures")
+        require_method(effective_policy(session, ctx, self.inner.default_policy), "sigstore",
+                       ctx.name.full)
         trust = self.trust
         if trust is None:
             raise SignatureRejected("signature_unsupported",

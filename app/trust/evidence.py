@@ -65,6 +65,7 @@ Verification = Callable[[], "VerifiedEvidence | None"]
 @dataclass(frozen=True)
 class PublishContext:
     name: PackageName
+    ecosystem: str  # the package format's (``generic``, ``pypi``, ``npm``)
     package: Package | None
     version: str
     filename: str  # the name the registry stores the file under

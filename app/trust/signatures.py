@@ -1,29 +1,43 @@
 """The signature policy on publish: which evidence a package demands, and who checks it.
 
-Policy, most specific first: the package's own, its scope org's, the registry default
-(``VOUCH_DEFAULT_SIGNATURE_POLICY``). ``none`` accepts unsigned uploads (development only: the
+Policy, most specific first: the package's own (before its first version: the publisher's own
+pending policy), its scope org's, the registry default (``VOUCH_DEFAULT_SIGNATURE_POLICY``). ``none`` accepts unsigned uploads (development only: the
 default is refused by ``Settings``, a package's or org's by ``TrustService.set_policy``);
 ``any`` demands a verified Sigstore bundle or GPG signature. The names are written once, as
 ``app.core.config.SignaturePolicyName``.
+
+The policy is read twice: in the read session, to refuse early and prepare the check
+(``effective_policy``), and again in the write transaction (``policy_now``), because the check
+runs with no session and an owner may tighten the policy meanwhile.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, get_args
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlmodel import Session
 
 from app.core import driver_sql
 from app.core.config import SignaturePolicyName
 from app.core.errors import SignatureRejected
-from app.core.models import Org
+from app.core.models import Org, Package
 from app.trust import pending_policies
 from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
 
 POLICIES: tuple[str, ...] = get_args(SignaturePolicyName)
 _ORGS = Org.__table__  # type: ignore[attr-defined]
+_PACKAGES = Package.__table__  # type: ignore[attr-defined]
 _ORG_POLICY = select(_ORGS.c.signature_policy).where(_ORGS.c.name == bindparam("scope"))
+_THE_PACKAGE = ((_PACKAGES.c.ecosystem == bindparam("ecosystem"))
+                & (_PACKAGES.c.name == bindparam("name")))
+_POLICIES_NOW = select(
+    exists().where(_THE_PACKAGE).label("package_exists"),
+    select(_PACKAGES.c.signature_policy).where(_THE_PACKAGE).with_for_update(read=True)
+    .scalar_subquery().label("package_policy"),
+    _ORG_POLICY.with_for_update(read=True).scalar_subquery().label("org_policy"),
+)
 
 
 class EvidenceVerifier(Protocol):
@@ -40,17 +54,74 @@ class EvidenceVerifier(Protocol):
 
 
 def effective_policy(session: Session, ctx: PublishContext, default: str) -> str:
-    if ctx.package is not None and ctx.package.signature_policy:
-        return ctx.package.signature_policy
-    if ctx.package is None:  # a first publish: the publisher's own pending policy, if any
-        pending = pending_policies.pending_for(session, ctx.name.full, ctx.principal, ctx.now)
-        if pending is not None:
-            return pending
-    if ctx.name.scope is not None:
-        org_policy = driver_sql.scalar(session, _ORG_POLICY, {"scope": ctx.name.scope})
-        if org_policy:
-            return str(org_policy)
+    """The policy the read session sees: the package's as the authorization read it (none:
+    the publisher's own pending policy), else the scope org's, else ``default``."""
+    if ctx.package is not None:
+        return _resolve(ctx.package.signature_policy, None,
+                        lambda: _org_policy(session, ctx), default)
+    return _resolve(None, lambda: _pending(session, ctx), lambda: _org_policy(session, ctx),
+                    default)
+
+
+def policy_now(session: Session, ctx: PublishContext, default: str) -> str:
+    """The policy in force inside the publish's write transaction, read again: it may have
+    been changed while the signature was verified with no session. One statement reads the
+    package's and the scope org's policies and locks both rows for the transaction
+    (PostgreSQL ``FOR SHARE``; SQLite's write lock already holds everything), so a change
+    committed after this read waits for the publish and applies to the next one."""
+    row = driver_sql.first(session, _POLICIES_NOW, {
+        "ecosystem": ctx.ecosystem, "name": ctx.name.full, "scope": ctx.name.scope})
+    assert row is not None  # one row of scalar subqueries
+    org: str | None = row.org_policy
+    if row.package_exists:
+        return _resolve(row.package_policy, None, lambda: org, default)
+    return _resolve(None, lambda: _pending(session, ctx), lambda: org, default)
+
+
+def require_method(policy: str, method: str | None, name: str,
+                   how_to_sign: str | None = None) -> None:
+    """Raise ``SignatureRejected`` unless ``policy`` accepts evidence of ``method``
+    (``sigstore``, ``gpg``; None: unsigned): ``signature_required`` for an unsigned upload
+    under a policy other than ``none``, ``signature_method_not_allowed`` for the other
+    method under ``gpg`` or ``sigstore``."""
+    if method is None:
+        if policy == "none":
+            return
+        raise SignatureRejected(
+            "signature_required",
+            f"{name} requires a signature (policy {policy!r}): "
+            + (how_to_sign or "send a Sigstore bundle (sigstore_bundle) or a detached GPG "
+               "signature (gpg_signature)"))
+    if policy == "gpg" and method != "gpg":
+        raise SignatureRejected("signature_method_not_allowed",
+                                f"{name} accepts only GPG signatures")
+    if policy == "sigstore" and method != "sigstore":
+        raise SignatureRejected("signature_method_not_allowed",
+                                f"{name} accepts only Sigstore bundles")
+
+
+def _resolve(package_policy: str | None, pending: Callable[[], str | None] | None,
+             org: Callable[[], str | None], default: str) -> str:
+    """Most specific first; ``pending`` (a first publish only) and ``org`` are asked only
+    when nothing more specific is set."""
+    if package_policy:
+        return package_policy
+    for source in (pending, org):
+        found = source() if source is not None else None
+        if found:
+            return found
     return default
+
+
+def _pending(session: Session, ctx: PublishContext) -> str | None:
+    return pending_policies.pending_for(session, ctx.name.full, ctx.principal, ctx.now)
+
+
+def _org_policy(session: Session, ctx: PublishContext) -> str | None:
+    if ctx.name.scope is None:
+        return None
+    found = driver_sql.scalar(session, _ORG_POLICY, {"scope": ctx.name.scope})
+    return str(found) if found else None
 
 
 class PolicySignatureChecker:
@@ -68,31 +139,26 @@ class PolicySignatureChecker:
         if evidence.sigstore_bundle is not None and evidence.gpg_signature is not None:
             raise SignatureRejected("signature_ambiguous",
                                     "send either a Sigstore bundle or a GPG signature, not both")
-        if evidence.empty:
-            if policy == "none":
-                return _unsigned
-            raise SignatureRejected(
-                "signature_required",
-                f"{ctx.name.full} requires a signature (policy {policy!r}): "
-                + (evidence.how_to_sign or "send a Sigstore bundle (sigstore_bundle) or a "
-                   "detached GPG signature (gpg_signature)"),
-            )
+        method = ("sigstore" if evidence.sigstore_bundle is not None
+                  else "gpg" if evidence.gpg_signature is not None else None)
+        require_method(policy, method, ctx.name.full, evidence.how_to_sign)
+        if method is None:
+            return _unsigned
         if self.verifier is None:
             raise SignatureRejected("signature_unsupported",
                                     "signature verification is not configured on this registry")
-        if evidence.sigstore_bundle is not None:
-            if policy == "gpg":
-                raise SignatureRejected("signature_method_not_allowed",
-                                        f"{ctx.name.full} accepts only GPG signatures")
+        if method == "sigstore":
             return self.verifier.prepare_sigstore(session, ctx)
-        if policy == "sigstore":
-            raise SignatureRejected("signature_method_not_allowed",
-                                    f"{ctx.name.full} accepts only Sigstore bundles")
         return self.verifier.prepare_gpg(session, ctx)
 
     def confirm(self, session: Session, ctx: PublishContext,
                 verified: VerifiedEvidence | None) -> VerifiedEvidence | None:
-        """Re-check, in the write transaction, what ``verified`` relied on."""
+        """Re-check, in the write transaction, what ``verified`` relied on: the policy now
+        (``policy_now``: one tightened meanwhile refuses the upload as it would have refused
+        it before the check, ``require_method``), then the verifier's premises."""
+        require_method(policy_now(session, ctx, self.default_policy),
+                       verified.method if verified is not None else None, ctx.name.full,
+                       ctx.evidence.how_to_sign)
         if verified is None or self.verifier is None:
             return verified
         return self.verifier.confirm(session, ctx, verified)
