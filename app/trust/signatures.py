@@ -1,10 +1,10 @@
 """The signature policy on publish: which evidence a package demands, and who checks it.
 
 Policy, most specific first: the package's own (before its first version: the publisher's own
-pending policy), its scope org's, the registry default (``VOUCH_DEFAULT_SIGNATURE_POLICY``). ``none`` accepts unsigned uploads (development only: the
-default is refused by ``Settings``, a package's or org's by ``TrustService.set_policy``);
-``any`` demands a verified Sigstore bundle or GPG signature. The names are written once, as
-``app.core.config.SignaturePolicyName``.
+pending policy), its scope org's, the registry default (``VOUCH_DEFAULT_SIGNATURE_POLICY``).
+``none`` accepts unsigned uploads (development only: the default is refused by ``Settings``, a
+package's or org's by ``TrustService.set_policy``); ``any`` demands a verified Sigstore bundle
+or GPG signature. The names are written once, as ``app.core.config.SignaturePolicyName``.
 
 The policy is read twice: in the read session, to refuse early and prepare the check
 (``effective_policy``), and again in the write transaction (``policy_now``), because the check
