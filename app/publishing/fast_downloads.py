@@ -44,7 +44,8 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.publishing.front_door import tried
-from app.publishing.generations import Coalescer, LoopConnection, own_connection
+from app.publishing.generations import own_connection
+from app.publishing.loop_queries import Coalescer, LoopConnection, text_array
 from app.publishing.remote_downloads import presigned_redirect
 from app.storage import BlobNotFound, FilesystemBlobStore, blob_key
 
@@ -75,7 +76,7 @@ WHERE p.ecosystem = 'generic' AND p.name = {ph} AND v.version = {ph}
 # 0.2 ms probed).
 _BATCH_QUERY = """
 SELECT q.name, q.version, r.*
-FROM unnest(%s::text[], %s::text[]) AS q(name, version)
+FROM unnest($1::text[], $2::text[]) AS q(name, version)
 CROSS JOIN LATERAL (
     SELECT p.status, v.id, v.unpublished_at, v.quarantined_at, f.filename,
            b.sha256, b.sha512, b.size
@@ -154,16 +155,19 @@ class ArtifactLookup:
 
     async def _fetch(self, lane: int, keys: list[Key]) -> dict[Key, Servable]:
         """PostgreSQL: the servable ones of ``keys``, one query on the event loop."""
-        conn = await self._pg[lane].get()
-        async with conn.cursor() as cursor:
-            await cursor.execute(_BATCH_QUERY, ([k[0] for k in keys], [k[1] for k in keys]))
-            rows = await cursor.fetchall()
+        rows = await self._pg[lane].query("vouch_downloads", _BATCH_QUERY, [
+            text_array(k[0] for k in keys), text_array(k[1] for k in keys)])
         by_key: dict[Key, list[Any]] = {}
-        for row in rows:
-            by_key.setdefault((row[0], row[1]), []).append(row)
+        for row in rows:  # text: bytes, None for NULL
+            by_key.setdefault((_text(row[0]), _text(row[1])), []).append(row)
         found = {}
         for key, matches in by_key.items():
-            servable = _servable((key[0], *matches[0][2:])) if len(matches) == 1 else None
+            if len(matches) != 1:
+                continue
+            status, version_id, unpublished, quarantined, filename, sha256, sha512, size = (
+                matches[0][2:])
+            servable = _servable((key[0], _text(status), version_id, unpublished, quarantined,
+                                  _text(filename), _text(sha256), _text(sha512), size))
             if servable is not None:
                 found[key] = servable
         return found
@@ -180,6 +184,10 @@ class ArtifactLookup:
                 conn.close()
             except Exception:  # already broken: nothing to release
                 log.debug("closing the download lookup connection failed", exc_info=True)
+
+
+def _text(value: bytes | None) -> str:
+    return value.decode("utf-8", errors="replace") if value is not None else ""
 
 
 def _servable(row: Any) -> Servable | None:

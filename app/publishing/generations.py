@@ -17,8 +17,9 @@ What a read costs:
   other connection (any process) has committed. While it has not changed, the tags read since
   are still current and no query runs; otherwise one primary-key query. Both run on the event
   loop: they are reads of a local file that the WAL lets proceed past any writer, microseconds.
-- PostgreSQL: one query on a connection of this process's own, run on the event loop with
-  psycopg's async API (``LoopConnection``: no thread hop); concurrent requests share it
+- PostgreSQL: one prepared query on a connection of this process's own, run on the event loop
+  with libpq's asynchronous calls (``loop_queries.LoopConnection``: no thread hop, little
+  Python per query); concurrent requests share it
   (``Coalescer``): each waits for the first query that starts after it arrived, so many
   requests cost one round trip, and none is answered by a query that began before it.
 
@@ -28,14 +29,15 @@ What a read costs:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Hashable, Iterable
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+
+from app.publishing.loop_queries import Coalescer, LoopConnection, text_array
 
 log = logging.getLogger("vouch.generations")
 
@@ -53,10 +55,7 @@ _BUMP_SQLITE = ("INSERT INTO read_generations (name, generation) VALUES (?, 1) "
 # as ``WHERE name = ANY(...)``, the planner chose a sequential scan of every row (issue 13:
 # 0.08-0.4 ms a batch at 1,000 packages, growing with the registry; 0.03 ms probed).
 _TAGS = ("SELECT q.name, (SELECT g.generation FROM read_generations g WHERE g.name = q.name) "
-         "FROM unnest(%s::text[]) AS q(name)")
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
+         "FROM unnest($1::text[]) AS q(name)")
 
 
 def bump(session: Session, names: Iterable[str]) -> None:
@@ -82,91 +81,6 @@ def own_connection(engine: Engine) -> Any:
     conn: Any = fairy.dbapi_connection
     conn.isolation_level = None
     return conn
-
-
-class LoopConnection:
-    """PostgreSQL: an autocommit connection of this process's own, used on the event loop
-    through psycopg's async API, so a query costs a round trip but no thread hop.
-
-    It belongs to the loop that opened it; asked for from another loop (a test client runs
-    each request on its own), it is dropped and opened again there. Callers run one query at
-    a time (``Coalescer``). ``close`` is synchronous: psycopg's close only ends the socket.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False)
-        self._conn: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def get(self) -> Any:
-        import psycopg  # PostgreSQL only
-
-        loop = asyncio.get_running_loop()
-        if self._conn is not None and (self._loop is not loop or self._conn.closed):
-            self.close()
-        if self._conn is None:
-            self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-            self._loop = loop
-        return self._conn
-
-    def close(self) -> None:
-        conn, self._conn, self._loop = self._conn, None, None
-        if conn is not None:
-            try:
-                conn.pgconn.finish()
-            except Exception:  # already broken: nothing to release
-                log.debug("closing a loop connection failed", exc_info=True)
-
-
-class Coalescer(Generic[K, V]):
-    """Many concurrent lookups answered by few awaited ``fetch(lane, keys)`` calls.
-
-    A lookup is answered only by a call that started after it was made (so it sees every
-    commit that preceded it). Up to ``lanes`` calls run at once, each on its own lane (a
-    connection of its own): a lookup that arrives while every lane is busy waits for the next
-    free one, and those that arrive meanwhile form that call's batch; one that arrives while
-    a lane is idle starts a call at once instead of waiting for a round trip in flight (issue
-    13: with one lane, PostgreSQL downloads were bound by one query's latency per batch).
-    ``fetch`` returns the found keys; missing ones get ``None``. An exception from ``fetch``
-    is raised in every lookup of its batch.
-    """
-
-    def __init__(self, fetch: Callable[[int, list[K]], Awaitable[dict[K, V]]],
-                 lanes: int = 1) -> None:
-        self._fetch = fetch
-        self._waiting: dict[K, list[asyncio.Future[V | None]]] = {}
-        self._idle = list(range(lanes))
-        self._tasks: set[asyncio.Future[None]] = set()
-
-    async def get(self, key: K) -> V | None:
-        future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(key, []).append(future)
-        if self._idle:
-            task = asyncio.ensure_future(self._drain(self._idle.pop()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return await future
-
-    async def _drain(self, lane: int) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, {}
-                try:
-                    found = await self._fetch(lane, list(batch))
-                except Exception as err:
-                    for futures in batch.values():
-                        for future in futures:
-                            if not future.done():
-                                future.set_exception(err)
-                    continue
-                for key, futures in batch.items():
-                    value = found.get(key)
-                    for future in futures:
-                        if not future.done():
-                            future.set_result(value)
-        finally:
-            self._idle.append(lane)
 
 
 #: Concurrent tag queries per process on PostgreSQL (each lane has its own connection).
@@ -219,13 +133,12 @@ class GenerationReader:
 
     async def _fetch(self, lane: int, names: list[str]) -> dict[str, Tag]:
         """PostgreSQL: the tags of ``names``, one query (the registry-wide row with them)."""
-        conn = await self._pg[lane].get()
-        async with conn.cursor() as cursor:
-            await cursor.execute(_TAGS, ([*names, REGISTRY_WIDE],))
-            rows = {name: int(generation or 0)
-                    for name, generation in await cursor.fetchall()}
-        registry = rows.get(REGISTRY_WIDE, 0)
-        return {name: (rows.get(name, 0), registry) for name in names}
+        rows = await self._pg[lane].query("vouch_tags", _TAGS,
+                                          [text_array([*names, REGISTRY_WIDE])])
+        generations = {name: int(generation or 0) for name, generation in rows}
+        registry = generations.get(REGISTRY_WIDE.encode(), 0)
+        return {name: (generations.get(name.encode("utf-8", errors="replace"), 0), registry)
+                for name in names}
 
     def _connection(self) -> Any:
         if self._conn is None:

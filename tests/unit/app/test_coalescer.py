@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.publishing.generations import Coalescer
+from app.publishing.loop_queries import Coalescer
 
 
 class Fetches:

@@ -42,6 +42,10 @@ def _scans(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _scans_of(conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...],
               table: str) -> list[dict[str, Any]]:
+    """The scans of ``table`` in the plan of ``sql`` (written with libpq's ``$n`` placeholders,
+    as ``loop_queries`` prepares it)."""
+    for n in range(len(params), 0, -1):
+        sql = sql.replace(f"${n}", "%s")
     row = conn.execute("EXPLAIN (FORMAT JSON) " + sql, params).fetchone()
     assert row is not None
     return [node for node in _scans(row[0][0]["Plan"]) if node.get("Relation Name") == table]
