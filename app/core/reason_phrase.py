@@ -1,12 +1,13 @@
 """Custom HTTP reason phrases for `vouch serve` (twine shows only the status line's reason).
 
     headers["x-vouch-reason"] = "File already exists ..."   # set by a route on its response
-    use_reason_header(cycle)     # in the protocol, for each request (app.core.slow_clients)
+    use_reason_header(cycle)     # in the protocol, for a request with a body (slow_clients)
 
 PyPI puts an upload's error message into the status line (``HTTP/1.1 400 File already
 exists ...``) because twine prints only ``response.reason``. ASGI has no field for it and
-uvicorn writes the standard phrase, so a response that carries the private header
-``x-vouch-reason`` gets its status line rewritten and the header removed. The phrase is
+uvicorn writes the standard phrase, so a response to a request with a body (an upload) that
+carries the private header ``x-vouch-reason`` gets its status line rewritten and the header
+removed. The phrase is
 reduced to printable ASCII (no CR/LF), at most 300 characters. Servers other than `vouch serve`
 (tests' plain uvicorn) pass the header through unchanged; clients ignore it.
 """

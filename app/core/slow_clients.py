@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from app.core.config import Settings
 
 
+#: A request has a body only if it says so (RFC 9112 6.3: no length and no transfer coding on a
+#: request means a body of length zero).
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")
+
+
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a header deadline and body deadlines."""
 
@@ -63,7 +68,12 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._cancel("_head_timer")
         super().on_headers_complete()
-        use_reason_header(self.cycle)  # uploads' messages in the status line (twine)
+        # Only a request with a body has a body to time, or can be an upload whose message
+        # goes in the status line (twine): a GET or HEAD costs no timer and no wrapper
+        # (issue 13: a cached read is tens of microseconds; these were several of them).
+        if not any(name in _BODY_HEADERS for name, _ in self.headers):
+            return
+        use_reason_header(self.cycle)
         self._idle_timer = self.loop.call_later(self.body_idle_timeout, self._body_idle)
         self._body_timer = self.loop.call_later(self.body_timeout, self._expire)
 
