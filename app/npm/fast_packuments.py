@@ -96,9 +96,8 @@ class PackumentCache:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = (package_of(scope["path"]) if scope["type"] == "http"
-                and scope["method"] == "GET" and not scope.get("query_string")
-                and (not self.anonymous_only or _plain(scope)) else None)
-        if name is None:
+                and scope["method"] == "GET" and not scope.get("query_string") else None)
+        if name is None or (self.anonymous_only and not _plain(scope)):
             await self.app(scope, receive, send)
             return
         host = accept = b""
