@@ -7,25 +7,20 @@ the old rule: the write transaction reads the policy again and refuses evidence 
 policy no longer accepts, with the same 400 ``signature_method_not_allowed`` as an upload sent
 after the change, and nothing but the policy change is left behind.
 
-The verifier is the real one with the local Sigstore instance's trust root; its online-log
-hook, which runs inside the verification after the read session closed, sends the owner's
-policy change through the API from a second client, as a concurrent request would.
+The verifier is the real one with the local Sigstore instance's trust root (the ``server``
+and ``hook`` fixtures of ``test_publisher_lost_mid_verification``); its online-log hook, which
+runs inside the verification after the read session closed, sends the owner's policy change
+through the API from a second client, as a concurrent request would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
-import pytest
 
-from app.core.clock import ManualClock
-from app.core.config import Settings
-from app.registry import Registry
-from app.trust.verifier import RegistryEvidenceVerifier
-from signing.trust import TrustRoot
 from tests.conftest import Actors, StateCounts, state_counts
+from tests.functional import test_publisher_lost_mid_verification as mid
 from tests.functional.helpers import assert_problem
 from tests.functional.test_publisher_lost_mid_verification import (
     ALICE_CI,
@@ -33,22 +28,10 @@ from tests.functional.test_publisher_lost_mid_verification import (
     _register,
     _signed,
 )
-from tests.support.server import RunningServer, running_registry
 from tests.support.sigstore_local import SigstoreInstance
 
-
-@pytest.fixture
-def hook() -> MidVerification:
-    return MidVerification()
-
-
-@pytest.fixture
-def server(settings: Settings, clock: ManualClock,
-           hook: MidVerification) -> Iterator[RunningServer]:
-    verifier = RegistryEvidenceVerifier(TrustRoot.named(settings.sigstore_trust), log_check=hook)
-    registry = Registry.build(settings, clock=clock, verifier=verifier)
-    with running_registry(settings, clock, registry) as running:
-        yield running
+# The real verifier with a hook inside the verification, and that hook (same fixtures).
+server, hook = mid.server, mid.hook
 
 
 def _tighten(client: httpx.Client, target: str, policy: str) -> None:
