@@ -7,9 +7,9 @@ PyPI puts an upload's error message into the status line (``HTTP/1.1 400 File al
 exists ...``) because twine prints only ``response.reason``. ASGI has no field for it and
 uvicorn writes the standard phrase, so a response to a request with a body (an upload) that
 carries the private header ``x-vouch-reason`` gets its status line rewritten and the header
-removed. The phrase is
-reduced to printable ASCII (no CR/LF), at most 300 characters. Servers other than `vouch serve`
-(tests' plain uvicorn) pass the header through unchanged; clients ignore it.
+removed. The phrase is reduced to printable ASCII (no CR/LF), at most 300 characters. Servers
+other than `vouch serve` (tests' plain uvicorn) pass the header through unchanged; clients
+ignore it.
 """
 
 from __future__ import annotations
