@@ -25,9 +25,6 @@ _FIND_PACKAGE = select(Package).where(Package.ecosystem == bindparam("ecosystem"
 _PACKAGES, _OWNERS = Package.__table__, PackageOwner.__table__  # type: ignore[attr-defined]
 _PACKAGE_STATE = sa_select(_PACKAGES.c.id, _PACKAGES.c.status).where(
     _PACKAGES.c.ecosystem == bindparam("ecosystem"), _PACKAGES.c.name == bindparam("name"))
-#: In a publish's write transaction: the row stays as read until the commit (PostgreSQL
-#: ``FOR SHARE``: a quarantine or policy change waits for the publish, then applies).
-_PACKAGE_STATE_LOCKED = _PACKAGE_STATE.with_for_update(read=True)
 _IS_OWNER = sa_select(_OWNERS.c.id).where(_OWNERS.c.package_id == bindparam("package_id"),
                                           _OWNERS.c.user_id == bindparam("user_id")).limit(1)
 
@@ -37,13 +34,10 @@ def find_package(session: Session, name: str, ecosystem: str = "generic") -> Pac
                            ).scalars().first()
 
 
-def package_state(session: Session, name: str, ecosystem: str = "generic", *,
-                  lock: bool = False) -> Any | None:
+def package_state(session: Session, name: str, ecosystem: str = "generic") -> Any | None:
     """``(id, status)`` of a package, or None: one indexed statement, no ORM object (what the
-    publish's write transaction re-checks, with ``lock``: the row is share-locked until the
-    transaction ends, on PostgreSQL)."""
-    return driver_sql.first(session, _PACKAGE_STATE_LOCKED if lock else _PACKAGE_STATE,
-                            {"ecosystem": ecosystem, "name": name})
+    publish's write transaction re-checks)."""
+    return driver_sql.first(session, _PACKAGE_STATE, {"ecosystem": ecosystem, "name": name})
 
 
 def packages_named(session: Session, name: str) -> list[Package]:

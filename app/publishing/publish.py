@@ -356,7 +356,7 @@ class PublishService:
         # A name the authorization found free is claimed straight away: the unique name
         # decides (a package created meanwhile makes the insert below find nothing to do).
         state = (None if ctx.package is None
-                 else pkgs.package_state(session, name.full, plan.ecosystem, lock=True))
+                 else pkgs.package_state(session, name.full, plan.ecosystem))
         if state is None:
             ownership.require_may_create(session, name, principal, now=now)
             owner_id = ownership.creator_id(session, name, principal, now=now)

@@ -34,9 +34,9 @@ _THE_PACKAGE = ((_PACKAGES.c.ecosystem == bindparam("ecosystem"))
                 & (_PACKAGES.c.name == bindparam("name")))
 _POLICIES_NOW = select(
     exists().where(_THE_PACKAGE).label("package_exists"),
-    select(_PACKAGES.c.signature_policy).where(_THE_PACKAGE).with_for_update(read=True)
-    .scalar_subquery().label("package_policy"),
-    _ORG_POLICY.with_for_update(read=True).scalar_subquery().label("org_policy"),
+    select(_PACKAGES.c.signature_policy).where(_THE_PACKAGE).scalar_subquery()
+    .label("package_policy"),
+    _ORG_POLICY.scalar_subquery().label("org_policy"),
 )
 
 
@@ -66,9 +66,12 @@ def effective_policy(session: Session, ctx: PublishContext, default: str) -> str
 def policy_now(session: Session, ctx: PublishContext, default: str) -> str:
     """The policy in force inside the publish's write transaction, read again: it may have
     been changed while the signature was verified with no session. One statement reads the
-    package's and the scope org's policies and locks both rows for the transaction
-    (PostgreSQL ``FOR SHARE``; SQLite's write lock already holds everything), so a change
-    committed after this read waits for the publish and applies to the next one."""
+    package's and the scope org's policies. Like the other re-checks of the write
+    transaction it takes no row lock: on PostgreSQL a change committed between this read and
+    the commit (milliseconds) applies to the next publish. A ``FOR SHARE`` here could
+    deadlock with a policy change on a name that exists in two formats (the change updates
+    one package row, bumping the name's generation, then waits for this one; the publish's
+    own generation bump then waits for the change)."""
     row = driver_sql.first(session, _POLICIES_NOW, {
         "ecosystem": ctx.ecosystem, "name": ctx.name.full, "scope": ctx.name.scope})
     assert row is not None  # one row of scalar subqueries
