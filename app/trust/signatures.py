@@ -13,7 +13,6 @@ runs with no session and an owner may tighten the policy meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol, get_args
 
 from sqlalchemy import bindparam, exists, select
@@ -57,10 +56,8 @@ def effective_policy(session: Session, ctx: PublishContext, default: str) -> str
     """The policy the read session sees: the package's as the authorization read it (none:
     the publisher's own pending policy), else the scope org's, else ``default``."""
     if ctx.package is not None:
-        return _resolve(ctx.package.signature_policy, None,
-                        lambda: _org_policy(session, ctx), default)
-    return _resolve(None, lambda: _pending(session, ctx), lambda: _org_policy(session, ctx),
-                    default)
+        return ctx.package.signature_policy or _org_policy(session, ctx) or default
+    return _pending(session, ctx) or _org_policy(session, ctx) or default
 
 
 def policy_now(session: Session, ctx: PublishContext, default: str) -> str:
@@ -75,10 +72,9 @@ def policy_now(session: Session, ctx: PublishContext, default: str) -> str:
     row = driver_sql.first(session, _POLICIES_NOW, {
         "ecosystem": ctx.ecosystem, "name": ctx.name.full, "scope": ctx.name.scope})
     assert row is not None  # one row of scalar subqueries
-    org: str | None = row.org_policy
     if row.package_exists:
-        return _resolve(row.package_policy, None, lambda: org, default)
-    return _resolve(None, lambda: _pending(session, ctx), lambda: org, default)
+        return str(row.package_policy or row.org_policy or default)
+    return str(_pending(session, ctx) or row.org_policy or default)
 
 
 def require_method(policy: str, method: str | None, name: str,
@@ -101,19 +97,6 @@ def require_method(policy: str, method: str | None, name: str,
     if policy == "sigstore" and method != "sigstore":
         raise SignatureRejected("signature_method_not_allowed",
                                 f"{name} accepts only Sigstore bundles")
-
-
-def _resolve(package_policy: str | None, pending: Callable[[], str | None] | None,
-             org: Callable[[], str | None], default: str) -> str:
-    """Most specific first; ``pending`` (a first publish only) and ``org`` are asked only
-    when nothing more specific is set."""
-    if package_policy:
-        return package_policy
-    for source in (pending, org):
-        found = source() if source is not None else None
-        if found:
-            return found
-    return default
 
 
 def _pending(session: Session, ctx: PublishContext) -> str | None:
