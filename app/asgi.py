@@ -38,14 +38,13 @@ def build_migrated() -> FastAPI:
 def serve(host: str, port: int, workers: int) -> None:
     """Run uvicorn's master (with ``workers`` > 1 it only supervises) over ``build_migrated``.
     Slow clients are cut off (issue 9): see app.core.slow_clients for the three deadlines.
-    Small responses leave in one write: see app.core.coalesced_writes."""
+    Small responses leave in one write: see app.core.coalesced_writes. Cached documents are
+    answered by the protocol: see app.core.protocol_answers."""
     import uvicorn
 
-    from app.core.coalesced_writes import coalesced
     from app.core.config import Settings
-    from app.core.slow_clients import protocol_factory
+    from app.core.protocol_answers import protocol_for
 
-    # A response's head and body leave in one write (app.core.coalesced_writes).
     uvicorn.run("app.asgi:build_migrated", host=host, port=port, workers=workers,
                 factory=True, log_level="info", access_log=False, proxy_headers=True,
-                http=coalesced(protocol_factory(Settings())))  # type: ignore[arg-type]
+                http=protocol_for(Settings()))  # type: ignore[arg-type]

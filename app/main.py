@@ -33,7 +33,7 @@ from app.publishing.blob_refs import settle_set_aside
 from app.publishing.fast_downloads import ArtifactLookup, FastDownloads
 from app.publishing.front_door import FrontDoor
 from app.publishing.generations import GenerationReader
-from app.publishing.read_cache import CachedReads
+from app.publishing.read_cache import CachedReads, DocumentAnswers
 from app.publishing.sweep import sweep_temporary_files
 from app.pypi.fast_pages import SimplePages
 from app.registry import Registry
@@ -134,6 +134,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # Anonymous plain npm packument reads that hit, likewise (fast_packuments).
     app.middleware_stack = PackumentCache(app.middleware_stack, reader=generations,
                                           entries=packuments, anonymous_only=True)
+    # Cached documents' hits, answered by `vouch serve`'s protocol before any of the above
+    # (app/core/protocol_answers.py), under the same generation check.
+    app.state.protocol_answers = [DocumentAnswers(registry.read_cache, generations)]
     return app
 
 

@@ -29,6 +29,7 @@ What a read costs:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Iterable
@@ -111,6 +112,11 @@ class GenerationReader:
         tag = await self._batches.get(name)
         assert tag is not None  # _fetch answers every name it is asked
         return tag
+
+    def submit(self, name: str) -> asyncio.Future[Tag | None]:
+        """PostgreSQL only: ``read`` as a future, for callers that are callbacks (a future's
+        exception is ``read``'s)."""
+        return self._batches.submit(name)
 
     def read_now(self, name: str) -> Tag:
         """SQLite only: the tag, read on the calling thread."""

@@ -156,13 +156,17 @@ class Coalescer(Generic[K, V]):
         self._tasks: set[asyncio.Future[None]] = set()
 
     async def get(self, key: K) -> V | None:
+        return await self.submit(key)
+
+    def submit(self, key: K) -> asyncio.Future[V | None]:
+        """The lookup of ``key`` as a future (for callers that are callbacks, not tasks)."""
         future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append(future)
         if self._idle:
             task = asyncio.ensure_future(self._drain(self._idle.pop()))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await future
+        return future
 
     async def _drain(self, lane: int) -> None:
         try:

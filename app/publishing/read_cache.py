@@ -23,16 +23,19 @@ the database is down) for ``RETRY_AFTER`` seconds.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.publishing.front_door import tried
+from app.core.protocol_answers import Answer, Pending, header_lines
+from app.publishing.front_door import plain_anonymous_read, tried
 from app.publishing.generations import GenerationReader, Tag
 
 log = logging.getLogger("vouch.read_cache")
@@ -51,6 +54,15 @@ class Entry:
     tag: Tag
     headers: list[tuple[bytes, bytes]]  # a 200's, built once (a hit is tens of microseconds)
     not_modified: list[tuple[bytes, bytes]]  # a 304's
+    head: bytes  # ``headers`` as header lines, for the protocol's answer
+    not_modified_head: bytes
+
+    def answer(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes, bytes]:
+        """Status, headers (as a list and as header lines) and body for ``scope``: 304 when
+        its ``If-None-Match`` is this entry's ETag, no body for ``HEAD``."""
+        if any(k == b"if-none-match" and v == self.etag for k, v in scope["headers"]):
+            return 304, self.not_modified, self.not_modified_head, b""
+        return 200, self.headers, self.head, b"" if scope["method"] == "HEAD" else self.body
 
 
 def _headers(etag: bytes, length: int) -> list[tuple[bytes, bytes]]:
@@ -87,14 +99,18 @@ class DocumentCache:
     def put(self, path: str, body: bytes, tag: Tag) -> None:
         etag = b'W/"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
         package = package_of(path)
-        entry = Entry(time.monotonic() + self.ttl, body, etag, package, tag,
-                      _headers(etag, len(body)), _headers(etag, 0))
+        headers, not_modified = _headers(etag, len(body)), _headers(etag, 0)
+        entry = Entry(time.monotonic() + self.ttl, body, etag, package, tag, headers,
+                      not_modified, header_lines(headers), header_lines(not_modified))
         with self._lock:
             self._entries[path] = entry
             self._paths.setdefault(package, set()).add(path)
             while len(self._entries) > self.max_entries:
                 old_path, old = self._entries.popitem(last=False)
                 self._forget(old.package, old_path)
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._entries
 
     def invalidate(self, package: str) -> None:
         """Drop the package's documents now (they would fail the tag check anyway)."""
@@ -169,9 +185,47 @@ class CachedReads:
 
     @staticmethod
     async def _send(scope: Scope, send: Send, entry: Entry) -> None:
-        not_modified = any(k == b"if-none-match" and v == entry.etag
-                           for k, v in scope.get("headers", ()))
-        await send({"type": "http.response.start", "status": 304 if not_modified else 200,
-                    "headers": entry.not_modified if not_modified else entry.headers})
-        body = b"" if not_modified or scope["method"] == "HEAD" else entry.body
+        status, headers, _, body = entry.answer(scope)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class DocumentAnswers:
+    """The protocol's answerer for cached documents (``app.core.protocol_answers``): the hits
+    the front door's ``CachedReads`` would send, under the same condition (the tag read for
+    this request is the entry's), without the ASGI round. A miss, a stale entry, anything but
+    a plain anonymous read, or a tag that cannot be read (then for ``RETRY_AFTER`` seconds)
+    goes to the application, which decides from scratch."""
+
+    def __init__(self, cache: DocumentCache, reader: GenerationReader) -> None:
+        self.cache = cache
+        self.reader = reader
+        self._off_until = 0.0
+
+    def __call__(self, scope: Scope) -> Answer | Pending | None:
+        if (not plain_anonymous_read(scope) or not cacheable(scope) or self.cache.ttl <= 0
+                or scope["path"] not in self.cache or time.monotonic() < self._off_until):
+            return None
+        path: str = scope["path"]
+        if self.reader.sqlite:
+            try:
+                tag = self.reader.read_now(package_of(path))
+            except Exception:  # the application reads it again, logs and maps the error
+                self._off_until = time.monotonic() + RETRY_AFTER
+                return None
+            return self._answer(scope, path, tag)
+        return Pending(self.reader.submit(package_of(path)), partial(self._then, scope, path))
+
+    def _then(self, scope: Scope, path: str, future: asyncio.Future[Tag | None]) -> Answer | None:
+        if future.cancelled() or future.exception() is not None:
+            self._off_until = time.monotonic() + RETRY_AFTER
+            return None
+        tag = future.result()
+        return None if tag is None else self._answer(scope, path, tag)
+
+    def _answer(self, scope: Scope, path: str, tag: Tag) -> Answer | None:
+        entry = self.cache.get(path, tag)
+        if entry is None:
+            return None
+        status, _, head, body = entry.answer(scope)
+        return Answer(status, head, body)

@@ -3,8 +3,10 @@
     with running_registry(settings, clock) as server:
         httpx.get(server.url + "/healthz")
 
-The server is the real ASGI app behind the real uvicorn HTTP stack on a free loopback port;
-only the clock is injected, so time-dependent rules are tested without sleeping.
+The server is the real ASGI app behind the real uvicorn HTTP stack on a free loopback port,
+speaking HTTP with the protocol `vouch serve` uses (``protocol_for``: deadlines, coalesced
+writes, answers from the protocol); only the clock is injected, so time-dependent rules are
+tested without sleeping.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import uvicorn
 
 from app.core.clock import ManualClock
 from app.core.config import Settings
+from app.core.protocol_answers import protocol_for
 from app.main import create_app
 from app.registry import Registry
 
@@ -44,7 +47,7 @@ def running_registry(settings: Settings, clock: ManualClock,
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
-                            timeout_graceful_shutdown=2,
+                            timeout_graceful_shutdown=2, http=protocol_for(settings),
                             ssl_certfile=str(tls[0]) if tls else None,
                             ssl_keyfile=str(tls[1]) if tls else None)
     server = uvicorn.Server(config)

@@ -76,9 +76,8 @@ def test_the_master_loads_neither_the_application_nor_cryptography(tmp_path: Pat
     modules = loaded_after(
         "import uvicorn\n"
         "from app.asgi import serve\n"
-        "from app.core.coalesced_writes import coalesced\n"
         "from app.core.config import Settings\n"
-        "from app.core.slow_clients import protocol_factory\n"
-        "coalesced(protocol_factory(Settings()))", tmp_path)
+        "from app.core.protocol_answers import protocol_for\n"
+        "protocol_for(Settings())", tmp_path)
     assert "uvicorn" in modules
     assert packages(modules, APPLICATION + OPTIONAL) == []

@@ -1,0 +1,142 @@
+"""Cached metadata documents answered by the HTTP protocol (app/publishing/read_cache.py
+``DocumentAnswers``, app/core/protocol_answers.py): the same bytes as the application's, only
+while the package's generation is unchanged, never for a request the token gate or the request
+guard has something to do with.
+
+The test server speaks `vouch serve`'s protocol. The answerer is also called directly, on the
+server's own cache, to show which requests it takes: had it declined every one, the HTTP
+checks here would pass through the application alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from app.core.protocol_answers import Answer, Pending
+from app.publishing.generations import GenerationReader
+from app.publishing.read_cache import DocumentAnswers
+from tests.conftest import Actors
+from tests.functional.helpers import assert_problem, publish
+
+DOC = "/api/v1/packages/answered/versions/1.0.0"
+
+
+def _scope(path: str, *headers: tuple[bytes, bytes], method: str = "GET",
+           query: bytes = b"") -> dict[str, object]:
+    return {"type": "http", "method": method, "path": path, "query_string": query,
+            "headers": [(b"host", b"registry.test"), *headers]}
+
+
+def _ask(actors: Actors, scope: dict[str, object]) -> Answer | None:
+    """What the answerer makes of ``scope`` on the server's cache (a tag read of its own)."""
+    registry = actors.server.registry
+    reader = GenerationReader(registry.engine)
+
+    async def ask() -> Answer | None:
+        found = DocumentAnswers(registry.read_cache, reader)(scope)
+        if isinstance(found, Pending):
+            await asyncio.wait([found.future])
+            return found.then(found.future)
+        return found
+
+    try:
+        return asyncio.run(ask())
+    finally:
+        reader.close()
+
+
+@pytest.fixture
+def alice(actors: Actors) -> httpx.Client:
+    return actors.client(actors.user("alice"))
+
+
+@pytest.fixture
+def cached(actors: Actors, alice: httpx.Client) -> httpx.Response:
+    """A published version whose document the server has rendered and cached: the first
+    read renders it (and answers without an ETag), the second is a hit."""
+    assert publish(alice, "answered", "1.0.0", b"answered bytes").status_code == 201
+    first = actors.client().get(DOC)
+    assert first.status_code == 200
+    hit = actors.client().get(DOC)
+    assert hit.status_code == 200 and hit.content == first.content
+    return hit
+
+
+def test_a_hit_is_answered_with_the_applications_bytes(actors: Actors,
+                                                       cached: httpx.Response) -> None:
+    answer = _ask(actors, _scope(DOC))
+    assert answer is not None and answer.status == 200 and answer.body == cached.content
+    # What a client gets is that answer, after uvicorn's default headers.
+    again = actors.client().get(DOC)
+    assert again.status_code == 200 and again.content == cached.content
+    lines = answer.head.decode().removesuffix("\r\n").split("\r\n")
+    assert dict(line.split(": ", 1) for line in lines) == \
+        {k: v for k, v in again.headers.items() if k not in ("date", "server")}
+    assert again.headers["etag"].startswith('W/"')
+
+
+def test_head_and_if_none_match(actors: Actors, cached: httpx.Response) -> None:
+    etag = cached.headers["etag"]
+    head = _ask(actors, _scope(DOC, method="HEAD"))
+    assert head is not None and (head.status, head.body) == (200, b"")
+    assert b"content-length: %d\r\n" % len(cached.content) in head.head
+    not_modified = _ask(actors, _scope(DOC, (b"if-none-match", etag.encode())))
+    assert not_modified is not None and (not_modified.status, not_modified.body) == (304, b"")
+
+    anonymous = actors.client()
+    response = anonymous.head(DOC)
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-length"] == str(len(cached.content))
+    response = anonymous.get(DOC, headers={"If-None-Match": etag})
+    assert response.status_code == 304 and response.content == b""
+    assert response.headers["etag"] == etag
+    # Another ETag is not this document's: the whole document.
+    response = anonymous.get(DOC, headers={"If-None-Match": 'W/"other"'})
+    assert response.status_code == 200 and response.content == cached.content
+
+
+def test_a_presented_token_is_never_answered_from_memory(
+        actors: Actors, alice: httpx.Client, cached: httpx.Response) -> None:
+    # An attacker's (or a revoked) token on a public, cached document: the token gate refuses
+    # it, as it would on any other path; the protocol must not answer before it.
+    assert _ask(actors, _scope(DOC, (b"authorization", b"Bearer vch_forged"))) is None
+    refused = actors.client().get(DOC, headers={"Authorization": "Bearer vch_forged"})
+    assert_problem(refused, 401, "invalid_token")
+    # A valid token gets the document through the application.
+    owner = alice.get(DOC)
+    assert owner.status_code == 200 and owner.content == cached.content
+
+
+@pytest.mark.parametrize("scope", [
+    _scope(DOC, query=b"x=1"),
+    _scope(DOC, (b"content-length", b"5")),
+    _scope(DOC, (b"transfer-encoding", b"chunked")),
+    _scope(DOC, method="POST"),
+    _scope(DOC + "/artifact"),
+    _scope("/api/v1/packages/answered/versions/9.9.9"),  # never rendered: a miss
+    _scope("/api/v1/packages/answered/versions/1.0.0\x00"),
+], ids=["query", "body-length", "body-chunked", "post", "artifact", "miss", "nul"])
+def test_what_the_answerer_declines(actors: Actors, cached: httpx.Response,
+                                    scope: dict[str, object]) -> None:
+    assert _ask(actors, scope) is None
+
+
+def test_a_write_makes_the_next_request_go_to_the_application(
+        actors: Actors, alice: httpx.Client, cached: httpx.Response) -> None:
+    assert cached.json()["deprecated"] is None
+    response = alice.put(DOC + "/deprecation", json={"message": "use something else"})
+    assert response.status_code == 200, response.text
+    # The entry was rendered under the old generation: the answerer declines it at once ...
+    assert _ask(actors, _scope(DOC)) is None
+    # ... so the next read is rendered again, and then answered from memory again.
+    assert actors.client().get(DOC).json()["deprecated"] == "use something else"
+    answer = _ask(actors, _scope(DOC))
+    assert answer is not None and b"use something else" in answer.body
+
+    assert alice.delete(DOC).status_code == 204  # unpublished, within the 24 hours
+    assert _ask(actors, _scope(DOC)) is None
+    doc = actors.client().get(DOC).json()
+    assert doc["unpublished"] is True and doc["artifact_url"] is None
