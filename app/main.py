@@ -129,14 +129,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         FastDownloads(CachedReads(rest, cache=registry.read_cache, reader=generations),
                       registry=registry, lookup=lookup)))
     # Anonymous plain /simple/<name>/ reads, likewise before the whole stack (fast_pages).
-    app.middleware_stack = SimplePages(app.middleware_stack, engine=registry.engine,
-                                       reader=generations, anonymous_only=True)
+    front_pages = SimplePages(app.middleware_stack, engine=registry.engine,
+                              reader=generations, anonymous_only=True)
+    app.middleware_stack = front_pages
     # Anonymous plain npm packument reads that hit, likewise (fast_packuments).
     app.middleware_stack = PackumentCache(app.middleware_stack, reader=generations,
                                           entries=packuments, anonymous_only=True)
-    # Cached documents' hits, answered by `vouch serve`'s protocol before any of the above
-    # (app/core/protocol_answers.py), under the same generation check.
-    app.state.protocol_answers = [DocumentAnswers(registry.read_cache, generations)]
+    # Hits of cached documents and Simple pages, answered by `vouch serve`'s protocol before
+    # any of the above (app/core/protocol_answers.py), under the same generation check.
+    app.state.protocol_answers = [DocumentAnswers(registry.read_cache, generations),
+                                  front_pages.answer]
     return app
 
 

@@ -32,17 +32,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.core.protocol_answers import Answer, Pending
 from app.publishing.loop_queries import Coalescer, LoopConnection, text_array
 
 log = logging.getLogger("vouch.generations")
 
 REGISTRY_WIDE = "*"
+RETRY_AFTER = 5.0  # seconds the protocol's answers stay off after a tag could not be read
 Tag = tuple[int, int]
 
 # PostgreSQL: all names in one statement, inserted (so locked) in sorted order.
@@ -105,6 +109,7 @@ class GenerationReader:
         self._version: int | None = None
         self._known: dict[str, Tag] = {}
         self._batches: Coalescer[str, Tag] = Coalescer(self._fetch, LANES)
+        self._answers_off_until = 0.0
 
     async def read(self, name: str) -> Tag:
         if self.sqlite:
@@ -117,6 +122,31 @@ class GenerationReader:
         """PostgreSQL only: ``read`` as a future, for callers that are callbacks (a future's
         exception is ``read``'s)."""
         return self._batches.submit(name)
+
+    def answer_with(self, name: str,
+                    then: Callable[[Tag], Answer | None]) -> Answer | Pending | None:
+        """For the protocol's answerers (``app.core.protocol_answers``): ``then`` of ``name``'s
+        current tag, now on SQLite, once the shared read returns on PostgreSQL. ``None`` (the
+        application answers, and maps the error) when the tag cannot be read, and for
+        ``RETRY_AFTER`` seconds after that."""
+        if time.monotonic() < self._answers_off_until:
+            return None
+        if not self.sqlite:
+            return Pending(self.submit(name), partial(self._then, then))
+        try:
+            tag = self.read_now(name)
+        except Exception:
+            self._answers_off_until = time.monotonic() + RETRY_AFTER
+            return None
+        return then(tag)
+
+    def _then(self, then: Callable[[Tag], Answer | None],
+              future: asyncio.Future[Tag | None]) -> Answer | None:
+        if future.cancelled() or future.exception() is not None:
+            self._answers_off_until = time.monotonic() + RETRY_AFTER
+            return None
+        tag = future.result()
+        return None if tag is None else then(tag)
 
     def read_now(self, name: str) -> Tag:
         """SQLite only: the tag, read on the calling thread."""

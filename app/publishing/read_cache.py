@@ -23,7 +23,6 @@ the database is down) for ``RETRY_AFTER`` seconds.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import threading
@@ -194,34 +193,19 @@ class DocumentAnswers:
     """The protocol's answerer for cached documents (``app.core.protocol_answers``): the hits
     the front door's ``CachedReads`` would send, under the same condition (the tag read for
     this request is the entry's), without the ASGI round. A miss, a stale entry, anything but
-    a plain anonymous read, or a tag that cannot be read (then for ``RETRY_AFTER`` seconds)
-    goes to the application, which decides from scratch."""
+    a plain anonymous read, or a tag that cannot be read goes to the application, which
+    decides from scratch."""
 
     def __init__(self, cache: DocumentCache, reader: GenerationReader) -> None:
         self.cache = cache
         self.reader = reader
-        self._off_until = 0.0
 
     def __call__(self, scope: Scope) -> Answer | Pending | None:
         if (not plain_anonymous_read(scope) or not cacheable(scope) or self.cache.ttl <= 0
-                or scope["path"] not in self.cache or time.monotonic() < self._off_until):
+                or scope["path"] not in self.cache):
             return None
         path: str = scope["path"]
-        if self.reader.sqlite:
-            try:
-                tag = self.reader.read_now(package_of(path))
-            except Exception:  # the application reads it again, logs and maps the error
-                self._off_until = time.monotonic() + RETRY_AFTER
-                return None
-            return self._answer(scope, path, tag)
-        return Pending(self.reader.submit(package_of(path)), partial(self._then, scope, path))
-
-    def _then(self, scope: Scope, path: str, future: asyncio.Future[Tag | None]) -> Answer | None:
-        if future.cancelled() or future.exception() is not None:
-            self._off_until = time.monotonic() + RETRY_AFTER
-            return None
-        tag = future.result()
-        return None if tag is None else self._answer(scope, path, tag)
+        return self.reader.answer_with(package_of(path), partial(self._answer, scope, path))
 
     def _answer(self, scope: Scope, path: str, tag: Tag) -> Answer | None:
         entry = self.cache.get(path, tag)

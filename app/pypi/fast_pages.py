@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from functools import partial
 
 import anyio.to_thread
 from sqlalchemy.engine import Engine
@@ -36,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.db import session_scope
 from app.core.errors import PackageNotFound
+from app.core.protocol_answers import Answer, Pending, header_lines
 from app.publishing.generations import GenerationReader, Tag
 from app.pypi import index
 from formats.pypi import index as documents
@@ -50,6 +52,25 @@ _NOT_PLAIN = (b"authorization", b"content-length", b"transfer-encoding")
 _MEDIA_MEMO = 256  # distinct Accept values remembered
 
 
+class _Page:
+    """A rendered page: the tag it was rendered under, its body, a 200's headers (and as
+    header lines, with a 304's: its first three)."""
+
+    __slots__ = ("body", "head", "headers", "not_modified_head", "tag")
+
+    def __init__(self, tag: Tag, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        self.tag, self.body, self.headers = tag, body, headers
+        self.head, self.not_modified_head = header_lines(headers), header_lines(headers[:3])
+
+    def answer(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes, bytes]:
+        """Status, headers (a list and header lines) and body: 304 when ``If-None-Match`` is
+        the ETag, no body for ``HEAD``."""
+        if (_header(scope, b"if-none-match") or "").encode() == self.headers[1][1]:
+            return 304, self.headers[:3], self.not_modified_head, b""
+        return (200, self.headers, self.head,
+                self.body if scope["method"] == "GET" else b"")
+
+
 class SimplePages:
     def __init__(self, app: ASGIApp, engine: Engine, reader: GenerationReader,
                  max_entries: int = 20_000, *, anonymous_only: bool = False) -> None:
@@ -58,8 +79,7 @@ class SimplePages:
         self.reader = reader
         self.max_entries = max_entries
         self.anonymous_only = anonymous_only
-        self._pages: OrderedDict[tuple[str, str], tuple[Tag, bytes, list[tuple[bytes, bytes]]]] \
-            = OrderedDict()
+        self._pages: OrderedDict[tuple[str, str], _Page] = OrderedDict()
         self._media: dict[str | None, str] = {}
         self._lock = threading.Lock()
         self._off_until = 0.0
@@ -70,22 +90,17 @@ class SimplePages:
                 or (self.anonymous_only and not _plain(scope))):
             await self.app(scope, receive, send)
             return
-        accept = _header(scope, b"accept")
-        media = self._media.get(accept)
-        if media is None:
-            media = documents.negotiate(accept)
-            if len(self._media) < _MEDIA_MEMO:
-                self._media[accept] = media
+        media = self._media_of(scope)
         try:
             tag = await self.reader.read(name)
             key = (name, media)
             found = self._pages.get(key)
-            if found is None or found[0] != tag:
+            if found is None or found.tag != tag:
                 body = await anyio.to_thread.run_sync(self._render, name, media)
                 if body is None:  # no such project: the routed path answers 404
                     await self._pass_on(scope, receive, send)
                     return
-                found = (tag, body, _headers(media, body))
+                found = _Page(tag, body, _headers(media, body))
                 with self._lock:
                     self._pages[key] = found
                     while len(self._pages) > self.max_entries:
@@ -97,7 +112,37 @@ class SimplePages:
             self._off_until = time.monotonic() + RETRY_AFTER
             await self._pass_on(scope, receive, send)
             return
-        await _send(scope, send, found[1], found[2])
+        status, headers, _, body = found.answer(scope)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def answer(self, scope: Scope) -> Answer | Pending | None:
+        """The protocol's answerer (``app.core.protocol_answers``), on the instance in front
+        of the stack: a kept page of a plain anonymous read, under the same tag check; all
+        else goes to the application."""
+        name = _project(scope)
+        if name is None or not self.anonymous_only or not _plain(scope):
+            return None
+        key = (name, self._media_of(scope))
+        if key not in self._pages:
+            return None
+        return self.reader.answer_with(name, partial(self._answer, scope, key))
+
+    def _answer(self, scope: Scope, key: tuple[str, str], tag: Tag) -> Answer | None:
+        found = self._pages.get(key)
+        if found is None or found.tag != tag:
+            return None
+        status, _, head, body = found.answer(scope)
+        return Answer(status, head, body)
+
+    def _media_of(self, scope: Scope) -> str:
+        accept = _header(scope, b"accept")
+        media = self._media.get(accept)
+        if media is None:
+            media = documents.negotiate(accept)
+            if len(self._media) < _MEDIA_MEMO:
+                self._media[accept] = media
+        return media
 
     async def _pass_on(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app({**scope, TRIED: True} if self.anonymous_only else scope, receive, send)
@@ -141,14 +186,3 @@ def _headers(media: str, body: bytes) -> list[tuple[bytes, bytes]]:
             (b"cache-control", b"max-age=0, must-revalidate"),
             (b"content-type", documents.content_type(media).encode()),
             (b"content-length", str(len(body)).encode())]
-
-
-async def _send(scope: Scope, send: Send, body: bytes,
-                headers: list[tuple[bytes, bytes]]) -> None:
-    if (_header(scope, b"if-none-match") or "").encode() == headers[1][1]:
-        await send({"type": "http.response.start", "status": 304, "headers": headers[:3]})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": list(headers)})
-    await send({"type": "http.response.body",
-                "body": body if scope["method"] == "GET" else b""})

@@ -1,25 +1,29 @@
-"""Cached metadata documents answered by the HTTP protocol (app/publishing/read_cache.py
-``DocumentAnswers``, app/core/protocol_answers.py): the same bytes as the application's, only
+"""Cached metadata documents and Simple pages answered by the HTTP protocol
+(app/core/protocol_answers.py; ``DocumentAnswers`` in app/publishing/read_cache.py,
+``SimplePages.answer`` in app/pypi/fast_pages.py): the same bytes as the application's, only
 while the package's generation is unchanged, never for a request the token gate or the request
 guard has something to do with.
 
-The test server speaks `vouch serve`'s protocol. The answerer is also called directly, on the
-server's own cache, to show which requests it takes: had it declined every one, the HTTP
-checks here would pass through the application alone.
+The test server speaks `vouch serve`'s protocol. The server's answerers are also called
+directly, on what the server keeps, to show which requests they take: had they declined every
+one, the HTTP checks here would pass through the application alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+from pathlib import Path
 
 import httpx
 import pytest
 
 from app.core.protocol_answers import Answer, Pending
 from app.publishing.generations import GenerationReader
-from app.publishing.read_cache import DocumentAnswers
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem, publish
+from tests.functional.test_pypi_fast_pages import PIP_ACCEPT, _upload
+from tests.support.pydists import build_wheel
 
 DOC = "/api/v1/packages/answered/versions/1.0.0"
 
@@ -31,16 +35,24 @@ def _scope(path: str, *headers: tuple[bytes, bytes], method: str = "GET",
 
 
 def _ask(actors: Actors, scope: dict[str, object]) -> Answer | None:
-    """What the answerer makes of ``scope`` on the server's cache (a tag read of its own)."""
-    registry = actors.server.registry
-    reader = GenerationReader(registry.engine)
+    """What the server's answerers (``app.state.protocol_answers``, in order) make of
+    ``scope``, each on its own kept documents but with a tag reader of the test's own (the
+    server's belongs to its event loop)."""
+    reader = GenerationReader(actors.server.registry.engine)
 
     async def ask() -> Answer | None:
-        found = DocumentAnswers(registry.read_cache, reader)(scope)
-        if isinstance(found, Pending):
-            await asyncio.wait([found.future])
-            return found.then(found.future)
-        return found
+        for answerer in actors.server.app.state.protocol_answers:
+            owner = getattr(answerer, "__self__", answerer)
+            clone = copy.copy(owner)
+            clone.reader = reader
+            found = (clone(scope) if owner is answerer
+                     else getattr(clone, answerer.__name__)(scope))
+            if isinstance(found, Pending):
+                await asyncio.wait([found.future])
+                found = found.then(found.future)
+            if found is not None:
+                return found
+        return None
 
     try:
         return asyncio.run(ask())
@@ -140,3 +152,37 @@ def test_a_write_makes_the_next_request_go_to_the_application(
     assert _ask(actors, _scope(DOC)) is None
     doc = actors.client().get(DOC).json()
     assert doc["unpublished"] is True and doc["artifact_url"] is None
+
+
+def test_a_kept_simple_page_is_answered_with_the_applications_bytes(
+        actors: Actors, tmp_path: Path) -> None:
+    token = actors.user("alice")
+    _upload(actors.server, actors, token, build_wheel(tmp_path, "page-answer", "1.0"))
+    page = "/simple/page-answer/"
+    anonymous = httpx.Client(base_url=actors.server.url)
+    first = anonymous.get(page, headers={"Accept": PIP_ACCEPT})
+    assert first.status_code == 200 and first.json()["versions"] == ["1.0"]
+    accept = (b"accept", PIP_ACCEPT.encode())
+    answer = _ask(actors, _scope(page, accept))
+    assert answer is not None and (answer.status, answer.body) == (200, first.content)
+    lines = answer.head.decode().removesuffix("\r\n").split("\r\n")
+    assert dict(line.split(": ", 1) for line in lines) == \
+        {k: v for k, v in first.headers.items() if k not in ("date", "server")}
+    etag = (b"if-none-match", first.headers["etag"].encode())
+    not_modified = _ask(actors, _scope(page, accept, etag))
+    assert not_modified is not None and (not_modified.status, not_modified.body) == (304, b"")
+    head = _ask(actors, _scope(page, accept, method="HEAD"))
+    assert head is not None and (head.status, head.body) == (200, b"")
+    # Another media type was never rendered: a miss. A token: the application's.
+    assert _ask(actors, _scope(page)) is None
+    assert _ask(actors, _scope(page, accept, (b"authorization", b"Bearer x"))) is None
+    # Over the wire, the same answers.
+    again = anonymous.get(page, headers={"Accept": PIP_ACCEPT})
+    assert (again.status_code, again.content) == (200, first.content)
+    assert anonymous.get(page, headers={"Accept": PIP_ACCEPT, "If-None-Match": first.headers[
+        "etag"]}).status_code == 304
+    # A new release changes the page's generation: declined, then rendered again.
+    _upload(actors.server, actors, token, build_wheel(tmp_path, "page-answer", "1.1"))
+    assert _ask(actors, _scope(page, accept)) is None
+    assert anonymous.get(page, headers={"Accept": PIP_ACCEPT}).json()["versions"] == [
+        "1.0", "1.1"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from app.core.clock import ManualClock
 from app.core.config import Settings
@@ -33,6 +34,7 @@ class RunningServer:
     url: str
     registry: Registry
     clock: ManualClock
+    app: FastAPI
 
 
 @contextmanager
@@ -47,7 +49,8 @@ def running_registry(settings: Settings, clock: ManualClock,
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
-                            timeout_graceful_shutdown=2, http=protocol_for(settings),
+                            timeout_graceful_shutdown=2,
+                            http=protocol_for(settings),  # type: ignore[arg-type]
                             ssl_certfile=str(tls[0]) if tls else None,
                             ssl_keyfile=str(tls[1]) if tls else None)
     server = uvicorn.Server(config)
@@ -60,7 +63,8 @@ def running_registry(settings: Settings, clock: ManualClock,
         time.sleep(0.005)
     try:
         scheme = "https" if tls else "http"
-        yield RunningServer(url=f"{scheme}://127.0.0.1:{port}", registry=registry, clock=clock)
+        yield RunningServer(url=f"{scheme}://127.0.0.1:{port}", registry=registry, clock=clock,
+                            app=app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
