@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 
@@ -125,9 +125,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.add_middleware(RequestGuard, **_body_policies(settings))
     # Anonymous plain reads of /api/v1/packages/ try the same fast paths before the stack
     # above, which has nothing to do for them (app/publishing/front_door.py). Keep this last.
-    app.middleware_stack = FrontDoor(app.build_middleware_stack(), fast=lambda rest: (
+    door = FrontDoor(app.build_middleware_stack(), fast=lambda rest: (
         FastDownloads(CachedReads(rest, cache=registry.read_cache, reader=generations),
                       registry=registry, lookup=lookup)))
+    app.middleware_stack = door
     # Anonymous plain /simple/<name>/ reads, likewise before the whole stack (fast_pages).
     front_pages = SimplePages(app.middleware_stack, engine=registry.engine,
                               reader=generations, anonymous_only=True)
@@ -135,10 +136,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # Anonymous plain npm packument reads that hit, likewise (fast_packuments).
     app.middleware_stack = PackumentCache(app.middleware_stack, reader=generations,
                                           entries=packuments, anonymous_only=True)
-    # Hits of cached documents and Simple pages, answered by `vouch serve`'s protocol before
-    # any of the above (app/core/protocol_answers.py), under the same generation check.
+    # Hits of cached documents and Simple pages (under the same generation check) and small
+    # downloads (the same lookup and count), answered by `vouch serve`'s protocol before any
+    # of the above (app/core/protocol_answers.py).
     app.state.protocol_answers = [DocumentAnswers(registry.read_cache, generations),
-                                  front_pages.answer]
+                                  front_pages.answer, cast(FastDownloads, door.fast).answer]
     return app
 
 

@@ -25,10 +25,16 @@ remote blob stores, bytes that are gone when first read (the routed path waits o
 lock, issue 10), and database errors (the routed path answers 503 ``database_unavailable``;
 the fast path stays off for ``RETRY_AFTER`` seconds). Downloads are counted as on the routed
 path: GET 200.
+
+Under `vouch serve`, the front door's instance also answers from the HTTP protocol
+(``answer``, see ``app.core.protocol_answers``): a plain anonymous download whose bytes are
+already in ``BodyCache`` (or a 304), after the same lookup, counted the same way; anything else
+it leaves to the ASGI path above.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -37,13 +43,15 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import formatdate
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.publishing.front_door import tried
+from app.core.protocol_answers import Answer, Pending, header_lines
+from app.publishing.front_door import plain_anonymous_read, tried
 from app.publishing.generations import own_connection
 from app.publishing.loop_queries import Coalescer, LoopConnection, text_array
 from app.publishing.remote_downloads import presigned_redirect
@@ -133,6 +141,10 @@ class ArtifactLookup:
         if self.sqlite:
             return self.find_now(name, version)
         return await self._batches.get((name, version))
+
+    def submit(self, name: str, version: str) -> asyncio.Future[Servable | None]:
+        """PostgreSQL only: ``find`` as a future, for callers that are callbacks."""
+        return self._batches.submit((name, version))
 
     def find_now(self, name: str, version: str) -> Servable | None:
         """SQLite only: the answer, on the calling thread."""
@@ -269,18 +281,50 @@ class FastDownloads:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
+    def answer(self, scope: Scope) -> Answer | Pending | None:
+        """The protocol's answerer (``app.core.protocol_answers``), on the front door's
+        instance: a plain anonymous download of a live version whose bytes are in
+        ``bodies`` (or a 304), decided by the same lookup as every download and counted the
+        same way. Everything else (a hand-off to a proxy or to S3, bytes not read yet, a
+        lookup that fails) goes to the application."""
+        target = _target(scope)
+        if (target is None or not self.local_blobs or self.accel is not None
+                or self.redirect is not None or time.monotonic() < self._off_until
+                or not plain_anonymous_read(scope)):
+            return None
+        if not self.lookup.sqlite:
+            return Pending(self.lookup.submit(*target), partial(self._settled, scope))
+        try:
+            found = self.lookup.find_now(*target)
+        except Exception:  # the application looks it up again, logs and falls back
+            return None
+        return self._answer_now(scope, found)
+
+    def _settled(self, scope: Scope, future: asyncio.Future[Servable | None]) -> Answer | None:
+        if future.cancelled() or future.exception() is not None:
+            return None
+        return self._answer_now(scope, future.result())
+
+    def _answer_now(self, scope: Scope, found: Servable | None) -> Answer | None:
+        if found is None or found.size > SMALL_BODY:
+            return None
+        headers = _identity(found)
+        if _header(scope, b"if-none-match") == headers[0][1]:
+            return Answer(304, header_lines(headers), b"")
+        cached = self.bodies.get(found.sha256)
+        if cached is None:
+            return None  # the application reads the bytes (in a thread) and keeps them
+        headers += _local(*cached)
+        if scope["method"] != "GET":
+            return Answer(200, header_lines(headers), b"")
+        self.registry.downloads.hit(found.version_id, found.package)
+        return Answer(200, header_lines(headers), cached[0])
+
     async def _answer(self, found: Servable, method: str, if_none_match: bytes | None
                       ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """(status, headers, body), or None: the routed path answers."""
-        etag = f'"{found.sha256}"'.encode()
-        digest = base64.b64encode(bytes.fromhex(found.sha256)).decode()
-        headers = [
-            (b"etag", etag),
-            (b"repr-digest", f"sha-256=:{digest}:".encode()),
-            (b"cache-control", _IMMUTABLE),
-            (b"x-checksum-sha512", found.sha512.encode()),
-            (b"content-disposition", f'attachment; filename="{found.filename}"'.encode()),
-        ]
+        headers = _identity(found)
+        etag = headers[0][1]
         if if_none_match == etag:
             return 304, headers, b""
         if self.redirect is not None:  # S3 redirect mode; HEAD is the routed path's
@@ -303,12 +347,8 @@ class FastDownloads:
             if cached is None:
                 return None
             self.bodies.put(found.sha256, *cached)
-        body, mtime = cached
-        headers += [(b"content-type", b"application/octet-stream"),
-                    (b"accept-ranges", b"bytes"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"last-modified", formatdate(mtime, usegmt=True).encode())]
-        return 200, headers, body if method == "GET" else b""
+        headers += _local(*cached)
+        return 200, headers, cached[0] if method == "GET" else b""
 
     def _read(self, sha256: str) -> tuple[bytes, float] | None:
         """The blob's bytes and mtime, or None when they are gone (the routed path waits for
@@ -322,6 +362,25 @@ class FastDownloads:
             if stat.st_size > SMALL_BODY:
                 return None  # never for a write-once blob of the recorded size; stay safe
             return stream.read(), stat.st_mtime
+
+
+def _identity(found: Servable) -> list[tuple[bytes, bytes]]:
+    """The headers every answer about ``found`` carries (ETag first), a 304's included."""
+    digest = base64.b64encode(bytes.fromhex(found.sha256)).decode()
+    return [
+        (b"etag", f'"{found.sha256}"'.encode()),
+        (b"repr-digest", f"sha-256=:{digest}:".encode()),
+        (b"cache-control", _IMMUTABLE),
+        (b"x-checksum-sha512", found.sha512.encode()),
+        (b"content-disposition", f'attachment; filename="{found.filename}"'.encode()),
+    ]
+
+
+def _local(body: bytes, mtime: float) -> list[tuple[bytes, bytes]]:
+    """A 200's headers for bytes sent from here."""
+    return [(b"content-type", b"application/octet-stream"), (b"accept-ranges", b"bytes"),
+            (b"content-length", str(len(body)).encode()),
+            (b"last-modified", formatdate(mtime, usegmt=True).encode())]
 
 
 def _target(scope: Scope) -> tuple[str, str] | None:

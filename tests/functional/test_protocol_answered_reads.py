@@ -1,8 +1,10 @@
-"""Cached metadata documents and Simple pages answered by the HTTP protocol
+"""Cached metadata documents, Simple pages and small downloads answered by the HTTP protocol
 (app/core/protocol_answers.py; ``DocumentAnswers`` in app/publishing/read_cache.py,
-``SimplePages.answer`` in app/pypi/fast_pages.py): the same bytes as the application's, only
-while the package's generation is unchanged, never for a request the token gate or the request
-guard has something to do with.
+``SimplePages.answer`` in app/pypi/fast_pages.py, ``FastDownloads.answer`` in
+app/publishing/fast_downloads.py): the same bytes as the application's, documents only while
+the package's generation is unchanged, downloads only after the same lookup as any download
+(and counted), never for a request the token gate or the request guard has something to do
+with.
 
 The test server speaks `vouch serve`'s protocol. The server's answerers are also called
 directly, on what the server keeps, to show which requests they take: had they declined every
@@ -18,8 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.core.protocol_answers import Answer, Pending
+from app.publishing.fast_downloads import ArtifactLookup
 from app.publishing.generations import GenerationReader
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem, publish
@@ -37,17 +41,21 @@ def _scope(path: str, *headers: tuple[bytes, bytes], method: str = "GET",
 
 def _ask(actors: Actors, scope: dict[str, object]) -> Answer | None:
     """What the server's answerers (``app.state.protocol_answers``, in order) make of
-    ``scope``, each on its own kept documents but with a tag reader of the test's own (the
-    server's belongs to its event loop)."""
-    reader = GenerationReader(actors.server.registry.engine)
+    ``scope``, each on what the server keeps but with a tag reader and a download lookup of
+    the test's own (the server's belong to its event loop)."""
+    engine = actors.server.registry.engine
+    own: dict[str, GenerationReader | ArtifactLookup] = {
+        "reader": GenerationReader(engine), "lookup": ArtifactLookup(engine)}
 
     async def ask() -> Answer | None:
         for answerer in actors.server.app.state.protocol_answers:
             owner = getattr(answerer, "__self__", answerer)
             clone = copy.copy(owner)
-            clone.reader = reader
-            found = (clone(scope) if owner is answerer
-                     else getattr(clone, answerer.__name__)(scope))
+            for attribute, value in own.items():
+                if hasattr(clone, attribute):
+                    setattr(clone, attribute, value)
+            found: Answer | Pending | None = (
+                clone(scope) if owner is answerer else getattr(clone, answerer.__name__)(scope))
             if isinstance(found, Pending):
                 await asyncio.wait([found.future])
                 found = found.then(found.future)
@@ -60,7 +68,8 @@ def _ask(actors: Actors, scope: dict[str, object]) -> Answer | None:
         with ThreadPoolExecutor(1) as thread:
             return thread.submit(asyncio.run, ask()).result()
     finally:
-        reader.close()
+        for value in own.values():
+            value.close()
 
 
 @pytest.fixture
@@ -189,3 +198,50 @@ def test_a_kept_simple_page_is_answered_with_the_applications_bytes(
     assert _ask(actors, _scope(page, accept)) is None
     assert anonymous.get(page, headers={"Accept": PIP_ACCEPT}).json()["versions"] == [
         "1.0", "1.1"]
+
+
+ARTIFACT = DOC + "/artifact"
+
+
+def _downloads(actors: Actors) -> int:
+    actors.server.registry.downloads.flush()
+    with actors.server.registry.engine.connect() as conn:
+        return int(conn.execute(text(
+            "SELECT downloads FROM package_versions WHERE version = '1.0.0' AND package_id = "
+            "(SELECT id FROM packages WHERE name = 'answered')")).scalar_one())
+
+
+def test_a_small_download_is_answered_looked_up_and_counted(
+        actors: Actors, alice: httpx.Client, cached: httpx.Response) -> None:
+    anonymous = actors.client()
+    first = anonymous.get(ARTIFACT)  # reads the bytes into the body cache
+    assert first.status_code == 200 and first.content == b"answered bytes"
+    answer = _ask(actors, _scope(ARTIFACT))  # a GET: counted like any other
+    assert answer is not None and (answer.status, answer.body) == (200, b"answered bytes")
+    lines = answer.head.decode().removesuffix("\r\n").split("\r\n")
+    assert dict(line.split(": ", 1) for line in lines) == \
+        {k: v for k, v in first.headers.items() if k not in ("date", "server")}
+    head = _ask(actors, _scope(ARTIFACT, method="HEAD"))
+    assert head is not None and (head.status, head.body) == (200, b"")
+    etag = first.headers["etag"].encode()
+    not_modified = _ask(actors, _scope(ARTIFACT, (b"if-none-match", etag)))
+    assert not_modified is not None and (not_modified.status, not_modified.body) == (304, b"")
+    for scope in (_scope(ARTIFACT, (b"authorization", b"Bearer vch_forged")),
+                  _scope(ARTIFACT, (b"range", b"bytes=0-3")), _scope(ARTIFACT, query=b"x=1"),
+                  _scope(DOC.replace("1.0.0", "9.9.9") + "/artifact")):
+        assert _ask(actors, scope) is None, scope
+
+    for _ in range(3):
+        assert anonymous.get(ARTIFACT).content == b"answered bytes"
+    assert anonymous.head(ARTIFACT).status_code == 200
+    assert anonymous.get(ARTIFACT, headers={"If-None-Match": first.headers["etag"]}
+                         ).status_code == 304
+    assert_problem(anonymous.get(ARTIFACT, headers={"Authorization": "Bearer vch_forged"}),
+                   401, "invalid_token")
+    assert _downloads(actors) == 1 + 1 + 3  # the first, the answerer's GET, three more
+
+    # Unpublished: the next download is the application's 410, never the kept bytes.
+    assert alice.delete(DOC).status_code == 204
+    assert _ask(actors, _scope(ARTIFACT)) is None
+    assert_problem(anonymous.get(ARTIFACT), 410, "version_unpublished")
+    assert _downloads(actors) == 5
