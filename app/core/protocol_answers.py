@@ -18,6 +18,10 @@ shutdown work as for any request). An answerer returns:
   (a PostgreSQL read shared with other requests); the cycle stays open meanwhile, so a
   pipelined request waits its turn.
 
+While the client is not reading what it was sent (the transport paused writing), nothing is
+answered here: the application's path waits for the buffer to drain and uvicorn stops reading
+pipelined requests, so a client cannot make answers pile up in memory.
+
 An answerer sees the scope as uvicorn built it, before any ASGI middleware (no proxy headers
 applied): it must answer only what does not depend on them, and only requests that the
 application would have answered with the same bytes. It must not raise; an answerer's
@@ -102,7 +106,10 @@ class AnsweringProtocol(CoalescingProtocol):
         self._answerers = answerers_of(self.app)
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        if app is self.app:  # not uvicorn's 503 for the concurrency limit
+        # Not uvicorn's 503 for the concurrency limit, and not while the client is not reading
+        # what it was sent: the application's path waits for the buffer to drain and stops
+        # reading pipelined requests, where answers here would pile up in memory.
+        if app is self.app and not self.flow.write_paused:
             for answerer in self._answerers:
                 try:
                     answer = answerer(cast("Scope", cycle.scope))
@@ -124,6 +131,9 @@ class AnsweringProtocol(CoalescingProtocol):
                 future: asyncio.Future[Any]) -> None:
         if cycle.disconnected:
             return  # the connection is gone: nothing to answer, no one to wait for us
+        if self.flow.write_paused:
+            super()._start_asgi_task(cycle, app)  # before ``then``: a download counts once
+            return
         try:
             answer = then(future)
         except Exception:

@@ -27,6 +27,7 @@ from app.core.config import Settings
 from app.core.protocol_answers import Answer, Pending, header_lines, protocol_for
 
 DELAY = 0.05  # seconds before a pending answer's future resolves
+BIG = b"x" * (256 * 1024)  # the largest body a download answer holds
 
 
 def _answer(text: bytes) -> Answer:
@@ -43,6 +44,8 @@ class Answerer:
         self.asked.append(path)
         if path == "/answered":
             return _answer(b"answered")
+        if path == "/big":
+            return _answer(BIG)
         if path == "/boom":
             raise RuntimeError("an answerer's bug")
         if path in ("/pending", "/pending-declined", "/pending-failed"):
@@ -71,7 +74,7 @@ async def _application(scope: Any, receive: Any, send: Any) -> None:
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return
-    body = b"app:" + scope["path"].encode()
+    body = BIG if scope["path"] == "/big" else b"app:" + scope["path"].encode()
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain"),
                             (b"content-length", b"%d" % len(body))]})
@@ -196,6 +199,21 @@ def test_a_last_request_gets_connection_close_and_the_connection_ends(
         assert headers["connection"] == "close"
         assert body in (b"answered", b"pending")
         assert _closed(conn)
+
+
+def test_a_client_that_does_not_read_does_not_make_answers_pile_up(served: Served) -> None:
+    # 100 pipelined requests for 25 MiB of answers, in one write, and nothing read: once the
+    # socket's buffers are full, the rest wait in uvicorn's pipeline (reading paused) instead
+    # of being answered into memory.
+    count = 100
+    with _connect(served) as conn:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        conn.sendall(_request("/big") * count)
+        time.sleep(0.5)
+        answered = len(served.answerer.asked)
+        assert answered < count / 2, answered
+        bodies = [body for _, _, body in _responses(conn, count)]
+    assert bodies == [BIG] * count  # in order, whichever path answered each
 
 
 def test_a_client_that_leaves_while_its_answer_is_pending_harms_no_one(served: Served) -> None:
