@@ -22,7 +22,7 @@ def build() -> FastAPI:
     from app.core.config import Settings
     from app.main import create_app
 
-    return create_app(Settings())
+    return _frozen(create_app(Settings()))
 
 
 def build_migrated() -> FastAPI:
@@ -32,7 +32,20 @@ def build_migrated() -> FastAPI:
     from app.registry import Registry
 
     settings = Settings()
-    return create_app(settings, registry=Registry.build(settings, migrate=False))
+    return _frozen(create_app(settings, registry=Registry.build(settings, migrate=False)))
+
+
+def _frozen(app: FastAPI) -> FastAPI:
+    """``app``, with everything the worker has loaded so far (modules, classes, the
+    application) moved out of the cyclic garbage collector's sight. Its oldest generation
+    otherwise walks every object of every imported library each time it runs, pausing the
+    event loop for tens of milliseconds under load: that was the p99 of small downloads
+    (issue 13: 28-56 ms on SQLite; 6.6 ms frozen, and 23,400 against 21,000 downloads/s)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def serve(host: str, port: int, workers: int) -> None:
