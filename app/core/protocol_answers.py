@@ -1,7 +1,7 @@
 """Requests a fast path can answer from memory, answered by `vouch serve`'s HTTP protocol.
 
     uvicorn.run(..., http=protocol_for(settings))     # app/asgi.py serve, tests/support/server.py
-    app.state.protocol_answers = [cached_reads.answer]               # app/main.py
+    app.state.protocol_answers = [document_answers, pages.answer]    # app/main.py
 
 An ASGI request costs uvicorn a task, the application's call chain and a header check per
 response header; a cached metadata document costs tens of microseconds more to send through
@@ -26,6 +26,7 @@ An answerer sees the scope as uvicorn built it, before any ASGI middleware (no p
 applied): it must answer only what does not depend on them, and only requests that the
 application would have answered with the same bytes. It must not raise; an answerer's
 surprise is logged and the request goes to the application, which answers it from scratch.
+The answer types are ``app.core.answers`` (importable without uvicorn).
 """
 
 from __future__ import annotations
@@ -33,13 +34,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
+from app.core.answers import Answer, Answerer, Pending, header_lines
 from app.core.coalesced_writes import CoalescingProtocol
 from app.core.slow_clients import protocol_factory
 
@@ -49,28 +50,6 @@ if TYPE_CHECKING:
     from app.core.config import Settings
 
 log = logging.getLogger("vouch.protocol_answers")
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    head: bytes  # header lines ("name: value\r\n" each), sent after uvicorn's defaults
-    body: bytes  # empty for HEAD and 304
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    future: asyncio.Future[Any]
-    then: Callable[[asyncio.Future[Any]], Answer | None]  # must not raise
-
-
-Answerer = Callable[["Scope"], "Answer | Pending | None"]
-
-
-def header_lines(headers: list[tuple[bytes, bytes]]) -> bytes:
-    """``headers`` as the lines of a response head (names and values as given: callers build
-    them from constants and digests, never from request data)."""
-    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
 
 
 def answerers_of(app: Any) -> list[Answerer]:

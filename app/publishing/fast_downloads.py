@@ -50,7 +50,7 @@ import anyio.to_thread
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.protocol_answers import Answer, Pending, header_lines
+from app.core.answers import Answer, Pending, header_lines
 from app.publishing.front_door import plain_anonymous_read, tried
 from app.publishing.generations import own_connection
 from app.publishing.loop_queries import Coalescer, LoopConnection, text_array

@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.core.protocol_answers import Answer, Pending
+from app.core.answers import Answer, Pending
 from app.publishing.loop_queries import Coalescer, LoopConnection, text_array
 
 log = logging.getLogger("vouch.generations")

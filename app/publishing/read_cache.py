@@ -33,7 +33,7 @@ from functools import partial
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.protocol_answers import Answer, Pending, header_lines
+from app.core.answers import Answer, Pending, header_lines
 from app.publishing.front_door import plain_anonymous_read, tried
 from app.publishing.generations import GenerationReader, Tag
 

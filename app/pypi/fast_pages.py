@@ -35,9 +35,9 @@ import anyio.to_thread
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.core.answers import Answer, Pending, header_lines
 from app.core.db import session_scope
 from app.core.errors import PackageNotFound
-from app.core.protocol_answers import Answer, Pending, header_lines
 from app.publishing.generations import GenerationReader, Tag
 from app.pypi import index
 from formats.pypi import index as documents

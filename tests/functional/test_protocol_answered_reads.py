@@ -22,7 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.core.protocol_answers import Answer, Pending
+from app.core.answers import Answer, Pending
 from app.publishing.fast_downloads import ArtifactLookup
 from app.publishing.generations import GenerationReader
 from tests.conftest import Actors

@@ -100,3 +100,12 @@ def test_a_started_worker_hides_what_it_loaded_from_the_garbage_collector(
         tmp_path).split()
     assert int(frozen) > 100_000 and enabled == "True"
     assert int(oldest) < int(frozen) / 100
+
+
+def test_the_download_counter_and_the_read_paths_load_no_http_server(tmp_path: Path) -> None:
+    # The outbox worker and the CLI import the counter (and through it the generations); the
+    # protocol's answer types must not bring uvicorn's HTTP machinery with them.
+    modules = loaded_after("import app.publishing.downloads, app.publishing.read_cache, "
+                           "app.publishing.fast_downloads, app.pypi.fast_pages", tmp_path)
+    assert "app.publishing.generations" in modules
+    assert packages(modules, ("uvicorn", "httptools")) == []

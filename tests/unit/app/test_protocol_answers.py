@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 import uvicorn
 
+from app.core.answers import Answer, Pending, header_lines
 from app.core.config import Settings
-from app.core.protocol_answers import Answer, Pending, header_lines, protocol_for
+from app.core.protocol_answers import protocol_for
 
 DELAY = 0.05  # seconds before a pending answer's future resolves
 BIG = b"x" * (256 * 1024)  # the largest body a download answer holds
