@@ -306,7 +306,7 @@ WAIT_LABEL = "waiting (event loop idle, thread hand-offs)"
 
 @contextlib.contextmanager
 def profiled(out: Path | None, pids: list[int], label: str,
-             gil: bool = False) -> Iterator[list[Path]]:
+             gil: bool = False, rate: int = 100) -> Iterator[list[Path]]:
     spy = shutil.which("py-spy") or str(ROOT / ".venv" / "bin" / "py-spy")
     files: list[Path] = []
     if out is None or not Path(spy).exists():
@@ -318,7 +318,7 @@ def profiled(out: Path | None, pids: list[int], label: str,
         target = out / f"{label}-{pid}.txt"
         files.append(target)
         procs.append(subprocess.Popen(
-            [spy, "record", "-p", str(pid), "-r", "100", "-f", "raw", "-o", str(target),
+            [spy, "record", "-p", str(pid), "-r", str(rate), "-f", "raw", "-o", str(target),
              "--nonblocking", *(["--gil"] if gil else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     time.sleep(1.0)  # py-spy attaches
@@ -434,7 +434,8 @@ def run_db(db: str, args: argparse.Namespace, instance: object | None) -> list[R
                 publish_concurrently(base, token, items[:args.warmup], args.clients, method)
                 settle(master)
                 before, db_before = cpu_ms(master), postgres_cpu_ms(dbname)
-                with profiled(args.profile, workers, f"{db}-{mode}", args.gil) as files:
+                with profiled(args.profile, workers, f"{db}-{mode}", args.gil,
+                              args.rate) as files:
                     started, client_before = time.perf_counter(), time.process_time()
                     times = publish_concurrently(base, token, items[args.warmup:], args.clients,
                                         method)
@@ -511,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="an extra environment variable for the server (experiments)")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR")
+    parser.add_argument("--rate", type=int, default=100,
+                        help="with --profile: py-spy's samples per second")
     parser.add_argument("--gil", action="store_true",
                         help="with --profile: sample only the thread holding the GIL (Python "
                              "CPU; C code that releases the GIL, e.g. SQLite, is not seen)")

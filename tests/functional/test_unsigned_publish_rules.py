@@ -1,0 +1,129 @@
+"""Unsigned publishes (the ``none`` policy, development only) follow every publish rule.
+
+On PostgreSQL an upload with no signature is checked and recorded in one transaction (issue
+13: nothing has to be verified outside it, so nothing is read twice); on SQLite, and for every
+signed upload, the checks run in a read session and the write transaction confirms them. These
+tests act as careless or hostile users on that path: a name two users claim at the same moment,
+someone else's package, a quarantined package, a package whose own policy wants a signature.
+Each refusal leaves no blob, no row and no audit event; each answer is the one the two-step
+path gives.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from app.core.db import session_scope
+from app.core.models import Package, PackageOwner, User
+from tests.conftest import Actors, state_counts
+from tests.functional.helpers import assert_problem, publish
+from tests.support.server import RunningServer
+
+pytestmark = pytest.mark.parametrize(
+    "settings_overrides", [{"default_signature_policy": "none"}], indirect=True)
+
+
+def _owners(server: RunningServer, name: str) -> set[str]:
+    with session_scope(server.registry.engine) as session:
+        return set(session.exec(
+            select(User.name).join(PackageOwner, col(PackageOwner.user_id) == User.id)
+            .join(Package, col(Package.id) == PackageOwner.package_id)
+            .where(Package.name == name)))
+
+
+def test_two_users_claiming_one_new_name_at_once_leave_one_owner(actors: Actors,
+                                                                 server: RunningServer) -> None:
+    """alice and bob publish the same new name unsigned at the same moment, several rounds
+    with the head start alternating: the unique name decides; the loser gets 403 and its
+    version, blob and audit events are not added to the winner's package."""
+    clients = {"alice": actors.client(actors.user("alice")),
+               "bob": actors.client(actors.user("bob"))}
+    for round_ in range(6):
+        name = f"contested-{round_}"
+        before = state_counts(server)
+        results: dict[str, int] = {}
+        barrier = threading.Barrier(2)
+
+        def go(who: str, version: str, name: str = name) -> None:
+            client: httpx.Client = clients[who]
+            barrier.wait()
+            results[who] = publish(client, name, version, f"{who} {name}".encode(),
+                                   signed=False).status_code
+
+        threads = [threading.Thread(target=go, args=("alice", "1.0.0")),
+                   threading.Thread(target=go, args=("bob", "2.0.0"))]
+        if round_ % 2:
+            threads.reverse()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        winners = [who for who, status in results.items() if status == 201]
+        assert len(winners) == 1, results
+        loser = "bob" if winners == ["alice"] else "alice"
+        assert results[loser] == 403, results
+        assert _owners(server, name) == {winners[0]}
+        versions = [v["version"] for v in
+                    actors.client().get(f"/api/v1/packages/{name}").json()["versions"]]
+        assert versions == (["1.0.0"] if winners == ["alice"] else ["2.0.0"])
+        after = state_counts(server)
+        # One version, one blob row, one stored blob; the loser wrote no audit event.
+        assert (after.versions, after.blobs_rows, after.blob_files) == (
+            before.versions + 1, before.blobs_rows + 1, before.blob_files + 1)
+        # The winner's package:create and version:publish; none of the loser's.
+        assert after.audit_events == before.audit_events + 2
+
+
+def test_a_version_into_someone_elses_package_is_refused_and_leaves_nothing(
+        actors: Actors, server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    bob = actors.client(actors.user("bob"))
+    assert publish(alice, "widget", "1.0.0", signed=False).status_code == 201
+    before = state_counts(server)
+    response = publish(bob, "widget", "1.0.1", b"bob's bytes", signed=False)
+    assert_problem(response, 403, "forbidden")
+    assert "not an owner of widget" in response.json()["detail"]
+    assert state_counts(server) == before
+
+
+def test_a_quarantined_package_takes_no_unsigned_version(actors: Actors,
+                                                         server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "widget", "1.0.0", signed=False).status_code == 201
+    with session_scope(server.registry.engine, write=True) as session:
+        session.execute(update(Package).where(col(Package.name) == "widget")
+                        .values(status="quarantined"))
+    before = state_counts(server)
+    response = publish(alice, "widget", "1.0.1", b"new bytes", signed=False)
+    assert_problem(response, 403, "forbidden")
+    assert "quarantined" in response.json()["detail"]
+    assert state_counts(server) == before
+
+
+def test_a_package_that_requires_a_signature_refuses_an_unsigned_upload(
+        actors: Actors, server: RunningServer) -> None:
+    """The registry's default lets unsigned uploads in; the package's own policy does not."""
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "widget", "1.0.0", signed=False).status_code == 201
+    assert alice.put("/api/v1/signature-policies",
+                     json={"target": "widget", "policy": "gpg"}).status_code == 200
+    before = state_counts(server)
+    response = publish(alice, "widget", "1.0.1", b"new bytes", signed=False)
+    assert_problem(response, 400, "signature_required")
+    assert state_counts(server) == before
+    assert publish(alice, "widget", "1.0.1", b"new bytes").status_code == 201  # signed: in
+
+
+def test_a_taken_version_is_refused_unsigned_as_signed(actors: Actors,
+                                                       server: RunningServer) -> None:
+    alice = actors.client(actors.user("alice"))
+    assert publish(alice, "widget", "1.0.0", signed=False).status_code == 201
+    before = state_counts(server)
+    assert_problem(publish(alice, "widget", "1.0.0", b"other bytes", signed=False), 409,
+                   "version_exists")
+    assert state_counts(server) == before
