@@ -46,6 +46,17 @@ def insert_unless_taken(session: Session, row: Row) -> Row | None:
     return row
 
 
+def adopt(session: Session, row: Row, new_id: int) -> Row:
+    """``row``, inserted by a statement of the caller's with the primary key ``new_id``, made
+    persistent in ``session`` as a flush would leave it (no second INSERT)."""
+    mapper = inspect(type(row))
+    (key_column,) = mapper.primary_key
+    setattr(row, mapper.get_property_by_column(key_column).key, new_id)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
 def _statement(model: type[SQLModel],
                dialect: str) -> tuple[Insert, list[tuple[str, str]], str]:
     """The table-level statement for ``model`` (built once: an ORM-level INSERT with

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import and_, bindparam, exists, insert
+from sqlalchemy import Integer, and_, bindparam, exists, insert
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -62,7 +63,7 @@ from app.core.records import RecordBatch
 from app.publishing import ownership
 from app.publishing import packages as pkgs
 from app.publishing.blob_refs import BlobReleases, ensure_stored
-from app.publishing.inserts import insert_unless_taken
+from app.publishing.inserts import adopt, insert_unless_taken
 from app.publishing.names import PackageName, parse_package_name
 from app.publishing.schemas import PublishMetadata
 from app.publishing.staging import Staged, check_declared_digest, stage
@@ -419,11 +420,10 @@ class PublishService:
                                 package=name.full)
             # While the name is still free (pending publishers act).
             verified = confirm() if decided is None else decided.verified
-            created = insert_unless_taken(session, Package(
-                ecosystem=plan.ecosystem, name=name.full, scope=name.scope, created_at=now))
+            created = self._insert_package(session, plan, owner_id, now)
             if created is not None:
-                self._created(session, created, owner_id, principal, now, records)
-                return created, verified
+                self._created(session, created, principal, now, records)
+                return created.package, verified
             # Another first publish won the race (its unique name): this one may only add a
             # version to that package if it owns it (issue 9: never into someone else's).
             package = pkgs.get_package(session, name.full, plan.ecosystem)
@@ -438,25 +438,45 @@ class PublishService:
                             package=name.full)
         return package, confirm()
 
-    def _created(self, session: Session, package: Package, owner_id: int | None,
-                 principal: Principal, now: datetime, records: RecordBatch) -> None:
-        """Record the owner of a new package (an unscoped one; a scope's members own its
-        packages), then settle the pending trusted publishers and signature policies of its
-        name: its owners' become the package's, everyone else's are invalidated. One
-        statement tells whether there is anything to settle (usually nothing)."""
-        if package.scope is None and owner_id is not None:
-            assert package.id is not None
-            driver_sql.fetch(session, _ADD_OWNER, {"package_id": package.id,
-                                                   "user_id": owner_id})
+    def _insert_package(self, session: Session, plan: FilePlan, owner_id: int | None,
+                        now: datetime) -> _NewPackage | None:
+        """Insert the package and, for an unscoped one, its owner (a scope's members own its
+        packages), unless a package holds the name already (None: the unique name decided a
+        race); and tell whether the name has pending trusted publishers or signature policies
+        to settle (``_created``). PostgreSQL: one statement (a data-modifying ``WITH``);
+        SQLite, which has none: one per step."""
+        package = Package(ecosystem=plan.ecosystem, name=plan.name.full, scope=plan.name.scope,
+                          created_at=now)
+        owner = owner_id if package.scope is None else None
+        if session.get_bind().dialect.name == "postgresql":
+            row = driver_sql.first(session, _CREATE_PACKAGE, {
+                **{column: getattr(package, column) for column in _PACKAGE_COLUMNS},
+                "owner_id": owner})
+            if row.id is None:
+                return None
+            return _NewPackage(adopt(session, package, row.id), row.publishers, row.policies)
+        created = insert_unless_taken(session, package)
+        if created is None:
+            return None
+        if owner is not None:
+            driver_sql.fetch(session, _ADD_OWNER, {"package_id": created.id, "user_id": owner})
+        (publishers, policies), = driver_sql.fetch(session, _PENDING_CLAIMS,
+                                                   {"name": created.name})
+        return _NewPackage(created, publishers, policies)
+
+    def _created(self, session: Session, new: _NewPackage, principal: Principal,
+                 now: datetime, records: RecordBatch) -> None:
+        """Audit the new package, then settle the pending trusted publishers and signature
+        policies of its name (usually none): its owners' become the package's, everyone
+        else's are invalidated."""
+        package = new.package
         records.audit(at=now, actor=principal.name, action="package:create",
                       package=package.name)
-        (publishers, policies), = driver_sql.fetch(session, _PENDING_CLAIMS,
-                                                   {"name": package.name})
-        if publishers or policies:
+        if new.publishers or new.policies:
             records.flush()  # the claims' own audit events come after package:create
-        if publishers:
+        if new.publishers:
             publisher_rules.claim_pending(session, package, actor=principal.name, now=now)
-        if policies:
+        if new.policies:
             pending_policies.claim(session, package, actor=principal.name, now=now)
 
     def _get_or_create_blob(self, session: Session, staged: Staged,
@@ -520,6 +540,16 @@ class _NativeRules:
 
 
 @dataclass(frozen=True)
+class _NewPackage:
+    """A package this publish created, and whether its name has pending publishers and
+    policies to settle."""
+
+    package: Package
+    publishers: bool
+    policies: bool
+
+
+@dataclass(frozen=True)
 class _Decided:
     """What the publish's own transaction verified while it authorized (see
     ``_get_or_create_package``)."""
@@ -574,6 +604,23 @@ _PENDING_CLAIMS = sa_select(
     exists().where(and_(_PUBLISHERS.c.package_name == bindparam("name"),
                         _PUBLISHERS.c.pending_expires_at.is_not(None))),
     exists().where(_POLICIES.c.package_name == bindparam("name")))
+_PACKAGE_TABLE = Package.__table__  # type: ignore[attr-defined]
+_PACKAGE_COLUMNS = tuple(c.name for c in _PACKAGE_TABLE.columns if c.name != "id")
+_OWNER_ID = bindparam("owner_id", type_=Integer)
+_NEW_PACKAGE = (pg_insert(_PACKAGE_TABLE)
+                .values({column: bindparam(column) for column in _PACKAGE_COLUMNS})
+                .on_conflict_do_nothing().returning(_PACKAGE_TABLE.c.id).cte("created"))
+_NEW_OWNER = insert(PackageOwner.__table__).from_select(  # type: ignore[attr-defined]
+    ["package_id", "user_id"],
+    sa_select(_NEW_PACKAGE.c.id, _OWNER_ID).where(_OWNER_ID.is_not(None))).cte("owned")
+#: PostgreSQL: the new package (its id, or NULL when the name is taken), its owner (none for
+#: a NULL ``owner_id``) and ``_PENDING_CLAIMS``'s answers, in one statement.
+_CREATE_PACKAGE = sa_select(
+    sa_select(_NEW_PACKAGE.c.id).scalar_subquery().label("id"),
+    exists().where(and_(_PUBLISHERS.c.package_name == bindparam("name"),
+                        _PUBLISHERS.c.pending_expires_at.is_not(None))).label("publishers"),
+    exists().where(_POLICIES.c.package_name == bindparam("name")).label("policies"),
+).add_cte(_NEW_OWNER)
 
 
 def _artifact_filename(name: PackageName, version: str, uploaded: str) -> str:
