@@ -80,6 +80,15 @@ def scalar(target: Target, statement: ClauseElement, params: Params | None = Non
     return rows[0][0] if rows else None
 
 
+def run_text(target: Target, sql: str, values: dict[str, Any]) -> list[Any]:
+    """PostgreSQL only: driver SQL text (``%(name)s`` placeholders, values as psycopg adapts
+    them) run as ``fetch`` runs a statement; its rows, as ``fetch`` returns them."""
+    connection = target.connection() if isinstance(target, Session) else target
+    if connection.dialect.name != "postgresql":
+        raise ValueError("driver_sql.run_text is for PostgreSQL's driver SQL")
+    return _run(connection, sql, values)
+
+
 def _run(connection: Connection, sql: str, values: dict[str, Any]) -> list[Any]:
     raw: Any = connection.connection.driver_connection
     dbapi: Any = connection.dialect.loaded_dbapi

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from app.core import driver_sql
 from app.core.models import AuditEvent, OutboxItem
 
 _AUDIT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
@@ -97,8 +98,7 @@ class RecordBatch:
                         value = row[column]
                         params[f"{prefix}{i}_{column}"] = (json.dumps(value)
                                                            if column == json_column else value)
-            self.session.connection().exec_driver_sql(_pg_batch(len(rows), len(queued)),
-                                                      params)
+            driver_sql.run_text(self.session, _pg_batch(len(rows), len(queued)), params)
             return
         if rows:
             self.session.execute(_AUDIT, rows)

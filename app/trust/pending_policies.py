@@ -74,22 +74,34 @@ def pending_for(session: Session, name: str, principal: Principal,
                 now: datetime) -> str | None:
     """The unexpired pending policy that governs ``principal``'s first publish of ``name``:
     the user's own, or for a minted token its publisher's registrant's. Nobody else's."""
-    who = principal.name if principal.user_id is not None else None
-    if principal.trusted_publisher_id is not None:
-        publisher = session.get(TrustedPublisher, principal.trusted_publisher_id)
-        who = publisher.created_by if publisher is not None else None
+    who = registrant(session, principal)
     if who is None:
         return None
-    row = driver_sql.first(session, _OWN_POLICY, {"name": name, "who": who})
-    if row is None or as_utc(row.expires_at) <= now:
+    row = driver_sql.first(session, OWN_POLICY, {"name": name, "who": who})
+    return None if row is None else unexpired(row.policy, row.expires_at, now)
+
+
+def registrant(session: Session, principal: Principal) -> str | None:
+    """Whose pending policies govern ``principal``'s first publishes: the user's own, or for
+    a token minted for a trusted publisher its registrant's; None: nobody's."""
+    if principal.trusted_publisher_id is not None:
+        publisher = session.get(TrustedPublisher, principal.trusted_publisher_id)
+        return publisher.created_by if publisher is not None else None
+    return principal.name if principal.user_id is not None else None
+
+
+def unexpired(policy: str | None, expires_at: datetime | None, now: datetime) -> str | None:
+    """A pending policy read as columns, unless it is missing or has expired."""
+    if policy is None or expires_at is None or as_utc(expires_at) <= now:
         return None
-    return str(row.policy)
+    return str(policy)
 
 
 _PENDING = PendingPolicy.__table__  # type: ignore[attr-defined]
+#: Whose row is a user's pending policy of a name (one at most: unique name and user).
+OWN = (_PENDING.c.package_name == bindparam("name")) & (_PENDING.c.created_by == bindparam("who"))
 #: A user's pending policy of a name, two columns, built once (each first publish asks).
-_OWN_POLICY = select(_PENDING.c.policy, _PENDING.c.expires_at).where(
-    _PENDING.c.package_name == bindparam("name"), _PENDING.c.created_by == bindparam("who"))
+OWN_POLICY = select(_PENDING.c.policy, _PENDING.c.expires_at).where(OWN)
 
 
 def claim(session: Session, package: Package, *, actor: str, now: datetime) -> None:

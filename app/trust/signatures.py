@@ -21,7 +21,7 @@ from sqlmodel import Session
 from app.core import driver_sql
 from app.core.config import SignaturePolicyName
 from app.core.errors import SignatureRejected
-from app.core.models import Org, Package
+from app.core.models import Org, Package, PendingPolicy
 from app.trust import pending_policies
 from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
 
@@ -35,6 +35,15 @@ _POLICIES_NOW = select(
     exists().where(_THE_PACKAGE).label("package_exists"),
     select(_PACKAGES.c.signature_policy).where(_THE_PACKAGE).scalar_subquery()
     .label("package_policy"),
+    _ORG_POLICY.scalar_subquery().label("org_policy"),
+)
+
+_PENDING = PendingPolicy.__table__  # type: ignore[attr-defined]
+_NEW_NAME_POLICIES = select(
+    select(_PENDING.c.policy).where(pending_policies.OWN).scalar_subquery()
+    .label("pending_policy"),
+    select(_PENDING.c.expires_at).where(pending_policies.OWN).scalar_subquery()
+    .label("pending_expires_at"),
     _ORG_POLICY.scalar_subquery().label("org_policy"),
 )
 
@@ -57,7 +66,7 @@ def effective_policy(session: Session, ctx: PublishContext, default: str) -> str
     the publisher's own pending policy), else the scope org's, else ``default``."""
     if ctx.package is not None:
         return ctx.package.signature_policy or _org_policy(session, ctx) or default
-    return _pending(session, ctx) or _org_policy(session, ctx) or default
+    return _new_name_policy(session, ctx) or default
 
 
 def policy_now(session: Session, ctx: PublishContext, default: str) -> str:
@@ -74,7 +83,8 @@ def policy_now(session: Session, ctx: PublishContext, default: str) -> str:
     assert row is not None  # one row of scalar subqueries
     if row.package_exists:
         return str(row.package_policy or row.org_policy or default)
-    return str(_pending(session, ctx) or row.org_policy or default)
+    pending = pending_policies.pending_for(session, ctx.name.full, ctx.principal, ctx.now)
+    return str(pending or row.org_policy or default)
 
 
 def require_method(policy: str, method: str | None, name: str,
@@ -99,8 +109,17 @@ def require_method(policy: str, method: str | None, name: str,
                                 f"{name} accepts only Sigstore bundles")
 
 
-def _pending(session: Session, ctx: PublishContext) -> str | None:
-    return pending_policies.pending_for(session, ctx.name.full, ctx.principal, ctx.now)
+def _new_name_policy(session: Session, ctx: PublishContext) -> str | None:
+    """Before a package's first version: the publisher's own pending policy, else the scope
+    org's (one statement reads both)."""
+    who = pending_policies.registrant(session, ctx.principal)
+    if who is None:
+        return _org_policy(session, ctx)
+    row = driver_sql.first(session, _NEW_NAME_POLICIES, {
+        "name": ctx.name.full, "who": who, "scope": ctx.name.scope})
+    assert row is not None  # one row of scalar subqueries
+    return (pending_policies.unexpired(row.pending_policy, row.pending_expires_at, ctx.now)
+            or (str(row.org_policy) if row.org_policy else None))
 
 
 def _org_policy(session: Session, ctx: PublishContext) -> str | None:
