@@ -57,8 +57,12 @@ def lock_digest(session: Session, sha256: str) -> None:
     SQLite that transaction is the lock. Lock several digests in sorted order (no deadlocks).
     """
     if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
-        driver_sql.fetch(session, _ADVISORY_LOCK, {"key": key})
+        driver_sql.fetch(session, _ADVISORY_LOCK, {"key": digest_lock_key(sha256)})
+
+
+def digest_lock_key(sha256: str) -> int:
+    """The PostgreSQL advisory lock key of a digest (``lock_digest``'s)."""
+    return int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
 
 
 def has_live_reference(session: Session, sha256: str) -> bool:
@@ -108,6 +112,11 @@ def ensure_stored(session: Session, blobs: BlobStore, sha256: str, staged: Path)
     ``put_file``). Raises what the store raises; the caller's transaction then fails.
     """
     lock_digest(session, sha256)
+    return store_again_if_gone(blobs, sha256, staged)
+
+
+def store_again_if_gone(blobs: BlobStore, sha256: str, staged: Path) -> bool:
+    """``ensure_stored`` for a caller that holds the digest's lock already."""
     if blobs.exists(sha256):
         return False
     log.info("blob %s was removed while a publish reused it; storing it again", sha256)

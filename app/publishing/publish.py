@@ -62,7 +62,12 @@ from app.core.models import (
 from app.core.records import RecordBatch
 from app.publishing import ownership
 from app.publishing import packages as pkgs
-from app.publishing.blob_refs import BlobReleases, ensure_stored
+from app.publishing.blob_refs import (
+    BlobReleases,
+    digest_lock_key,
+    ensure_stored,
+    store_again_if_gone,
+)
 from app.publishing.inserts import adopt, insert_unless_taken
 from app.publishing.names import PackageName, parse_package_name
 from app.publishing.schemas import PublishMetadata
@@ -356,9 +361,9 @@ class PublishService:
         # Issue 10: an unpublish may have removed these bytes since our put_file (another
         # version shared them). Under the digest's lock, store them again if so: after the
         # commit our file row keeps every deleter away.
-        if ensure_stored(session, self.blobs, staged.sha256, staged.path):
+        blob, restored = self._blob_row(session, staged, now)
+        if restored:
             stored.created = True
-        blob = self._get_or_create_blob(session, staged, now)
         assert row.id is not None and blob.id is not None
         file = insert_unless_taken(session, PackageFile(
             version_id=row.id, blob_id=blob.id, filename=filename, **plan.file_fields))
@@ -478,6 +483,28 @@ class PublishService:
             publisher_rules.claim_pending(session, package, actor=principal.name, now=now)
         if new.policies:
             pending_policies.claim(session, package, actor=principal.name, now=now)
+
+    def _blob_row(self, session: Session, staged: Staged,
+                  now: datetime) -> tuple[PackageBlob, bool]:
+        """Under the digest's lock, the bytes are stored (True: this call stored them again,
+        ``ensure_stored``) and the digest's row exists (``_get_or_create_blob``). PostgreSQL
+        takes the lock and inserts the row in one statement; the row is only the digest's
+        record, so checking the bytes after inserting it, still under the lock, decides the
+        same races."""
+        if session.get_bind().dialect.name != "postgresql":
+            restored = ensure_stored(session, self.blobs, staged.sha256, staged.path)
+            return self._get_or_create_blob(session, staged, now), restored
+        blob = PackageBlob(sha256=staged.sha256, sha512=staged.sha512, size=staged.size,
+                           created_at=now)
+        new_id = driver_sql.run_text(session, _LOCK_AND_INSERT_BLOB, {
+            "key": digest_lock_key(staged.sha256), "sha256": blob.sha256,
+            "sha512": blob.sha512, "size": blob.size, "created_at": now})
+        restored = store_again_if_gone(self.blobs, staged.sha256, staged.path)
+        if new_id:
+            return adopt(session, blob, new_id[0].id), restored
+        found: PackageBlob = session.execute(_FIND_BLOB,
+                                             {"sha256": staged.sha256}).scalars().one()
+        return found, restored
 
     def _get_or_create_blob(self, session: Session, staged: Staged,
                             now: datetime) -> PackageBlob:
@@ -604,6 +631,13 @@ _PENDING_CLAIMS = sa_select(
     exists().where(and_(_PUBLISHERS.c.package_name == bindparam("name"),
                         _PUBLISHERS.c.pending_expires_at.is_not(None))),
     exists().where(_POLICIES.c.package_name == bindparam("name")))
+#: PostgreSQL: the digest's lock (``blob_refs.lock_digest``'s), then its row unless the unique
+#: digest holds one already (no row back then), in one statement.
+_LOCK_AND_INSERT_BLOB = (
+    "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(%(key)s)) "
+    "INSERT INTO package_blobs (sha256, sha512, size, created_at) "
+    "SELECT %(sha256)s, %(sha512)s, %(size)s, %(created_at)s FROM locked "
+    "ON CONFLICT DO NOTHING RETURNING id")
 _PACKAGE_TABLE = Package.__table__  # type: ignore[attr-defined]
 _PACKAGE_COLUMNS = tuple(c.name for c in _PACKAGE_TABLE.columns if c.name != "id")
 _OWNER_ID = bindparam("owner_id", type_=Integer)
