@@ -20,12 +20,16 @@ from sqlmodel import col, select
 
 from app.core.db import session_scope
 from app.core.models import Package, PackageOwner, User
+from app.publishing.publish import ONE_TRANSACTION_MAX_BYTES
 from tests.conftest import Actors, state_counts
 from tests.functional.helpers import assert_problem, publish
 from tests.support.server import RunningServer
 
+# The suite's upload cap (1 MiB) is raised so that one test can cross the size over which the
+# bytes are stored outside the transaction.
 pytestmark = pytest.mark.parametrize(
-    "settings_overrides", [{"default_signature_policy": "none"}], indirect=True)
+    "settings_overrides",
+    [{"default_signature_policy": "none", "max_upload_bytes": 4 * 1024 * 1024}], indirect=True)
 
 
 def _owners(server: RunningServer, name: str) -> set[str]:
@@ -126,4 +130,20 @@ def test_a_taken_version_is_refused_unsigned_as_signed(actors: Actors,
     before = state_counts(server)
     assert_problem(publish(alice, "widget", "1.0.0", b"other bytes", signed=False), 409,
                    "version_exists")
+    assert state_counts(server) == before
+
+
+def test_a_large_unsigned_upload_publishes_whole(actors: Actors, server: RunningServer) -> None:
+    """Over ``ONE_TRANSACTION_MAX_BYTES`` the bytes are stored before the recording
+    transaction (its fsync holds no connection); the result is the same."""
+    alice = actors.client(actors.user("alice"))
+    data = bytes(range(256)) * (ONE_TRANSACTION_MAX_BYTES // 256 + 1)
+    assert publish(alice, "bulky", "1.0.0", data, signed=False).status_code == 201
+    response = alice.get("/api/v1/packages/bulky/versions/1.0.0/artifact")
+    assert response.status_code == 200
+    assert response.content == data
+    bob = actors.client(actors.user("bob"))
+    before = state_counts(server)
+    assert_problem(publish(bob, "bulky", "1.0.1", data + b"!", signed=False), 403,
+                   "forbidden")
     assert state_counts(server) == before
