@@ -203,8 +203,8 @@ class PublishService:
         transaction (for the version document answered). A refusal leaves no blob, no row,
         no audit event."""
         checker = signatures or self.signatures
-        sqlite = self.engine.dialect.name == "sqlite"
-        if evidence.empty and (sqlite or self._quick_to_store(staged)):
+        if (evidence.empty and self.engine.dialect.name == "postgresql"
+                and self._quick_to_store(staged)):
             published = self._publish_in_one_transaction(plan, staged, evidence, principal,
                                                          rules, checker, advisories)
         else:
@@ -252,31 +252,23 @@ class PublishService:
     def _publish_in_one_transaction(self, plan: FilePlan, staged: Staged, evidence: Evidence,
                                     principal: Principal, rules: VersionRules,
                                     checker: SignatureChecker, advisories: bool) -> Published:
-        """No signature sent: nothing has to run outside a transaction, so the checks run
-        once, in the transaction that records, and nothing is read twice (issue 13: a read
-        session, and on PostgreSQL four of an unsigned first publish's eighteen round trips).
-        The policy still decides: one that requires a signature refuses here, as in
-        ``_publish_verified``.
-
-        Where the bytes are stored differs. PostgreSQL: once the publish is authorized, before
-        any row is written; its transaction locks only the rows it writes, so holding it
-        meanwhile blocks nobody, and only a quick store is done so (``_quick_to_store``: no
-        pooled connection waits on an S3 upload). SQLite: before the transaction, since its
-        write transaction is the database's one write lock and an fsync under it would stall
-        every other writer; a refused upload's bytes are removed again, as a failed
-        publish's always are."""
+        """PostgreSQL, no signature sent, a small upload to the local blob directory
+        (``_quick_to_store``): nothing has to run outside a transaction, so the
+        checks run once, in the transaction that records, and nothing is read twice (issue
+        13: a read session and four of an unsigned first publish's eighteen round trips). The
+        policy still decides: one that requires a signature refuses here, as in
+        ``_publish_verified``. The blob is stored once the publish is authorized and before
+        any row is written; a PostgreSQL transaction locks only the rows it writes, so
+        holding it meanwhile blocks nobody (SQLite's single write lock would: there the
+        checks and the blob's fsync stay outside, ``_publish_verified``)."""
         stored = _BlobWrite(created=False)
-        early = self.engine.dialect.name == "sqlite"
         try:
-            if early:
-                stored.created = self.blobs.put_file(staged.sha256, staged.path)
             with session_scope(self.engine, write=True) as session:
                 package = self._authorize(session, plan, principal)
                 rules.check(session, package, plan)
                 ctx = self._context(plan, staged, evidence, principal, package)
                 verified = checker.prepare(session, ctx)()  # no evidence: nothing to verify
-                if not early:
-                    stored.created = self.blobs.put_file(staged.sha256, staged.path)
+                stored.created = self.blobs.put_file(staged.sha256, staged.path)
                 return self._record(session, ctx, plan, rules, checker, verified, stored,
                                     advisories, decided=True)
         except BaseException:

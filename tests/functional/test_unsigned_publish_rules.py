@@ -1,9 +1,8 @@
 """Unsigned publishes (the ``none`` policy, development only) follow every publish rule.
 
-An upload with no signature is checked and recorded in one transaction (issue 13: nothing
-has to be verified outside it, so nothing is read twice); signed uploads are checked in a read
-session and confirmed by the write transaction. On SQLite the bytes are stored before that
-transaction (and removed again on a refusal); on PostgreSQL inside it, once authorized. These
+On PostgreSQL an upload with no signature is checked and recorded in one transaction (issue
+13: nothing has to be verified outside it, so nothing is read twice); on SQLite, and for every
+signed upload, the checks run in a read session and the write transaction confirms them. These
 tests act as careless or hostile users on that path: a name two users claim at the same moment,
 someone else's package, a quarantined package, a package whose own policy wants a signature.
 Each refusal leaves no blob, no row and no audit event; each answer is the one the two-step
@@ -135,8 +134,8 @@ def test_a_taken_version_is_refused_unsigned_as_signed(actors: Actors,
 
 
 def test_a_large_unsigned_upload_publishes_whole(actors: Actors, server: RunningServer) -> None:
-    """Over ``ONE_TRANSACTION_MAX_BYTES`` PostgreSQL stores the bytes before the recording
-    transaction (their fsync holds no pooled connection); the result is the same."""
+    """Over ``ONE_TRANSACTION_MAX_BYTES`` the bytes are stored before the recording
+    transaction (its fsync holds no connection); the result is the same."""
     alice = actors.client(actors.user("alice"))
     data = bytes(range(256)) * (ONE_TRANSACTION_MAX_BYTES // 256 + 1)
     assert publish(alice, "bulky", "1.0.0", data, signed=False).status_code == 201
