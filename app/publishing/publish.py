@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -236,18 +237,14 @@ class PublishService:
         # _record confirms in its write transaction what could have changed meanwhile.
         verified = verification()
         stored = _BlobWrite(created=self.blobs.put_file(staged.sha256, staged.path))
-        try:
-            with session_scope(self.engine, write=True) as session:
-                # Begin now (SQLite: the write lock), before anything is decided or
-                # re-checked: every confirmation below runs inside this transaction, even
-                # when no statement has run yet (a name found free is claimed without a read).
-                session.connection()
-                return self._record(session, ctx, plan, rules, checker, verified, stored,
-                                    advisories, decided=False)
-        except BaseException:
-            if stored.created:
-                self._discard_blob(staged.sha256)
-            raise
+        with self._discarded_on_failure(stored, staged), \
+                session_scope(self.engine, write=True) as session:
+            # Begin now (SQLite: the write lock), before anything is decided or re-checked:
+            # every confirmation below runs inside this transaction, even when no statement
+            # has run yet (a name found free is claimed without a read).
+            session.connection()
+            return self._record(session, ctx, plan, rules, checker, verified, stored,
+                                advisories, decided=False)
 
     def _publish_in_one_transaction(self, plan: FilePlan, staged: Staged, evidence: Evidence,
                                     principal: Principal, rules: VersionRules,
@@ -262,15 +259,22 @@ class PublishService:
         holding it meanwhile blocks nobody (SQLite's single write lock would: there the
         checks and the blob's fsync stay outside, ``_publish_verified``)."""
         stored = _BlobWrite(created=False)
+        with self._discarded_on_failure(stored, staged), \
+                session_scope(self.engine, write=True) as session:
+            package = self._authorize(session, plan, principal)
+            rules.check(session, package, plan)
+            ctx = self._context(plan, staged, evidence, principal, package)
+            verified = checker.prepare(session, ctx)()  # no evidence: nothing to verify
+            stored.created = self.blobs.put_file(staged.sha256, staged.path)
+            return self._record(session, ctx, plan, rules, checker, verified, stored,
+                                advisories, decided=True)
+
+    @contextmanager
+    def _discarded_on_failure(self, stored: _BlobWrite, staged: Staged) -> Iterator[None]:
+        """Around the recording transaction (entered first, so left after its rollback): a
+        publish that fails removes the bytes it stored (``_discard_blob``)."""
         try:
-            with session_scope(self.engine, write=True) as session:
-                package = self._authorize(session, plan, principal)
-                rules.check(session, package, plan)
-                ctx = self._context(plan, staged, evidence, principal, package)
-                verified = checker.prepare(session, ctx)()  # no evidence: nothing to verify
-                stored.created = self.blobs.put_file(staged.sha256, staged.path)
-                return self._record(session, ctx, plan, rules, checker, verified, stored,
-                                    advisories, decided=True)
+            yield
         except BaseException:
             if stored.created:
                 self._discard_blob(staged.sha256)
