@@ -6,9 +6,11 @@ pending policy), its scope org's, the registry default (``VOUCH_DEFAULT_SIGNATUR
 package's or org's by ``TrustService.set_policy``); ``any`` demands a verified Sigstore bundle
 or GPG signature. The names are written once, as ``app.core.config.SignaturePolicyName``.
 
-The policy is read twice: in the read session, to refuse early and prepare the check
-(``effective_policy``), and again in the write transaction (``policy_now``), because the check
-runs with no session and an owner may tighten the policy meanwhile.
+For a signed upload the policy is read twice: in the read session, to refuse early and
+prepare the check (``effective_policy``), and again in the write transaction (``policy_now``),
+because the check runs with no session and an owner may tighten the policy meanwhile. An
+unsigned upload on PostgreSQL is checked inside its recording transaction, so
+``effective_policy`` read there is the policy in force (``PublishService``).
 """
 
 from __future__ import annotations
