@@ -35,23 +35,19 @@ def insert_unless_taken(session: Session, row: Row) -> Row | None:
     return it, now persistent in ``session`` with its id and its attributes as given (as a
     flush would leave it); None when a unique constraint of its table already holds such a
     row (``row`` is then left unsaved)."""
-    statement, columns, key = _statement(type(row), session.get_bind().dialect.name)
+    statement, columns, _ = _statement(type(row), session.get_bind().dialect.name)
     new_id = driver_sql.scalar(session, statement, {column: getattr(row, attr)
                                                     for attr, column in columns})
     if new_id is None:
         return None
-    setattr(row, key, new_id)
-    make_transient_to_detached(row)
-    session.add(row)  # persistent: no second INSERT
-    return row
+    return adopt(session, row, new_id)
 
 
 def adopt(session: Session, row: Row, new_id: int) -> Row:
     """``row``, inserted by a statement of the caller's with the primary key ``new_id``, made
     persistent in ``session`` as a flush would leave it (no second INSERT)."""
-    mapper = inspect(type(row))
-    (key_column,) = mapper.primary_key
-    setattr(row, mapper.get_property_by_column(key_column).key, new_id)
+    _, _, key = _statement(type(row), session.get_bind().dialect.name)
+    setattr(row, key, new_id)
     make_transient_to_detached(row)
     session.add(row)
     return row
