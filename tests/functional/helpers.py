@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+from sqlmodel import col, select
 
+from app.core.db import session_scope
+from app.core.models import Package, PackageOwner, User
+from tests.support.server import RunningServer
 from tests.support.signers import EVIDENCE_FIELDS, Signer
 
 
@@ -44,3 +50,32 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert body["code"] == code, body
     assert body["status"] == status
     return body
+
+
+def at_once(calls: dict[str, Callable[[], httpx.Response]], *,
+            reverse: bool = False) -> dict[str, int]:
+    """Run each call on a thread of its own, all released together by a barrier; the threads
+    start in the given order (``reverse``: the other way round, so that each side of a race
+    gets the head start in turn). Returns each call's status code by name."""
+    results: dict[str, int] = {}
+    barrier = threading.Barrier(len(calls))
+
+    def go(who: str, call: Callable[[], httpx.Response]) -> None:
+        barrier.wait()
+        results[who] = call().status_code
+
+    threads = [threading.Thread(target=go, args=item) for item in calls.items()]
+    for thread in reversed(threads) if reverse else threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def package_owners(server: RunningServer, name: str) -> set[str]:
+    """The names of the users listed as owners of the packages called ``name``."""
+    with session_scope(server.registry.engine) as session:
+        return set(session.exec(
+            select(User.name).join(PackageOwner, col(PackageOwner.user_id) == col(User.id))
+            .join(Package, col(Package.id) == col(PackageOwner.package_id))
+            .where(Package.name == name)))

@@ -12,7 +12,9 @@ instance), on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,9 @@ from sqlmodel import col, select
 
 from app.core.clock import ManualClock
 from app.core.db import session_scope
-from app.core.models import ApiToken, AuditEvent, Package, PackageOwner, TrustedPublisher, User
+from app.core.models import ApiToken, AuditEvent, TrustedPublisher
 from tests.conftest import Actors, state_counts
-from tests.functional.helpers import assert_problem, publish
+from tests.functional.helpers import assert_problem, at_once, package_owners, publish
 from tests.support.sigstore_local import GitHubIdentity, SigstoreInstance
 from tests.support.sigstore_local.oidc import OidcSigningKey, make_github_oidc_token
 
@@ -82,15 +84,6 @@ def _publisher_rows(actors: Actors, package: str) -> list[TrustedPublisher]:
                                  .where(TrustedPublisher.package_name == package)))
 
 
-def _owners(actors: Actors, package: str) -> set[str]:
-    with session_scope(actors.server.registry.engine) as session:
-        rows = session.exec(select(User.name).join(
-            PackageOwner, col(PackageOwner.user_id) == col(User.id)).join(
-            Package, col(Package.id) == col(PackageOwner.package_id)).where(
-            Package.name == package))
-        return set(rows)
-
-
 def _latest(actors: Actors, name: str) -> str | None:
     response = actors.client().get(f"/api/v1/packages/{name}")
     assert response.status_code == 200, response.text
@@ -110,7 +103,7 @@ def test_a_pending_publisher_dies_when_someone_else_claims_the_name(
     assert _register(alice, "claimme", ALICE_CI).status_code == 201
     assert _publish_signed(alice, sigstore_instance, "claimme", "1.0.0",
                            ALICE_CI).status_code == 201
-    assert _owners(actors, "claimme") == {"alice"}
+    assert package_owners(actors.server, "claimme") == {"alice"}
 
     # bob's pending publisher is gone, with an audit event naming it; alice's one stays.
     rows = _publisher_rows(actors, "claimme")
@@ -171,7 +164,7 @@ def test_a_token_covering_several_packages_loses_the_claimed_one(
     assert state_counts(actors.server) == before
     published = _publish_signed(bob_ci, sigstore_instance, "bobs-tool", "1.0.0", BOB_CI)
     assert published.status_code == 201, published.text
-    assert _owners(actors, "bobs-tool") == {"bob"}
+    assert package_owners(actors.server, "bobs-tool") == {"bob"}
 
 
 def test_the_pending_publishers_own_workflow_creates_the_package_for_its_registrant(
@@ -187,7 +180,7 @@ def test_the_pending_publishers_own_workflow_creates_the_package_for_its_registr
     alice_ci = _ci(actors, github_oidc_key, ALICE_CI)
     assert _publish_signed(alice_ci, sigstore_instance, "claimme", "1.0.0",
                            ALICE_CI).status_code == 201
-    assert _owners(actors, "claimme") == {"alice"}
+    assert package_owners(actors.server, "claimme") == {"alice"}
     assert [r.created_by for r in _publisher_rows(actors, "claimme")] == ["alice"]
     assert [r.pending_expires_at for r in _publisher_rows(actors, "claimme")] == [None]
     assert len(_events(actors, "trusted-publisher:pending-invalidated")) == 1
@@ -383,30 +376,22 @@ def test_concurrent_claims_leave_one_owner_and_no_foreign_version(
         assert _register(alice, name, ALICE_CI).status_code == 201
         assert _register(bob, name, BOB_CI).status_code == 201
         bob_ci = _ci(actors, github_oidc_key, BOB_CI)
-        results: dict[str, int] = {}
-        barrier = threading.Barrier(2)
 
-        def go(who: str, client: httpx.Client, ident: GitHubIdentity, version: str,
-               name: str = name) -> None:
+        def attempt(client: httpx.Client, ident: GitHubIdentity, version: str,
+                    name: str = name) -> Callable[[], httpx.Response]:
             data = f"{name} {version}".encode()
             bundle = sigstore_instance.sign_artifact(data, ident)
-            barrier.wait()
-            results[who] = publish(client, name, version, data, sigstore_bundle=(
-                "b.sigstore.json", bundle, "application/json")).status_code
+            return partial(publish, client, name, version, data, sigstore_bundle=(
+                "b.sigstore.json", bundle, "application/json"))
 
-        threads = [threading.Thread(target=go, args=("alice", alice, ALICE_CI, "1.0.0")),
-                   threading.Thread(target=go, args=("bob", bob_ci, BOB_CI, "1.0.1"))]
-        if round_ % 2:
-            threads.reverse()  # give each side the head start in turn
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        # Signed first; the barrier then releases both uploads, each side first in turn.
+        results = at_once({"alice": attempt(alice, ALICE_CI, "1.0.0"),
+                           "bob": attempt(bob_ci, BOB_CI, "1.0.1")}, reverse=bool(round_ % 2))
         winners = [who for who, status in results.items() if status == 201]
         assert len(winners) == 1, results
         loser = "bob" if winners == ["alice"] else "alice"
         assert results[loser] in (401, 403), results
-        assert _owners(actors, name) == {winners[0]}
+        assert package_owners(actors.server, name) == {winners[0]}
         response = actors.client().get(f"/api/v1/packages/{name}")
         versions = [v["version"] for v in response.json()["versions"]]
         assert versions == (["1.0.0"] if winners == ["alice"] else ["1.0.1"])

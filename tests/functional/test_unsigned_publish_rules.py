@@ -11,18 +11,17 @@ path gives.
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
-import httpx
 import pytest
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import col
 
 from app.core.db import session_scope
-from app.core.models import Package, PackageOwner, User
+from app.core.models import Package
 from app.publishing.publish import ONE_TRANSACTION_MAX_BYTES
 from tests.conftest import Actors, state_counts
-from tests.functional.helpers import assert_problem, publish
+from tests.functional.helpers import assert_problem, at_once, package_owners, publish
 from tests.support.server import RunningServer
 
 # The suite's upload cap (1 MiB) is raised so that one test can cross the size over which the
@@ -30,14 +29,6 @@ from tests.support.server import RunningServer
 pytestmark = pytest.mark.parametrize(
     "settings_overrides",
     [{"default_signature_policy": "none", "max_upload_bytes": 4 * 1024 * 1024}], indirect=True)
-
-
-def _owners(server: RunningServer, name: str) -> set[str]:
-    with session_scope(server.registry.engine) as session:
-        return set(session.exec(
-            select(User.name).join(PackageOwner, col(PackageOwner.user_id) == User.id)
-            .join(Package, col(Package.id) == PackageOwner.package_id)
-            .where(Package.name == name)))
 
 
 def test_two_users_claiming_one_new_name_at_once_leave_one_owner(actors: Actors,
@@ -50,28 +41,17 @@ def test_two_users_claiming_one_new_name_at_once_leave_one_owner(actors: Actors,
     for round_ in range(6):
         name = f"contested-{round_}"
         before = state_counts(server)
-        results: dict[str, int] = {}
-        barrier = threading.Barrier(2)
-
-        def go(who: str, version: str, name: str = name) -> None:
-            client: httpx.Client = clients[who]
-            barrier.wait()
-            results[who] = publish(client, name, version, f"{who} {name}".encode(),
-                                   signed=False).status_code
-
-        threads = [threading.Thread(target=go, args=("alice", "1.0.0")),
-                   threading.Thread(target=go, args=("bob", "2.0.0"))]
-        if round_ % 2:
-            threads.reverse()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        data = {who: f"{who} {name}".encode() for who in clients}
+        results = at_once({
+            "alice": partial(publish, clients["alice"], name, "1.0.0", data["alice"],
+                             signed=False),
+            "bob": partial(publish, clients["bob"], name, "2.0.0", data["bob"], signed=False),
+        }, reverse=bool(round_ % 2))
         winners = [who for who, status in results.items() if status == 201]
         assert len(winners) == 1, results
         loser = "bob" if winners == ["alice"] else "alice"
         assert results[loser] == 403, results
-        assert _owners(server, name) == {winners[0]}
+        assert package_owners(server, name) == {winners[0]}
         versions = [v["version"] for v in
                     actors.client().get(f"/api/v1/packages/{name}").json()["versions"]]
         assert versions == (["1.0.0"] if winners == ["alice"] else ["2.0.0"])
