@@ -20,6 +20,7 @@ from typing import Any, cast
 from fastapi import FastAPI
 
 from app.accounts.token_gate import TokenGate
+from app.accounts.token_lookup import TokenLookup
 from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.errors import DatabaseUnavailable
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
     probe = DatabaseProbe(registry.engine)
     lookup = ArtifactLookup(registry.engine)
+    tokens = TokenLookup(registry.engine, registry.clock)
     generations = GenerationReader(registry.engine)
 
     @asynccontextmanager
@@ -78,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         finally:
             probe.close()
             lookup.close()
+            tokens.close()
             generations.close()
             registry.close()
 
@@ -118,7 +121,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # Plain artifact downloads: one query and one thread hop, no routing (fast_downloads).
     app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
     # A presented bearer token that is not valid: 401 everywhere, public reads included.
-    app.add_middleware(TokenGate, registry=registry)
+    app.add_middleware(TokenGate, tokens=tokens)
     # npm's trusted-publishing exchange sends the CI's OIDC token as a bearer token.
     app.add_middleware(NpmIdTokenHeader)
     # Outermost: NUL in path/query, body caps, JSON depth and NUL, before anything parses.

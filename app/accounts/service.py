@@ -18,6 +18,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
@@ -199,12 +200,26 @@ def authenticate(session: Session | Connection, secret: str, *, now: datetime) -
     stored digest is compared again in constant time, so timing never reveals how much of a
     guessed digest matched. One statement reads the token and its account together (issue
     13): a revoked token, or a disabled account, fails on the very next request. ``session``
-    may be a plain ``Connection`` (the token gate's: no ORM session needed).
+    may be a plain ``Connection`` (no ORM session needed). The token gate asks the same
+    question on the event loop on PostgreSQL (``app.accounts.token_lookup``).
     """
+    digest = token_digest(secret)
+    return principal_of(driver_sql.first(session, _TOKEN_LOOKUP, {"digest": digest}), digest,
+                        now=now)
+
+
+def token_digest(secret: str) -> str:
+    """The stored form of a bearer secret (its SHA-256); ``InvalidToken`` when the secret is
+    not a Vouch API token at all (nothing is looked up for it)."""
     if not secret.startswith(tokens.PREFIX) or len(secret) > 200:
         raise InvalidToken("the token is not a Vouch API token")
-    digest = tokens.hash_secret(secret)
-    row = driver_sql.first(session, _TOKEN_LOOKUP, {"digest": digest})
+    return tokens.hash_secret(secret)
+
+
+def principal_of(row: Any, digest: str, *, now: datetime) -> Principal:
+    """The principal of the token row found for ``digest`` (the columns of
+    ``_TOKEN_LOOKUP``, by name; ``None`` when none was found). Raises ``InvalidToken`` when
+    the token is unknown, revoked or expired, or its account is disabled."""
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         raise InvalidToken("the token is unknown")
     if row.revoked_at is not None:

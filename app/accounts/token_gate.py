@@ -1,6 +1,6 @@
 """One rule for presented tokens: a bearer token that is not valid is refused everywhere.
 
-    app.add_middleware(TokenGate, registry=registry)   # inside RequestGuard, outside the rest
+    app.add_middleware(TokenGate, tokens=TokenLookup(engine, clock))   # inside RequestGuard
 
 A request that carries ``Authorization: Bearer ...`` whose token is malformed, unknown,
 revoked, expired or of a disabled account gets 401 ``invalid_token`` on every endpoint, public
@@ -8,27 +8,21 @@ reads included (the fast download path and cached reads sit inside this gate), s
 ``VOUCH_TOKEN`` is noticed instead of silently read past on some endpoints and refused on
 others; the client retries public reads without it and says how to fix it. A request without
 the header is untouched (anonymous reads cost nothing here). A valid token's principal is kept
-in the request state, so the routes' ``optional_principal`` does not look it up again. When the
-database cannot answer the lookup: 503 ``database_unavailable`` (fail closed). Other schemes
+in the request state, so the routes' ``optional_principal`` does not look it up again. The
+lookup is ``TokenLookup``'s: on PostgreSQL on the event loop, with no thread hop. When the
+database cannot answer it: 503 ``database_unavailable`` (fail closed). Other schemes
 (``Basic ...``) are left to the routes that need a token (401 ``not_authenticated``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from anyio import to_thread
 from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.accounts.service import Principal, authenticate
-from app.core.db import autocommit
+from app.accounts.token_lookup import TokenLookup
 from app.core.db_errors import database_outage
 from app.core.errors import DatabaseUnavailable, DomainError
 from app.core.problems import domain_problem
-
-if TYPE_CHECKING:
-    from app.registry import Registry
 
 STATE_KEY = "principal"
 
@@ -45,9 +39,9 @@ def presented_bearer(scope: Scope) -> str | None:
 
 
 class TokenGate:
-    def __init__(self, app: ASGIApp, *, registry: Registry) -> None:
+    def __init__(self, app: ASGIApp, *, tokens: TokenLookup) -> None:
         self.app = app
-        self.registry = registry
+        self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         secret = presented_bearer(scope) if scope["type"] == "http" else None
@@ -55,7 +49,7 @@ class TokenGate:
             await self.app(scope, receive, send)
             return
         try:
-            principal = await to_thread.run_sync(self._lookup, secret)
+            principal = await self.tokens.principal(secret)
         except DomainError as err:
             await domain_problem(err)(scope, receive, send)
             return
@@ -65,11 +59,3 @@ class TokenGate:
             return
         scope.setdefault("state", {})[STATE_KEY] = principal
         await self.app(scope, receive, send)
-
-    def _lookup(self, secret: str) -> Principal:
-        registry = self.registry
-        # One read statement on a pooled connection: a Session's machinery cost more than
-        # the lookup (issue 13). Nothing is written: autocommit, so PostgreSQL sends no
-        # BEGIN and no ROLLBACK (two round trips of three).
-        with autocommit(registry.engine).connect() as connection:
-            return authenticate(connection, secret, now=registry.clock.now())

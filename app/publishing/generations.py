@@ -41,7 +41,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.core.answers import Answer, Pending
-from app.publishing.loop_queries import Coalescer, LoopConnection, text_array
+from app.core.loop_queries import Coalescer, LoopConnection, text_array
 
 log = logging.getLogger("vouch.generations")
 

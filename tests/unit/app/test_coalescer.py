@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.publishing.loop_queries import Coalescer
+from app.core.loop_queries import Coalescer
 
 
 class Fetches:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from app.core.db import make_engine
-from app.publishing.loop_queries import LoopConnection, text_array
+from app.core.loop_queries import LoopConnection, text_array
 from tests.support.databases import empty_postgres_database
 
 ECHO = "SELECT q.item, length(q.item) FROM unnest($1::text[]) AS q(item)"
