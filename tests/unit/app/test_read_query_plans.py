@@ -2,10 +2,10 @@
 
 The download lookup (``fast_downloads``), the generation tags (``generations``) and the token
 lookup (``token_lookup``) run once per batch of requests. Written as a join over ``unnest`` and
-as ``name = ANY(...)``, the planner scanned every package (an index scan on ``ecosystem`` alone, or a sequential scan) on a table
-that was never analysed, which is every table on a server with autovacuum off, as here:
-1.5-3.3 ms a batch at 1,000 packages instead of 0.2 ms. Runs against the real PostgreSQL on
-127.0.0.1:5432 whatever ``VOUCH_TEST_DB`` says.
+as ``name = ANY(...)``, the planner scanned every package (an index scan on ``ecosystem``
+alone, or a sequential scan) on a table that was never analysed, which is every table on a
+server with autovacuum off, as here: 1.5-3.3 ms a batch at 1,000 packages instead of 0.2 ms.
+Runs against the real PostgreSQL on 127.0.0.1:5432 whatever ``VOUCH_TEST_DB`` says.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from app.core.db import make_engine, upgrade
 from app.accounts.token_lookup import _BATCH_QUERY as _TOKENS
+from app.core.db import make_engine, upgrade
 from app.publishing.fast_downloads import _BATCH_QUERY
 from app.publishing.generations import _TAGS
 from tests.support.databases import empty_postgres_database
