@@ -12,16 +12,20 @@ this is one statement and leaves the transaction usable. The race decision is th
 before: on PostgreSQL a conflicting uncommitted insert makes this statement wait for that
 transaction, and it inserts nothing if that one commits. Other integrity errors (a foreign key,
 NOT NULL) are not conflicts and still raise ``IntegrityError``.
+
+``adopt`` and ``loaded`` make a row that a statement of the caller's inserted or read an ORM
+object of the session, as a flush or a query would leave it, without the ORM's statement.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Insert, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel
 
 from app.core import driver_sql
@@ -51,6 +55,19 @@ def adopt(session: Session, row: Row, new_id: int) -> Row:
     make_transient_to_detached(row)
     session.add(row)
     return row
+
+
+def loaded(session: Session, model: type[Row], row: Any) -> Row:
+    """The ORM object of ``row`` (every column of ``model``'s table, read by a statement of the
+    caller's), as a query through the session would give it: the session's own instance of
+    that primary key if it holds one, else a new one, persistent and unmodified (issue 13:
+    an ORM query cost twice the statement and the object together)."""
+    _, _, key = _statement(model, session.get_bind().dialect.name)
+    values = row._asdict()
+    existing = session.identity_map.get(identity_key(model, values[key]))
+    if existing is not None:
+        return existing
+    return adopt(session, model(**values), values[key])
 
 
 def _statement(model: type[SQLModel],
