@@ -51,9 +51,8 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.answers import Answer, Pending, header_lines
-from app.core.loop_queries import Coalescer, LoopConnection, text_array
+from app.core.loop_queries import Coalescer, LoopConnection, own_connection, text_array
 from app.publishing.front_door import plain_anonymous_read, tried
-from app.publishing.generations import own_connection
 from app.publishing.remote_downloads import presigned_redirect
 from app.storage import BlobNotFound, FilesystemBlobStore, blob_key
 

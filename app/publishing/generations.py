@@ -41,7 +41,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.core.answers import Answer, Pending
-from app.core.loop_queries import Coalescer, LoopConnection, text_array
+from app.core.loop_queries import Coalescer, LoopConnection, own_connection, text_array
 
 log = logging.getLogger("vouch.generations")
 
@@ -75,17 +75,6 @@ def bump(session: Session, names: Iterable[str]) -> None:
         connection.exec_driver_sql(_BUMP_PG, {"names": ordered})
     else:
         connection.exec_driver_sql(_BUMP_SQLITE, [(name,) for name in ordered])
-
-
-def own_connection(engine: Engine) -> Any:
-    """SQLite: a DBAPI connection with the engine's pragmas, detached from the pool, in
-    autocommit mode: each statement reads the latest commit (PostgreSQL reads go through
-    ``LoopConnection``)."""
-    fairy = engine.raw_connection()
-    fairy.detach()
-    conn: Any = fairy.dbapi_connection
-    conn.isolation_level = None
-    return conn
 
 
 #: Concurrent tag queries per process on PostgreSQL (each lane has its own connection).
