@@ -9,7 +9,7 @@ reads included (the fast download path and cached reads sit inside this gate), s
 others; the client retries public reads without it and says how to fix it. A request without
 the header is untouched (anonymous reads cost nothing here). A valid token's principal is kept
 in the request state, so the routes' ``optional_principal`` does not look it up again. The
-lookup is ``TokenLookup``'s: on PostgreSQL on the event loop, with no thread hop. When the
+lookup is ``TokenLookup``'s: on the event loop, with no thread hop. When the
 database cannot answer it: 503 ``database_unavailable`` (fail closed). Other schemes
 (``Basic ...``) are left to the routes that need a token (401 ``not_authenticated``).
 """
