@@ -129,12 +129,14 @@ def session_scope(engine: Engine, *, write: bool = False,
     reads that need no consistent snapshot across statements: a single lookup, or checks a
     later write transaction makes again (the publish's early refusals).
     """
-    sqlite_write = write and engine.dialect.name == "sqlite"
     bind: Engine
-    if sqlite_write:
-        bind = _immediate(engine)
+    if write:
+        bind = _writes(engine)
+    elif snapshot:
+        bind = engine
     else:
-        bind = engine if write or snapshot else autocommit(engine)
+        bind = autocommit(engine)
+    sqlite_write = write and engine.dialect.name == "sqlite"
     lock = _write_lock(engine) if sqlite_write else nullcontext()
     writers = _writers_queue(engine) if sqlite_write else nullcontext()
     with lock, writers, Session(bind, expire_on_commit=False) as session:
@@ -160,18 +162,19 @@ def autocommit(engine: Engine) -> Engine:
         return option
 
 
-def _immediate(engine: Engine) -> Engine:
-    """SQLite: ``engine`` whose transactions begin with ``BEGIN IMMEDIATE`` (writes), made once
-    (a new option engine per session cost a fifth of an empty session's CPU, issue 13)."""
+def _writes(engine: Engine) -> Engine:
+    """``engine`` marked for write transactions (``vouch_write``: SQLite begins them with
+    ``BEGIN IMMEDIATE``), made once per engine: a new option engine per session cost a fifth
+    of an empty session's CPU (issue 13)."""
     with _LOCKS_GUARD:
-        option = _IMMEDIATE.get(engine)
+        option = _WRITES.get(engine)
         if option is None:
-            option = _IMMEDIATE[engine] = engine.execution_options(vouch_write=True)
+            option = _WRITES[engine] = engine.execution_options(vouch_write=True)
         return option
 
 
 _AUTOCOMMIT: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
-_IMMEDIATE: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+_WRITES: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 _WRITE_LOCKS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
