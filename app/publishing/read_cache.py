@@ -13,7 +13,9 @@ to what the document shows; migration 0011) is still the one the document was re
 A write committed by any replica before a request arrived is therefore seen by that request
 (issue 13); the tag read costs a ``PRAGMA`` on SQLite and a shared round trip on PostgreSQL
 (see ``generations``). Documents are tagged with the tag read *before* they were rendered, so a
-write that lands while one renders makes it stale at once instead of hiding behind it. ``ttl``
+write that lands while one renders makes it stale at once instead of hiding behind it. The read
+that renders a document is answered as its hits will be (the same ETag and Cache-Control, a
+304 for a matching ``If-None-Match``), so a client can revalidate from the first. ``ttl``
 bounds how long an entry nobody reads stays in memory (memory, not correctness: every hit
 pushes its expiry back). Artifact downloads are never
 served from here (``fast_downloads`` reads the database on every request). When the tag cannot
@@ -95,7 +97,7 @@ class DocumentCache:
         entry.expires = now + self.ttl
         return entry
 
-    def put(self, path: str, body: bytes, tag: Tag) -> None:
+    def put(self, path: str, body: bytes, tag: Tag) -> Entry:
         etag = b'W/"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
         package = package_of(path)
         headers, not_modified = _headers(etag, len(body)), _headers(etag, 0)
@@ -107,6 +109,7 @@ class DocumentCache:
             while len(self._entries) > self.max_entries:
                 old_path, old = self._entries.popitem(last=False)
                 self._forget(old.package, old_path)
+        return entry
 
     def __contains__(self, path: str) -> bool:
         return path in self._entries
@@ -169,15 +172,20 @@ class CachedReads:
         chunks: list[bytes] = []
 
         async def capture(message: Message) -> None:
+            # A 200 is held until its body is whole, then answered as the hits of the entry
+            # it becomes (its ETag and Cache-Control; 304 for a matching If-None-Match).
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 if any(k.lower() == b"x-vouch-upstream" for k, _ in message.get("headers", ())):
                     status = -1  # a proxied upstream document (issue 17): its TTL, not ours
+                if status == 200:
+                    return
             elif message["type"] == "http.response.body" and status == 200:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    self.cache.put(path, b"".join(chunks), tag)
+                    await self._send(scope, send, self.cache.put(path, b"".join(chunks), tag))
+                return
             await send(message)
 
         await self.app(scope, receive, capture)

@@ -80,7 +80,7 @@ def alice(actors: Actors) -> httpx.Client:
 @pytest.fixture
 def cached(actors: Actors, alice: httpx.Client) -> httpx.Response:
     """A published version whose document the server has rendered and cached: the first
-    read renders it (and answers without an ETag), the second is a hit."""
+    read renders it, the second is a hit."""
     assert publish(alice, "answered", "1.0.0", b"answered bytes").status_code == 201
     first = actors.client().get(DOC)
     assert first.status_code == 200
@@ -100,6 +100,31 @@ def test_a_hit_is_answered_with_the_applications_bytes(actors: Actors,
     assert dict(line.split(": ", 1) for line in lines) == \
         {k: v for k, v in again.headers.items() if k not in ("date", "server")}
     assert again.headers["etag"].startswith('W/"')
+
+
+def test_the_read_that_renders_a_document_answers_as_its_hits(actors: Actors,
+                                                              alice: httpx.Client) -> None:
+    assert publish(alice, "answered", "1.0.0", b"answered bytes").status_code == 201
+    anonymous = actors.client()
+    first = anonymous.get(DOC)  # a miss: rendered by the application, then kept
+    hit = anonymous.get(DOC)
+    assert first.status_code == hit.status_code == 200 and first.content == hit.content
+    for header in ("etag", "cache-control", "content-type", "content-length"):
+        assert first.headers[header] == hit.headers[header], header
+    # A client revalidating what the first read gave it is told it is current.
+    assert publish(alice, "answered", "1.0.1", b"newer bytes").status_code == 201
+    other = "/api/v1/packages/answered/versions/1.0.1"
+    rendered = anonymous.get(other)
+    assert rendered.status_code == 200 and rendered.headers["etag"].startswith('W/"')
+    again = anonymous.get(other, headers={"If-None-Match": rendered.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    # A conditional first read (nothing kept yet) with the document's ETag: 304 as well.
+    assert publish(alice, "answered", "1.0.2", b"newest bytes").status_code == 201
+    third = "/api/v1/packages/answered/versions/1.0.2"
+    etag = anonymous.get(third).headers["etag"]
+    actors.server.registry.read_cache.invalidate("answered")
+    conditional = anonymous.get(third, headers={"If-None-Match": etag})
+    assert conditional.status_code == 304 and conditional.headers["etag"] == etag
 
 
 def test_head_and_if_none_match(actors: Actors, cached: httpx.Response) -> None:
