@@ -72,7 +72,8 @@ WHERE t.token_hash = ?
 
 
 class _TokenRow(NamedTuple):
-    """A row of ``_BATCH_QUERY``, decoded, with the names ``principal_of`` reads."""
+    """A row of ``_BATCH_QUERY`` or ``_SQLITE_QUERY``, decoded, with the names that
+    ``principal_of`` reads."""
 
     token_hash: str
     id: int
