@@ -201,10 +201,10 @@ def authenticate(session: Session | Connection, secret: str, *, now: datetime) -
     guessed digest matched. One statement reads the token and its account together (issue
     13): a revoked token, or a disabled account, fails on the very next request. ``session``
     may be a plain ``Connection`` (no ORM session needed). The token gate asks the same
-    question on the event loop on PostgreSQL (``app.accounts.token_lookup``).
+    question on the event loop (``app.accounts.token_lookup``).
     """
     digest = token_digest(secret)
-    return principal_of(driver_sql.first(session, _TOKEN_LOOKUP, {"digest": digest}), digest,
+    return principal_of(driver_sql.first(session, TOKEN_LOOKUP, {"digest": digest}), digest,
                         now=now)
 
 
@@ -218,7 +218,7 @@ def token_digest(secret: str) -> str:
 
 def principal_of(row: Any, digest: str, *, now: datetime) -> Principal:
     """The principal of the token row found for ``digest`` (the columns of
-    ``_TOKEN_LOOKUP``, by name; ``None`` when none was found). Raises ``InvalidToken`` when
+    ``TOKEN_LOOKUP``, by name; ``None`` when none was found). Raises ``InvalidToken`` when
     the token is unknown, revoked or expired, or its account is disabled."""
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         raise InvalidToken("the token is unknown")
@@ -239,7 +239,7 @@ def principal_of(row: Any, digest: str, *, now: datetime) -> Principal:
 
 _TOKENS, _USERS = ApiToken.__table__, User.__table__  # type: ignore[attr-defined]
 #: The token and its account in one indexed statement, built once (issue 13).
-_TOKEN_LOOKUP = (
+TOKEN_LOOKUP = (
     sa_select(_TOKENS.c.id, _TOKENS.c.token_hash, _TOKENS.c.user_id, _TOKENS.c.name,
               _TOKENS.c.actions, _TOKENS.c.package_patterns, _TOKENS.c.trusted_publisher_id,
               _TOKENS.c.revoked_at, _TOKENS.c.expires_at,

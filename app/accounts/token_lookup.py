@@ -31,9 +31,16 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from anyio import to_thread
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 
-from app.accounts.service import Principal, authenticate, principal_of, token_digest
+from app.accounts.service import (
+    TOKEN_LOOKUP,
+    Principal,
+    authenticate,
+    principal_of,
+    token_digest,
+)
 from app.core.clock import Clock
 from app.core.db import autocommit
 from app.core.loop_queries import Coalescer, LoopConnection, own_connection, text_array
@@ -42,7 +49,7 @@ log = logging.getLogger("vouch.tokens")
 
 RETRY_AFTER = 5.0  # seconds the loop's lookups stay off after its connection failed
 
-#: ``service._TOKEN_LOOKUP`` for many digests at once, one index probe per digest: as
+#: ``service.TOKEN_LOOKUP`` for many digests at once, one index probe per digest: as
 #: ``= ANY(...)``, or without the ``LIMIT`` (``token_hash`` is unique) that keeps the planner
 #: from flattening the lateral join, it scans the whole table while it has no statistics.
 #: Timestamps as UTC text, whatever the session's time zone and date style.
@@ -50,7 +57,7 @@ _BATCH_QUERY = """
 SELECT r.*
 FROM unnest($1::text[]) AS q(digest)
 CROSS JOIN LATERAL (
-    SELECT t.token_hash, t.id, t.user_id, t.name, t.actions, t.package_patterns,
+    SELECT t.id, t.token_hash, t.user_id, t.name, t.actions, t.package_patterns,
            t.trusted_publisher_id,
            to_char(t.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
            to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
@@ -61,22 +68,17 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) AS r
 """
-#: SQLite: the same columns for one digest (timestamps as SQLAlchemy stores them: UTC text).
-_SQLITE_QUERY = """
-SELECT t.token_hash, t.id, t.user_id, t.name, t.actions, t.package_patterns,
-       t.trusted_publisher_id, t.revoked_at, t.expires_at,
-       u.name, u.is_admin, u.is_security, u.disabled_at
-FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
-WHERE t.token_hash = ?
-"""
+#: SQLite: ``service.TOKEN_LOOKUP`` itself, for the driver (values as SQLite stores them:
+#: timestamps as SQLAlchemy's UTC text, booleans as integers).
+_SQLITE_QUERY = str(TOKEN_LOOKUP.compile(dialect=sqlite.dialect()))
 
 
 class _TokenRow(NamedTuple):
     """A row of ``_BATCH_QUERY`` or ``_SQLITE_QUERY``, decoded, with the names that
     ``principal_of`` reads."""
 
-    token_hash: str
     id: int
+    token_hash: str
     user_id: int | None
     name: str
     actions: list[str]
@@ -154,7 +156,7 @@ def _decode(raw: Sequence[bytes | str | int | None]) -> _TokenRow:
     (SQLite's values: text, integers for ids and booleans) as a ``_TokenRow``."""
     text = [value.decode() if isinstance(value, bytes) else value for value in raw]
     return _TokenRow(
-        token_hash=_text(text[0]), id=int(_text(text[1])), user_id=_int(text[2]),
+        id=int(_text(text[0])), token_hash=_text(text[1]), user_id=_int(text[2]),
         name=_text(text[3]), actions=json.loads(_text(text[4])),
         package_patterns=json.loads(_text(text[5])), trusted_publisher_id=_int(text[6]),
         revoked_at=_utc(text[7]), expires_at=_utc(text[8]),

@@ -1,7 +1,7 @@
 """Prebuilt Core statements run straight on the driver's cursor, in the session's transaction.
 
     rows = fetch(session, _SCOPE_MEMBER, {"scope": "acme", "user_id": 7})   # list of rows
-    row = first(connection, _TOKEN_LOOKUP, {"digest": digest})              # or None
+    row = first(connection, TOKEN_LOOKUP, {"digest": digest})              # or None
     new_id = scalar(session, _INSERT_PACKAGE, {...})                        # first column
 
 On PostgreSQL each statement is compiled once (per set of parameter names) into the driver's
