@@ -61,7 +61,7 @@ def loaded(session: Session, model: type[Row], row: Any) -> Row:
     """The ORM object of ``row`` (every column of ``model``'s table, read by a statement of the
     caller's), as a query through the session would give it: the session's own instance of
     that primary key if it holds one, else a new one, persistent and unmodified (issue 13:
-    an ORM query cost twice the statement and the object together)."""
+    the ORM's query cost more than the statement and the object together)."""
     _, _, key = _statement(model, session.get_bind().dialect.name)
     values = row._asdict()
     existing = session.identity_map.get(identity_key(model, values[key]))

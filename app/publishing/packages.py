@@ -32,8 +32,8 @@ _IS_OWNER = sa_select(_OWNERS.c.id).where(_OWNERS.c.package_id == bindparam("pac
 
 def find_package(session: Session, name: str, ecosystem: str = "generic") -> Package | None:
     """The package, or None. One statement through the driver, and an ORM object only for a
-    row found (``loaded``): a publish of a new name asks this first, and an ORM query cost
-    three times the statement (issue 13)."""
+    row found (``loaded``): a publish of a new name asks this first, and the ORM's query cost
+    135-145 µs of CPU against 58 µs for the statement (issue 13)."""
     row = driver_sql.first(session, _FIND_PACKAGE, {"ecosystem": ecosystem, "name": name})
     return None if row is None else loaded(session, Package, row)
 
