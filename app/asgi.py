@@ -5,7 +5,7 @@
 
 Settings come from ``VOUCH_*`` variables; nothing is built at import time, and this module
 imports nothing heavy at import time either: `vouch serve`'s master process (which only
-supervises the workers) imports uvicorn and the settings, not the application (issue 13:
+supervises the workers) imports uvicorn, not the settings or the application (issue 13:
 idle memory). Each worker builds the application with ``build_migrated``: the master applied
 the migrations before it started them, so workers never load Alembic.
 """
@@ -48,6 +48,11 @@ def _frozen(app: FastAPI) -> FastAPI:
     return app
 
 
+#: The protocol each worker builds connections with, named by its import path: the master
+#: resolves nothing, so it loads no settings (issue 13: idle memory).
+WORKER_PROTOCOL = "app.core.protocol_answers:worker_protocol"
+
+
 def serve(host: str, port: int, workers: int) -> None:
     """Run uvicorn's master (with ``workers`` > 1 it only supervises) over ``build_migrated``.
     Slow clients are cut off (issue 9): see app.core.slow_clients for the three deadlines.
@@ -55,9 +60,6 @@ def serve(host: str, port: int, workers: int) -> None:
     answered by the protocol: see app.core.protocol_answers."""
     import uvicorn
 
-    from app.core.config import Settings
-    from app.core.protocol_answers import protocol_for
-
     uvicorn.run("app.asgi:build_migrated", host=host, port=port, workers=workers,
                 factory=True, log_level="info", access_log=False, proxy_headers=True,
-                http=protocol_for(Settings()))  # type: ignore[arg-type]
+                http=WORKER_PROTOCOL)

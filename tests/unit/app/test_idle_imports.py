@@ -6,7 +6,8 @@ it loaded is frozen out of the garbage collector's way.
 load boto3 (S3 only), sigstore-python and pypi_attestations (the first Sigstore bundle or PEP
 740 attestation loads them), TUF, requests or httpx (the first upstream or JWKS fetch):
 together about 35 MiB per worker. `vouch serve`'s master process only supervises: it must not
-load the application, the database layer or cryptography.
+load the application, the database layer, cryptography or the settings (their pydantic); it
+names the workers' protocol by its import path.
 
 Each check runs in a fresh interpreter: this test process has imported everything already.
 The control test configures S3 and sees boto3 arrive, so the check can fail.
@@ -27,6 +28,9 @@ OPTIONAL = ("boto3", "botocore", "sigstore", "pypi_attestations", "tuf", "reques
 
 #: What a worker loads, never the master.
 APPLICATION = ("app.main", "fastapi", "sqlalchemy", "sqlmodel", "cryptography")
+#: The settings (and their pydantic) the master of `vouch serve` has no use for.
+MASTER_NEVER = ("app.core.config", "pydantic", "pydantic_settings",
+                "app.core.protocol_answers")
 
 _REPORT = "import json, sys; print(json.dumps(sorted(sys.modules)))"
 
@@ -77,16 +81,32 @@ def test_configuring_s3_loads_boto3(tmp_path: Path) -> None:
     assert packages(modules, ("boto3", "botocore")) == ["boto3", "botocore"]
 
 
-def test_the_master_loads_neither_the_application_nor_cryptography(tmp_path: Path) -> None:
-    # app.asgi.serve's imports and settings, up to the uvicorn.run call it then makes.
+def test_the_master_loads_neither_the_application_nor_the_settings(tmp_path: Path) -> None:
+    # app.asgi.serve's imports, and the uvicorn configuration it then runs (uvicorn.run
+    # builds this Config and binds the socket in the master; workers load it).
     modules = loaded_after(
         "import uvicorn\n"
-        "from app.asgi import serve\n"
-        "from app.core.config import Settings\n"
-        "from app.core.protocol_answers import protocol_for\n"
-        "protocol_for(Settings())", tmp_path)
+        "from app.asgi import WORKER_PROTOCOL, serve\n"
+        "uvicorn.Config('app.asgi:build_migrated', factory=True, workers=2, "
+        "http=WORKER_PROTOCOL)", tmp_path)
     assert "uvicorn" in modules
-    assert packages(modules, APPLICATION + OPTIONAL) == []
+    assert packages(modules, APPLICATION + OPTIONAL + MASTER_NEVER) == []
+
+
+def test_a_worker_resolves_the_protocol_the_master_names(tmp_path: Path) -> None:
+    # What the master named is what a worker's uvicorn loads: the answering protocol with
+    # the deadlines of the worker's settings (here a 7 s header deadline from its env).
+    printed = printed_by(
+        "import asyncio, uvicorn\n"
+        "from uvicorn.server import ServerState\n"
+        "from app.asgi import WORKER_PROTOCOL\n"
+        "config = uvicorn.Config('app.asgi:build', factory=True, http=WORKER_PROTOCOL)\n"
+        "config.load()\n"
+        "protocol = config.http_protocol_class(config=config, server_state=ServerState(), "
+        "app_state={}, _loop=asyncio.new_event_loop())\n"
+        "print(type(protocol).__name__, protocol.header_timeout)", tmp_path,
+        VOUCH_REQUEST_HEADER_TIMEOUT="7")
+    assert printed == "AnsweringProtocol 7.0"
 
 
 def test_a_started_worker_hides_what_it_loaded_from_the_garbage_collector(
