@@ -90,6 +90,13 @@ class AttestationSignatureChecker:
             return cls(checker, verifier.trust, verifier.log_check)
         return cls(checker, None, None)
 
+    def verifies_in_process(self, evidence: Evidence) -> bool:
+        """Attestations are checked with no connection held, as always; anything else as
+        the wrapped checker says."""
+        if getattr(evidence, "attestations", None) is not None:
+            return False
+        return self.inner.verifies_in_process(evidence)
+
     def prepare(self, session: Session, ctx: PublishContext) -> Verification:
         """The check for ``ctx.evidence``: attestations are prepared here (policy, acting
         publishers), anything else by the wrapped checker. Raises ``SignatureRejected``."""

@@ -87,3 +87,10 @@ class SignatureChecker(Protocol):
         """Inside the write transaction: what ``verified`` relied on still holds (the key is
         not revoked, the publishers still act); raises ``SignatureRejected`` otherwise."""
         ...
+
+    def verifies_in_process(self, evidence: Evidence) -> bool:
+        """Whether checking ``evidence`` is CPU work in this process alone (no gpg
+        subprocess, no online log lookup), with what it needs loaded now: then a publish
+        may check it inside the transaction that records (issue 13); otherwise it runs with
+        no connection held (issue 11)."""
+        ...

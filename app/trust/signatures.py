@@ -25,7 +25,7 @@ from app.core.config import SignaturePolicyName
 from app.core.errors import SignatureRejected
 from app.core.models import Org, Package, PendingPolicy
 from app.trust import pending_policies
-from app.trust.evidence import PublishContext, Verification, VerifiedEvidence
+from app.trust.evidence import Evidence, PublishContext, Verification, VerifiedEvidence
 
 POLICIES: tuple[str, ...] = get_args(SignaturePolicyName)
 _ORGS = Org.__table__  # type: ignore[attr-defined]
@@ -58,6 +58,11 @@ class EvidenceVerifier(Protocol):
     def prepare_sigstore(self, session: Session, ctx: PublishContext) -> Verification: ...
 
     def prepare_gpg(self, session: Session, ctx: PublishContext) -> Verification: ...
+
+    def sigstore_in_process(self) -> bool:
+        """Whether a bundle's check is CPU work in this process alone (no online log
+        lookup), having loaded what it needs."""
+        ...
 
     def confirm(self, session: Session, ctx: PublishContext,
                 verified: VerifiedEvidence) -> VerifiedEvidence: ...
@@ -169,6 +174,15 @@ class PolicySignatureChecker:
         if verified is None or self.verifier is None:
             return verified
         return self.verifier.confirm(session, ctx, verified)
+
+    def verifies_in_process(self, evidence: Evidence) -> bool:
+        """Nothing to check, or a Sigstore bundle that the verifier checks offline. Never a
+        GPG signature (a gpg subprocess, up to 30 s)."""
+        if evidence.empty:
+            return True
+        if evidence.gpg_signature is not None or self.verifier is None:
+            return False
+        return self.verifier.sigstore_in_process()
 
 
 def _unsigned() -> None:

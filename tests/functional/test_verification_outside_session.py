@@ -1,5 +1,8 @@
 """Signature verification holds no database connection (issue 11): gpg may take 30 s and an
 online Rekor lookup 5 s, and a pooled connection held for that long starves other requests.
+(A bundle checked offline, CPU only, may be checked in the recording transaction on
+PostgreSQL: tests/functional/test_sigstore_one_transaction.py. This probe stands for a
+verifier that calls out.)
 
 The verifier here is a probe: it records how many pooled connections are checked out while
 the verification step runs, and whether what it re-checks at write time runs inside the
@@ -49,6 +52,9 @@ class ProbeVerifier:
                 verified: VerifiedEvidence) -> VerifiedEvidence:
         self.confirmed_in_transaction.append(session.in_transaction())
         return verified
+
+    def sigstore_in_process(self) -> bool:
+        return False  # stands for an online Rekor lookup (rekor_mode), seconds a bundle
 
 
 @pytest.fixture

@@ -48,6 +48,9 @@ class StandInVerifier:
                 verified: VerifiedEvidence) -> VerifiedEvidence:
         return verified
 
+    def sigstore_in_process(self) -> bool:
+        return True  # the stand-in's check is CPU only
+
 
 @pytest.fixture
 def settings_overrides(request: pytest.FixtureRequest) -> dict[str, object]:
