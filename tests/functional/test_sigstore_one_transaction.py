@@ -11,7 +11,8 @@ tests/functional/test_verification_outside_session.py).
 These tests publish with real bundles of the local Sigstore instance on both databases and
 act as careless or hostile users on that path: a workflow whose publisher was just removed, a
 bundle for other bytes, two accounts signing the same new name at the same moment. Each
-refusal leaves no blob, no row and no audit event.
+refusal leaves no blob, no row and no audit event. The last test pins what may be checked in
+the transaction at all.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from sqlmodel import col, select
 from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.models import AuditEvent
+from app.pypi.attestations import AttestationSignatureChecker, UploadEvidence
 from app.registry import Registry
+from app.trust.evidence import Evidence
+from app.trust.signatures import PolicySignatureChecker
 from app.trust.verifier import RegistryEvidenceVerifier
 from signing.trust import TrustRoot
 from tests.conftest import Actors, state_counts
@@ -174,8 +178,22 @@ def test_two_accounts_signing_one_new_name_at_once_leave_one_owner(
             ("version:publish", winners[0])]
 
 
-def test_an_online_log_lookup_keeps_the_check_outside(settings: Settings,
-                                                      sigstore_trusted_root_path: str) -> None:
+def test_only_offline_bundles_are_checked_in_the_transaction(
+        settings: Settings, sigstore_trusted_root_path: str) -> None:
+    # What decides the path: gpg (a subprocess), an online log lookup and PEP 740
+    # attestations are never checked with a connection held (issue 11), whatever else the
+    # upload carries; nothing to check, or a bundle checked offline, may be.
     trust = TrustRoot.from_file(sigstore_trusted_root_path)
-    assert RegistryEvidenceVerifier(trust).sigstore_in_process()
-    assert not RegistryEvidenceVerifier(trust, log_check=lambda *_: None).sigstore_in_process()
+    offline = PolicySignatureChecker("none", RegistryEvidenceVerifier(trust))
+    online = PolicySignatureChecker(
+        "none", RegistryEvidenceVerifier(trust, log_check=lambda *_: None))
+    bundle, signature = Evidence(sigstore_bundle=b"{}"), Evidence(gpg_signature=b"sig")
+    both = Evidence(sigstore_bundle=b"{}", gpg_signature=b"sig")
+    assert [offline.verifies_in_process(e) for e in (Evidence(), bundle, signature, both)] == [
+        True, True, False, False]
+    assert [online.verifies_in_process(e) for e in (Evidence(), bundle, signature)] == [
+        True, False, False]
+    assert not PolicySignatureChecker("none", None).verifies_in_process(bundle)
+    python = AttestationSignatureChecker.around(offline)
+    assert not python.verifies_in_process(UploadEvidence(attestations=b"[]"))
+    assert python.verifies_in_process(UploadEvidence(sigstore_bundle=b"{}"))
