@@ -46,11 +46,11 @@ IDENTITY = GitHubIdentity(repository="acme/widget", workflow="release.yml",
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, object]:
-    # No background thread (outbox worker, download-count flush) takes a connection meanwhile;
-    # the policy ``none`` lets one test compare a signed publish with an unsigned one.
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, object]:
+    # No background thread (outbox worker, download-count flush) takes a connection meanwhile.
+    # The product's signature policy, except where a test names another.
     return {"run_worker": False, "download_flush_interval": timedelta(hours=1),
-            "default_signature_policy": "none"}
+            **getattr(request, "param", {})}
 
 
 def audit_events(server: RunningServer) -> list[AuditEvent]:
@@ -90,6 +90,9 @@ def owner(actors: Actors) -> httpx.Client:
     return client
 
 
+# The policy ``none`` (development only) lets an unsigned publish stand beside a signed one.
+@pytest.mark.parametrize("settings_overrides", [{"default_signature_policy": "none"}],
+                         indirect=True)
 def test_a_signed_publish_takes_as_many_connections_as_an_unsigned_one(
         owner: httpx.Client, server: RunningServer,
         sigstore_instance: SigstoreInstance) -> None:
@@ -184,16 +187,16 @@ def test_only_offline_bundles_are_checked_in_the_transaction(
     # attestations are never checked with a connection held (issue 11), whatever else the
     # upload carries; nothing to check, or a bundle checked offline, may be.
     trust = TrustRoot.from_file(sigstore_trusted_root_path)
-    offline = PolicySignatureChecker("none", RegistryEvidenceVerifier(trust))
+    offline = PolicySignatureChecker("any", RegistryEvidenceVerifier(trust))
     online = PolicySignatureChecker(
-        "none", RegistryEvidenceVerifier(trust, log_check=lambda *_: None))
+        "any", RegistryEvidenceVerifier(trust, log_check=lambda *_: None))
     bundle, signature = Evidence(sigstore_bundle=b"{}"), Evidence(gpg_signature=b"sig")
     both = Evidence(sigstore_bundle=b"{}", gpg_signature=b"sig")
     assert [offline.verifies_in_process(e) for e in (Evidence(), bundle, signature, both)] == [
         True, True, False, False]
     assert [online.verifies_in_process(e) for e in (Evidence(), bundle, signature)] == [
         True, False, False]
-    assert not PolicySignatureChecker("none", None).verifies_in_process(bundle)
+    assert not PolicySignatureChecker("any", None).verifies_in_process(bundle)
     python = AttestationSignatureChecker.around(offline)
     assert not python.verifies_in_process(UploadEvidence(attestations=b"[]"))
     assert python.verifies_in_process(UploadEvidence(sigstore_bundle=b"{}"))
