@@ -158,14 +158,36 @@ class Coalescer(Generic[K, V]):
     13: with one lane, PostgreSQL downloads were bound by one query's latency per batch).
     ``fetch`` returns the found keys; missing ones get ``None``. An exception from ``fetch``
     is raised in every lookup of its batch.
+
+    Under load, lookups come in cohorts: the clients a call answers send their next requests
+    while the following call, holding the others, is in flight, so each call carries only
+    part of the lookups in progress. So the call after an answered one is held until as many
+    lookups wait as were in progress when it answered (those it answered, and those that
+    were waiting), for at most ``hold`` seconds after that answer: one call for all cohorts
+    of a closed loop of busy clients (issue 13: on PostgreSQL, metadata reads went from 8 to
+    11-20 lookups a query and from 30,300-32,100 to 37,300-39,800 req/s). A hold only delays
+    a call, so every lookup is still answered by a call that started after it was made. A
+    lookup that arrives ``hold`` seconds or more after the last answer goes at once, as one
+    that arrives at an idle lane always did; and when a hold runs out (the answered clients
+    did not come back), the next ``SKIP_AFTER_TIMEOUT`` calls go at once, so traffic that is
+    not such a loop does not pay the wait.
     """
 
+    #: Calls sent without a hold after a hold ran out.
+    SKIP_AFTER_TIMEOUT = 8
+
     def __init__(self, fetch: Callable[[int, list[K]], Awaitable[dict[K, V]]],
-                 lanes: int = 1) -> None:
+                 lanes: int = 1, *, hold: float = 0.002) -> None:
         self._fetch = fetch
         self._waiting: dict[K, list[asyncio.Future[V | None]]] = {}
         self._idle = list(range(lanes))
         self._tasks: set[asyncio.Future[None]] = set()
+        self._hold = hold
+        self._count = 0  # lookups waiting (not keys: one key can be asked for many times)
+        self._target = 0  # lookups in progress at the last answer
+        self._until = 0.0  # the loop's time a hold ends: ``hold`` after the last answer
+        self._full: asyncio.Future[None] | None = None  # set once ``_target`` lookups wait
+        self._skip = 0  # calls left to send without a hold
 
     async def get(self, key: K) -> V | None:
         return await self.submit(key)
@@ -174,6 +196,10 @@ class Coalescer(Generic[K, V]):
         """The lookup of ``key`` as a future (for callers that are callbacks, not tasks)."""
         future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append(future)
+        self._count += 1
+        full = self._full
+        if full is not None and self._count >= self._target and not full.done():
+            full.set_result(None)
         if self._idle:
             task = asyncio.ensure_future(self._drain(self._idle.pop()))
             self._tasks.add(task)
@@ -181,9 +207,13 @@ class Coalescer(Generic[K, V]):
         return future
 
     async def _drain(self, lane: int) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while self._waiting:
+                if self._hold:
+                    await self._gather(loop)
                 batch, self._waiting = self._waiting, {}
+                answered, self._count = self._count, 0
                 try:
                     found = await self._fetch(lane, list(batch))
                 except Exception as err:
@@ -197,5 +227,31 @@ class Coalescer(Generic[K, V]):
                     for future in futures:
                         if not future.done():
                             future.set_result(value)
+                self._target = answered + self._count
+                self._until = loop.time() + self._hold
         finally:
             self._idle.append(lane)
+
+    async def _gather(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Return once ``_target`` lookups wait or the hold's time is up (then skip the holds
+        of the next ``SKIP_AFTER_TIMEOUT`` calls); at once when no hold applies."""
+        left = self._until - loop.time()
+        if left <= 0 or self._count >= self._target or self._full is not None:
+            return  # nothing to wait for, or another lane holds already
+        if self._skip:
+            self._skip -= 1
+            return
+        full = self._full = loop.create_future()
+        timer = loop.call_later(left, _set_once, full)
+        try:
+            await full
+        finally:
+            timer.cancel()
+            self._full = None
+        if self._count < self._target:
+            self._skip = self.SKIP_AFTER_TIMEOUT
+
+
+def _set_once(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
