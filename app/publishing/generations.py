@@ -20,8 +20,9 @@ What a read costs:
 - PostgreSQL: one prepared query on a connection of this process's own, run on the event loop
   with libpq's asynchronous calls (``loop_queries.LoopConnection``: no thread hop, little
   Python per query); concurrent requests share it
-  (``Coalescer``): each waits for the first query that starts after it arrived, so many
-  requests cost one round trip, and none is answered by a query that began before it.
+  (``Coalescer``): each waits for a query that starts after it arrived (the next one, held
+  up to 2 ms while the clients just answered come back), so many requests cost one round
+  trip, and none is answered by a query that began before it.
 
 ``read`` raises on database errors; callers then let the routed path answer (it has the
 ``database_unavailable`` mapping).
