@@ -126,12 +126,7 @@ class LoopConnection:
     async def _ready(self, fd: int, *, write: bool = False) -> None:
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
-
-        def wake() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        (loop.add_writer if write else loop.add_reader)(fd, wake)
+        (loop.add_writer if write else loop.add_reader)(fd, _set_once, ready)
         try:
             await ready
         finally:
@@ -253,5 +248,6 @@ class Coalescer(Generic[K, V]):
 
 
 def _set_once(future: asyncio.Future[None]) -> None:
+    """Wake ``future``'s waiter (a socket ready, a hold's time up); a second wake is a no-op."""
     if not future.done():
         future.set_result(None)
