@@ -59,9 +59,10 @@ class LoopConnection:
     a time (``Coalescer``). ``close`` is synchronous: it only ends the socket.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, settings: Sequence[str] = ()) -> None:
         self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False)
+        self.settings = tuple(settings)  # ``SET`` on every connection opened: constants only
         self._conn: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._prepared: set[str] = set()
@@ -74,16 +75,22 @@ class LoopConnection:
         if self._conn is not None and (self._loop is not loop or self._conn.closed):
             self.close()
         if self._conn is None:
-            self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-            self._conn.pgconn.nonblocking = 1
-            self._loop = loop
+            conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            try:
+                for setting in self.settings:
+                    await conn.execute(f"SET {setting}")
+            except BaseException:
+                await conn.close()
+                raise
+            conn.pgconn.nonblocking = 1
+            self._conn, self._loop = conn, loop
         return self._conn
 
-    async def query(self, name: str, sql: str, params: Sequence[bytes]) -> list[Row]:
-        """The rows of ``sql`` (``$1``-style placeholders, text parameters), prepared once per
-        connection as ``name``. Raises ``psycopg.Error`` for anything that goes wrong, having
-        closed the connection first (the next query opens a new one); so does a cancelled
-        query, which would leave its answer in the socket."""
+    async def query(self, name: str, sql: str, params: Sequence[bytes | None]) -> list[Row]:
+        """The rows of ``sql`` (``$1``-style placeholders, text parameters, ``None`` for
+        NULL), prepared once per connection as ``name``. Raises ``psycopg.Error`` for
+        anything that goes wrong, having closed the connection first (the next query opens a
+        new one); so does a cancelled query, which would leave its answer in the socket."""
         import psycopg  # PostgreSQL only
 
         pgconn = (await self.get()).pgconn
