@@ -7,17 +7,18 @@
 An ASGI request costs uvicorn a task, the application's call chain and a header check per
 response header; a cached metadata document costs tens of microseconds more to send through
 all that than to find (issue 13: under load that was most of a worker's time on metadata
-reads). Here the protocol asks the application's *answerers* first, once uvicorn has parsed the
-request and built its scope and cycle (so pipelining, keep-alive, the concurrency limit and
+reads). Here the protocol asks the application's *answerers* first: a plain GET or HEAD as
+soon as its head is parsed, before uvicorn builds a cycle for it; any other request once
+uvicorn has built its scope and cycle (so pipelining, keep-alive, the concurrency limit and
 shutdown work as for any request). An answerer returns:
 
 - ``None``: not for it; the request runs through the application as usual;
 - an ``Answer``: the protocol writes it (status line, uvicorn's default headers, the answer's
   header lines, ``connection: close`` when the connection ends, the body) and completes the
-  cycle, as ``RequestResponseCycle.send`` would;
+  request, as ``RequestResponseCycle.send`` would;
 - a ``Pending``: a future and a ``then`` that turns its outcome into an ``Answer`` or ``None``
-  (a PostgreSQL read shared with other requests); the cycle stays open meanwhile, so a
-  pipelined request waits its turn.
+  (a PostgreSQL read shared with other requests); the request stays in progress meanwhile
+  (its cycle, or a ``_Held`` in its place), so a pipelined request waits its turn.
 
 While the client is not reading what it was sent (the transport paused writing), nothing is
 answered here: the application's path waits for the buffer to drain and uvicorn stops reading
@@ -34,16 +35,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.parse
 from collections.abc import Callable
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, cast
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from app.core.answers import Answer, Answerer, Pending, header_lines
 from app.core.coalesced_writes import CoalescingProtocol
-from app.core.slow_clients import protocol_factory
+from app.core.slow_clients import BODY_HEADERS, protocol_factory
 
 if TYPE_CHECKING:
     from starlette.types import Scope
@@ -78,18 +81,163 @@ def _default_lines(default_headers: list[tuple[bytes, bytes]]) -> bytes:
     return _defaults[1]
 
 
+#: Requests asked of the answerers before uvicorn builds its cycle (bodiless, see ``_lean``).
+_LEAN_METHODS = frozenset((b"GET", b"HEAD"))
+
+
+class _NoEvent:
+    """A held request's message event: no ASGI task waits on it."""
+
+    def set(self) -> None:
+        return None
+
+
+_NO_EVENT = _NoEvent()
+
+
+class _Held:
+    """What uvicorn's protocol keeps as ``self.cycle`` while an answer of a request asked
+    before its cycle was built is pending: the attributes uvicorn reads and sets there (a
+    pipelined request waits while ``response_complete`` is false; ``connection_lost`` sets
+    ``disconnected``; ``shutdown`` clears ``keep_alive``; ``on_message_complete`` clears
+    ``more_body``)."""
+
+    __slots__ = (
+        "disconnected",
+        "keep_alive",
+        "message_event",
+        "more_body",
+        "response_complete",
+        "scope",
+    )
+
+    def __init__(self, scope: Any, keep_alive: bool) -> None:
+        self.scope = scope
+        self.keep_alive = keep_alive
+        self.response_complete = False
+        self.disconnected = False
+        self.more_body = True
+        self.message_event = _NO_EVENT
+
+
 class AnsweringProtocol(CoalescingProtocol):
-    """The slow-client, coalescing protocol, asking the application's answerers first."""
+    """The slow-client, coalescing protocol, asking the application's answerers first.
+
+    A plain request (GET or HEAD, HTTP/1.1, no body, not an upgrade, no request of the
+    connection in progress, no concurrency limit) is asked of the answerers as soon as its
+    head is parsed, before uvicorn builds its cycle (a ``RequestResponseCycle`` with an
+    ``asyncio.Event``): an answer is written there and then; a pending one holds the
+    connection's place with a ``_Held``; a request no answerer takes gets uvicorn's cycle and
+    task as before (issue 13: the cycle and its bookkeeping were 7 µs of a cached read's 12,
+    in process). Every other request takes uvicorn's path, and is asked when its task would
+    start (``_start_asgi_task``).
+    """
+
+    _answered_early = False  # the request being parsed was answered in ``on_headers_complete``
+    _declined = False  # ... or asked there, and declined: its task starts without asking again
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._answerers = answerers_of(self.app)
 
+    def on_headers_complete(self) -> None:
+        if self._lean():
+            return
+        try:
+            super().on_headers_complete()
+        finally:
+            self._declined = False
+
+    def on_message_complete(self) -> None:
+        if self._answered_early:
+            self._answered_early = False
+            return
+        super().on_message_complete()
+
+    def _lean(self) -> bool:
+        """Ask the answerers about a plain request before uvicorn's cycle exists. True when
+        answered or held; False for uvicorn's path (``_declined`` set if they were asked)."""
+        parser = self.parser
+        cycle = self.cycle
+        if (not self._answerers or self.limit_concurrency is not None or self.flow.write_paused
+                or (cycle is not None and not cycle.response_complete)
+                or parser.get_method() not in _LEAN_METHODS
+                or parser.get_http_version() != "1.1" or parser.should_upgrade()
+                or any(name in BODY_HEADERS for name, _ in self.headers)):
+            return False
+        self._waiting_since = None  # the head is complete (``slow_clients``)
+        scope = self._lean_scope()
+        for answerer in self._answerers:
+            try:
+                answer = answerer(cast("Scope", scope))
+            except Exception:
+                log.exception("a protocol answerer failed; the application answers")
+                break
+            if answer is None:
+                continue
+            keep_alive = parser.should_keep_alive()
+            if isinstance(answer, Pending):
+                held = _Held(scope, keep_alive)
+                self.cycle = held  # type: ignore[assignment]
+                answer.future.add_done_callback(partial(self._settle_held, held, answer.then))
+            else:
+                self._answered_early = True
+                self._send(scope, keep_alive, answer)
+                self.on_response_complete()
+            return True
+        self._declined = True
+        return False
+
+    def _lean_scope(self) -> dict[str, Any]:
+        """The scope as uvicorn's ``on_headers_complete`` completes it (method, path, raw path,
+        query string), for an HTTP/1.1 request."""
+        scope: dict[str, Any] = self.scope  # type: ignore[assignment]
+        scope["method"] = self.parser.get_method().decode("ascii")
+        parsed = httptools.parse_url(self.url)
+        raw_path = parsed.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        scope["path"] = self.root_path + path
+        scope["raw_path"] = self.root_path.encode("ascii") + raw_path
+        scope["query_string"] = parsed.query or b""
+        return scope
+
+    def _settle_held(self, held: _Held, then: Callable[[asyncio.Future[Any]], Answer | None],
+                     future: asyncio.Future[Any]) -> None:
+        if held.disconnected:
+            return  # the connection is gone: nothing to answer, no one to wait for us
+        answer = None
+        if not self.flow.write_paused:  # else the application: ``then`` counts a download
+            try:
+                answer = then(future)
+            except Exception:
+                log.exception("a protocol answerer failed; the application answers")
+        if answer is None:
+            self._run_held(held)
+            return
+        held.response_complete = True
+        self._send(held.scope, held.keep_alive, answer)
+        self.on_response_complete()
+
+    def _run_held(self, held: _Held) -> None:
+        """Give a held request to the application: uvicorn's cycle for it, its body done."""
+        cycle = RequestResponseCycle(
+            scope=held.scope, transport=self.transport, flow=self.flow, logger=self.logger,
+            access_logger=self.access_logger, access_log=self.access_log,
+            default_headers=self.server_state.default_headers, message_event=asyncio.Event(),
+            expect_100_continue=False, keep_alive=held.keep_alive,
+            on_response=self.on_response_complete)
+        cycle.more_body = held.more_body
+        if self.cycle is held:  # type: ignore[comparison-overlap]
+            self.cycle = cycle
+        super()._start_asgi_task(cycle, self.app)
+
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # Not uvicorn's 503 for the concurrency limit, and not while the client is not reading
         # what it was sent: the application's path waits for the buffer to drain and stops
         # reading pipelined requests, where answers here would pile up in memory.
-        if app is self.app and not self.flow.write_paused:
+        if app is self.app and not self.flow.write_paused and not self._declined:
             for answerer in self._answerers:
                 try:
                     answer = answerer(cast("Scope", cycle.scope))
@@ -125,22 +273,25 @@ class AnsweringProtocol(CoalescingProtocol):
             self._write(cycle, answer)
 
     def _write(self, cycle: RequestResponseCycle, answer: Answer) -> None:
-        """What ``RequestResponseCycle.send`` does for a response sent in one piece (the
-        access log line included, when uvicorn's access log is on)."""
+        """What ``RequestResponseCycle.send`` does for a response sent in one piece."""
         cycle.response_started = cycle.response_complete = True
-        if cycle.access_log:
-            scope = cycle.scope
-            cycle.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope),
-                                     scope["method"], get_path_with_query_string(scope),
-                                     scope["http_version"], answer.status)
-        close = b"" if cycle.keep_alive else b"connection: close\r\n"
-        self.transport.write(b"".join((
-            STATUS_LINE[answer.status], _default_lines(cycle.default_headers), answer.head,
-            close, b"\r\n", answer.body)))
+        self._send(cycle.scope, cycle.keep_alive, answer)
         cycle.message_event.set()
-        if not cycle.keep_alive:
-            self.transport.close()
         cycle.on_response()
+
+    def _send(self, scope: Any, keep_alive: bool, answer: Answer) -> None:
+        """Write ``answer`` (the access log line included, when uvicorn's access log is on);
+        close the connection after it unless ``keep_alive``."""
+        if self.access_log:
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope),
+                                    scope["method"], get_path_with_query_string(scope),
+                                    scope["http_version"], answer.status)
+        close = b"" if keep_alive else b"connection: close\r\n"
+        self.transport.write(b"".join((
+            STATUS_LINE[answer.status], _default_lines(self.server_state.default_headers),
+            answer.head, close, b"\r\n", answer.body)))
+        if not keep_alive:
+            self.transport.close()
 
 
 def worker_protocol(**uvicorn_arguments: Any) -> AnsweringProtocol:

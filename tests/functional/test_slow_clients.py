@@ -158,3 +158,52 @@ def test_a_keep_alive_client_sends_several_requests_on_one_connection(
             response = client.post("/v1/query", json={"package": {"ecosystem": "PyPI",
                                                                   "name": "requests"}})
             assert response.status_code == 200, response.text
+
+
+def _served_once(sock: socket.socket) -> None:
+    """One keep-alive request on ``sock``, its whole response read."""
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    received = b""
+    give_up = time.monotonic() + CEILING
+    while not received.endswith(b'{"status":"ok"}'):
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            chunk = None
+        assert chunk != b"", f"closed after {received!r}"
+        received += chunk or b""
+        assert time.monotonic() < give_up
+    assert received.startswith(b"HTTP/1.1 200 "), received
+
+
+def test_after_a_response_a_trickled_next_head_is_disconnected(
+        served: tuple[str, int]) -> None:
+    # The deadline of the next head starts with the previous response (one shared timer per
+    # connection, moved only when it fires).
+    url, port = served
+    with _connect(port) as attacker:
+        _served_once(attacker)
+        attacker.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        _normal_client_works(url)
+        assert _trickle_until_closed(attacker, (f"X-Slow-{i}: {i}\r\n".encode()
+                                                for i in range(1_000_000)))
+
+
+def test_a_connection_left_idle_after_a_response_is_disconnected(
+        served: tuple[str, int]) -> None:
+    url, port = served
+    with _connect(port) as idle:
+        _served_once(idle)
+        _normal_client_works(url)
+        assert _trickle_until_closed(idle, _forever(b""))
+
+
+def test_a_busy_keep_alive_connection_outlives_the_deadlines(served: tuple[str, int]) -> None:
+    # Requests every ~0.3 s for 3 s: three times the 1 s head deadline, each head on time.
+    _, port = served
+    with _connect(port) as busy:
+        until = time.monotonic() + 3.0
+        while time.monotonic() < until:
+            _served_once(busy)
+            time.sleep(0.3)
+        _served_once(busy)
