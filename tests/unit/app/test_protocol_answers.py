@@ -28,6 +28,7 @@ from app.core.config import Settings
 from app.core.protocol_answers import protocol_for
 
 DELAY = 0.05  # seconds before a pending answer's future resolves
+SLOW = 1.0  # ... on /pending-slow: longer than uvicorn takes to see a shutdown (0.1 s ticks)
 BIG = b"x" * (256 * 1024)  # the largest body a download answer holds
 
 
@@ -49,7 +50,7 @@ class Answerer:
             return _answer(BIG)
         if path == "/boom":
             raise RuntimeError("an answerer's bug")
-        if path in ("/pending", "/pending-declined", "/pending-failed"):
+        if path in ("/pending", "/pending-declined", "/pending-failed", "/pending-slow"):
             future = asyncio.get_running_loop().create_future()
 
             def resolve() -> None:
@@ -58,13 +59,14 @@ class Answerer:
                 else:
                     future.set_result(path)
 
-            asyncio.get_running_loop().call_later(DELAY, resolve)
+            delay = SLOW if path == "/pending-slow" else DELAY
+            asyncio.get_running_loop().call_later(delay, resolve)
             return Pending(future, _then)
         return None
 
 
 def _then(future: asyncio.Future[Any]) -> Answer | None:
-    if future.exception() is not None or future.result() != "/pending":
+    if future.exception() is not None or future.result() not in ("/pending", "/pending-slow"):
         return None
     return _answer(b"pending")
 
@@ -85,6 +87,7 @@ async def _application(scope: Any, receive: Any, send: Any) -> None:
 class Served(SimpleNamespace):
     port: int
     answerer: Answerer
+    server: uvicorn.Server
 
 
 @pytest.fixture
@@ -114,7 +117,7 @@ def _serve(*, limit_concurrency: int | None = None,
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.005)
     try:
-        yield Served(port=sock.getsockname()[1], answerer=answerer)
+        yield Served(port=sock.getsockname()[1], answerer=answerer, server=server)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -259,3 +262,20 @@ def test_with_the_access_log_on_answers_are_logged_as_uvicorn_logs_them() -> Non
             access.removeHandler(handler)
     assert [line.split(" - ", 1)[1] for line in lines] == [
         '"GET /answered?q=1 HTTP/1.1" 200', '"GET /other HTTP/1.1" 200']
+
+
+def test_a_shutdown_while_an_answer_is_pending_sends_it_and_ends_the_connection(
+        served: Served) -> None:
+    with _connect(served) as conn:
+        conn.sendall(_request("/answered"))
+        assert [body for _, _, body in _responses(conn, 1)] == [b"answered"]
+        conn.sendall(_request("/pending-slow"))
+        deadline = time.monotonic() + 10
+        while served.answerer.asked[-1:] != ["/pending-slow"]:  # the request is held
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        served.server.should_exit = True  # graceful: in-progress requests finish
+        [(_, headers, body)] = _responses(conn, 1)
+        assert body == b"pending" and headers["connection"] == "close"
+        assert _closed(conn)
+
