@@ -167,26 +167,33 @@ class AnsweringProtocol(CoalescingProtocol):
             return False
         self._waiting_since = None  # the head is complete (``slow_clients``)
         scope = self._lean_scope()
+        answer = self._ask(scope)
+        if answer is None:
+            self._declined = True
+            return False
+        keep_alive = parser.should_keep_alive()
+        if isinstance(answer, Pending):
+            held = _Held(scope, keep_alive)
+            self.cycle = held  # type: ignore[assignment]
+            answer.future.add_done_callback(partial(self._settle_held, held, answer.then))
+        else:
+            self._answered_early = True
+            self._send(scope, keep_alive, answer)
+            self.on_response_complete()
+        return True
+
+    def _ask(self, scope: Any) -> Answer | Pending | None:
+        """The first answer of the answerers, in order; ``None`` when none takes the request
+        or one fails (logged: the application answers it from scratch)."""
         for answerer in self._answerers:
             try:
                 answer = answerer(cast("Scope", scope))
             except Exception:
                 log.exception("a protocol answerer failed; the application answers")
-                break
-            if answer is None:
-                continue
-            keep_alive = parser.should_keep_alive()
-            if isinstance(answer, Pending):
-                held = _Held(scope, keep_alive)
-                self.cycle = held  # type: ignore[assignment]
-                answer.future.add_done_callback(partial(self._settle_held, held, answer.then))
-            else:
-                self._answered_early = True
-                self._send(scope, keep_alive, answer)
-                self.on_response_complete()
-            return True
-        self._declined = True
-        return False
+                return None
+            if answer is not None:
+                return answer
+        return None
 
     def _lean_scope(self) -> dict[str, Any]:
         """The scope as uvicorn's ``on_headers_complete`` completes it (method, path, raw path,
@@ -238,19 +245,12 @@ class AnsweringProtocol(CoalescingProtocol):
         # what it was sent: the application's path waits for the buffer to drain and stops
         # reading pipelined requests, where answers here would pile up in memory.
         if app is self.app and not self.flow.write_paused and not self._declined:
-            for answerer in self._answerers:
-                try:
-                    answer = answerer(cast("Scope", cycle.scope))
-                except Exception:
-                    log.exception("a protocol answerer failed; the application answers")
-                    break
-                if answer is None:
-                    continue
-                if isinstance(answer, Pending):
-                    answer.future.add_done_callback(
-                        partial(self._settle, cycle, app, answer.then))
-                else:
-                    self._write(cycle, answer)
+            answer = self._ask(cycle.scope)
+            if isinstance(answer, Pending):
+                answer.future.add_done_callback(partial(self._settle, cycle, app, answer.then))
+                return
+            if answer is not None:
+                self._write(cycle, answer)
                 return
         super()._start_asgi_task(cycle, app)
 
