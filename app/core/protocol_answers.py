@@ -100,21 +100,24 @@ class _Held:
     before its cycle was built is pending: the attributes uvicorn reads and sets there (a
     pipelined request waits while ``response_complete`` is false; ``connection_lost`` sets
     ``disconnected``; ``shutdown`` clears ``keep_alive``; ``on_message_complete`` clears
-    ``more_body``)."""
+    ``more_body``), and those ``_write`` completes, as for a cycle."""
 
     __slots__ = (
         "disconnected",
         "keep_alive",
         "message_event",
         "more_body",
+        "on_response",
         "response_complete",
+        "response_started",
         "scope",
     )
 
-    def __init__(self, scope: Any, keep_alive: bool) -> None:
+    def __init__(self, scope: Any, keep_alive: bool, on_response: Callable[[], None]) -> None:
         self.scope = scope
         self.keep_alive = keep_alive
-        self.response_complete = False
+        self.on_response = on_response
+        self.response_started = self.response_complete = False
         self.disconnected = False
         self.more_body = True
         self.message_event = _NO_EVENT
@@ -173,9 +176,9 @@ class AnsweringProtocol(CoalescingProtocol):
             return False
         keep_alive = parser.should_keep_alive()
         if isinstance(answer, Pending):
-            held = _Held(scope, keep_alive)
+            held = _Held(scope, keep_alive, self.on_response_complete)
             self.cycle = held  # type: ignore[assignment]
-            answer.future.add_done_callback(partial(self._settle_held, held, answer.then))
+            answer.future.add_done_callback(partial(self._settle, held, answer.then))
         else:
             self._answered_early = True
             self._send(scope, keep_alive, answer)
@@ -210,23 +213,6 @@ class AnsweringProtocol(CoalescingProtocol):
         scope["query_string"] = parsed.query or b""
         return scope
 
-    def _settle_held(self, held: _Held, then: Callable[[asyncio.Future[Any]], Answer | None],
-                     future: asyncio.Future[Any]) -> None:
-        if held.disconnected:
-            return  # the connection is gone: nothing to answer, no one to wait for us
-        answer = None
-        if not self.flow.write_paused:  # else the application: ``then`` counts a download
-            try:
-                answer = then(future)
-            except Exception:
-                log.exception("a protocol answerer failed; the application answers")
-        if answer is None:
-            self._run_held(held)
-            return
-        held.response_complete = True
-        self._send(held.scope, held.keep_alive, answer)
-        self.on_response_complete()
-
     def _run_held(self, held: _Held) -> None:
         """Give a held request to the application: uvicorn's cycle for it, its body done."""
         cycle = RequestResponseCycle(
@@ -247,32 +233,35 @@ class AnsweringProtocol(CoalescingProtocol):
         if app is self.app and not self.flow.write_paused and not self._declined:
             answer = self._ask(cycle.scope)
             if isinstance(answer, Pending):
-                answer.future.add_done_callback(partial(self._settle, cycle, app, answer.then))
+                answer.future.add_done_callback(partial(self._settle, cycle, answer.then))
                 return
             if answer is not None:
                 self._write(cycle, answer)
                 return
         super()._start_asgi_task(cycle, app)
 
-    def _settle(self, cycle: RequestResponseCycle, app: Any,
+    def _settle(self, cycle: RequestResponseCycle | _Held,
                 then: Callable[[asyncio.Future[Any]], Answer | None],
                 future: asyncio.Future[Any]) -> None:
+        """A pending answer is ready: write it, or give the request to the application (its
+        answerer declined or failed, or the client is not reading: then before ``then``, so
+        a download counts once)."""
         if cycle.disconnected:
             return  # the connection is gone: nothing to answer, no one to wait for us
-        if self.flow.write_paused:
-            super()._start_asgi_task(cycle, app)  # before ``then``: a download counts once
-            return
-        try:
-            answer = then(future)
-        except Exception:
-            log.exception("a protocol answerer failed; the application answers")
-            answer = None
-        if answer is None:
-            super()._start_asgi_task(cycle, app)
-        else:
+        answer = None
+        if not self.flow.write_paused:
+            try:
+                answer = then(future)
+            except Exception:
+                log.exception("a protocol answerer failed; the application answers")
+        if answer is not None:
             self._write(cycle, answer)
+        elif isinstance(cycle, _Held):
+            self._run_held(cycle)
+        else:
+            super()._start_asgi_task(cycle, self.app)
 
-    def _write(self, cycle: RequestResponseCycle, answer: Answer) -> None:
+    def _write(self, cycle: RequestResponseCycle | _Held, answer: Answer) -> None:
         """What ``RequestResponseCycle.send`` does for a response sent in one piece."""
         cycle.response_started = cycle.response_complete = True
         self._send(cycle.scope, cycle.keep_alive, answer)
