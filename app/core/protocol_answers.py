@@ -16,6 +16,9 @@ shutdown work as for any request). An answerer returns:
 - an ``Answer``: the protocol writes it (status line, uvicorn's default headers, the answer's
   header lines, ``connection: close`` when the connection ends, the body) and completes the
   request, as ``RequestResponseCycle.send`` would;
+- an ``Answer`` with a ``FileBody``: the head as above, then the file with ``sendfile``
+  (``app.core.send_file``); the request completes once the file is sent, and a client that
+  stops reading has its connection aborted after ``body_idle_timeout``;
 - a ``Pending``: a future and a ``then`` that turns its outcome into an ``Answer`` or ``None``
   (a PostgreSQL read shared with other requests); the request stays in progress meanwhile
   (its cycle, or a ``_Held`` in its place), so a pipelined request waits its turn.
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import urllib.parse
 from collections.abc import Callable
 from functools import cache, partial
@@ -44,8 +48,9 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
-from app.core.answers import Answer, Answerer, Pending, header_lines
+from app.core.answers import Answer, Answerer, FileBody, Pending, header_lines
 from app.core.coalesced_writes import CoalescingProtocol
+from app.core.send_file import send_file
 from app.core.slow_clients import BODY_HEADERS, protocol_factory
 
 if TYPE_CHECKING:
@@ -142,6 +147,7 @@ class AnsweringProtocol(CoalescingProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._answerers = answerers_of(self.app)
+        self._sending: set[asyncio.Task[None]] = set()  # a file being sent (kept referenced)
 
     def on_headers_complete(self) -> None:
         if self._lean():
@@ -175,10 +181,14 @@ class AnsweringProtocol(CoalescingProtocol):
             self._declined = True
             return False
         keep_alive = parser.should_keep_alive()
-        if isinstance(answer, Pending):
+        if isinstance(answer, Pending) or answer.file is not None:
+            # In progress until answered or its file is sent: a _Held keeps its place.
             held = _Held(scope, keep_alive, self.on_response_complete)
             self.cycle = held  # type: ignore[assignment]
-            answer.future.add_done_callback(partial(self._settle, held, answer.then))
+            if isinstance(answer, Pending):
+                answer.future.add_done_callback(partial(self._settle, held, answer.then))
+            else:
+                self._write(held, answer)
         else:
             self._answered_early = True
             self._send(scope, keep_alive, answer)
@@ -262,24 +272,58 @@ class AnsweringProtocol(CoalescingProtocol):
             super()._start_asgi_task(cycle, self.app)
 
     def _write(self, cycle: RequestResponseCycle | _Held, answer: Answer) -> None:
-        """What ``RequestResponseCycle.send`` does for a response sent in one piece."""
-        cycle.response_started = cycle.response_complete = True
+        """What ``RequestResponseCycle.send`` does for a response sent in one piece; an
+        answer with a file completes once the file is sent (``_send_file``)."""
+        cycle.response_started = True
+        if answer.file is not None:
+            self._send(cycle.scope, cycle.keep_alive, answer, close=False)
+            task = asyncio.get_running_loop().create_task(self._send_file(cycle, answer.file))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+            return
+        cycle.response_complete = True
         self._send(cycle.scope, cycle.keep_alive, answer)
+        self._completed(cycle)
+
+    @staticmethod
+    def _completed(cycle: RequestResponseCycle | _Held) -> None:
         cycle.message_event.set()
         cycle.on_response()
 
-    def _send(self, scope: Any, keep_alive: bool, answer: Answer) -> None:
+    async def _send_file(self, cycle: RequestResponseCycle | _Held, body: FileBody) -> None:
+        """Send an answer's file after its head, then complete its request (and close the
+        connection unless it is kept alive). A client gone, or one that reads nothing for
+        ``body_idle_timeout`` seconds, gets the connection aborted: its response is
+        incomplete, which its ``content-length`` shows. Closes the file in every case."""
+        try:
+            sent = await send_file(self.transport, self.flow, body.fd, body.size,
+                                   idle_timeout=self.body_idle_timeout)
+        except OSError:
+            log.exception("an answer's file could not be read; the connection is aborted")
+            sent = False
+        finally:
+            os.close(body.fd)
+        if not sent or cycle.disconnected:
+            self.transport.abort()
+            return
+        cycle.response_complete = True
+        self._completed(cycle)
+        if not cycle.keep_alive:
+            self.transport.close()
+
+    def _send(self, scope: Any, keep_alive: bool, answer: Answer, *, close: bool = True) -> None:
         """Write ``answer`` (the access log line included, when uvicorn's access log is on);
-        close the connection after it unless ``keep_alive``."""
+        unless ``keep_alive``, say so in the head, and close the connection after it if
+        ``close``."""
         if self.access_log:
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope),
                                     scope["method"], get_path_with_query_string(scope),
                                     scope["http_version"], answer.status)
-        close = b"" if keep_alive else b"connection: close\r\n"
+        ending = b"" if keep_alive else b"connection: close\r\n"
         self.transport.write(b"".join((
             STATUS_LINE[answer.status], _default_lines(self.server_state.default_headers),
-            answer.head, close, b"\r\n", answer.body)))
-        if not keep_alive:
+            answer.head, ending, b"\r\n", answer.body)))
+        if close and not keep_alive:
             self.transport.close()
 
 

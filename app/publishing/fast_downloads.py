@@ -28,8 +28,9 @@ path: GET 200.
 
 Under `vouch serve`, the front door's instance also answers from the HTTP protocol
 (``answer``, see ``app.core.protocol_answers``): a plain anonymous download whose bytes are
-already in ``BodyCache`` (or a 304), after the same lookup, counted the same way; anything else
-it leaves to the ASGI path above.
+already in ``BodyCache`` or larger than ``SMALL_BODY`` (sent from the blob file with
+``sendfile``, ``app.core.send_file``), or a 304, after the same lookup, counted the same way;
+anything else it leaves to the ASGI path above.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ import anyio.to_thread
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.answers import Answer, Pending, header_lines
+from app.core.answers import Answer, FileBody, Pending, header_lines
 from app.core.loop_queries import Coalescer, LoopConnection, own_connection, text_array
 from app.publishing.front_door import plain_anonymous_read, tried
 from app.publishing.remote_downloads import presigned_redirect
@@ -283,9 +284,10 @@ class FastDownloads:
     def answer(self, scope: Scope) -> Answer | Pending | None:
         """The protocol's answerer (``app.core.protocol_answers``), on the front door's
         instance: a plain anonymous download of a live version whose bytes are in
-        ``bodies`` (or a 304), decided by the same lookup as every download and counted the
-        same way. Everything else (a hand-off to a proxy or to S3, bytes not read yet, a
-        lookup that fails) goes to the application."""
+        ``bodies``, or are larger than ``SMALL_BODY`` (the protocol sends the blob file), or
+        a 304, decided by the same lookup as every download and counted the same way.
+        Everything else (a hand-off to a proxy or to S3, small bytes not read yet, a lookup
+        that fails) goes to the application."""
         target = _target(scope)
         if (target is None or not self.local_blobs or self.accel is not None
                 or self.redirect is not None or time.monotonic() < self._off_until
@@ -305,11 +307,13 @@ class FastDownloads:
         return self._answer_now(scope, future.result())
 
     def _answer_now(self, scope: Scope, found: Servable | None) -> Answer | None:
-        if found is None or found.size > SMALL_BODY:
+        if found is None:
             return None
         headers = _identity(found)
         if _header(scope, b"if-none-match") == headers[0][1]:
             return Answer(304, header_lines(headers), b"")
+        if found.size > SMALL_BODY:
+            return self._file_answer(scope, found, headers)
         cached = self.bodies.get(found.sha256)
         if cached is None:
             return None  # the application reads the bytes (in a thread) and keeps them
@@ -318,6 +322,32 @@ class FastDownloads:
             return Answer(200, header_lines(headers), b"")
         self.registry.downloads.hit(found.version_id, found.package)
         return Answer(200, header_lines(headers), cached[0])
+
+    def _file_answer(self, scope: Scope, found: Servable,
+                     headers: list[tuple[bytes, bytes]]) -> Answer | None:
+        """A big body, sent by the protocol from the open blob with ``sendfile``
+        (``FileBody``); None when the bytes are gone or not the recorded size (the routed
+        path explains: it waits for the unpublish that removed them)."""
+        path = self.registry.blobs.local_path(found.sha256)
+        if path is None:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            stat = os.fstat(fd)
+        except OSError:
+            stat = None
+        if stat is None or stat.st_size != found.size:
+            os.close(fd)
+            return None
+        head = header_lines(headers + _local_headers(found.size, stat.st_mtime))
+        if scope["method"] != "GET":
+            os.close(fd)
+            return Answer(200, head, b"")
+        self.registry.downloads.hit(found.version_id, found.package)
+        return Answer(200, head, b"", file=FileBody(fd, found.size))
 
     async def _answer(self, found: Servable, method: str, if_none_match: bytes | None
                       ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
@@ -377,8 +407,12 @@ def _identity(found: Servable) -> list[tuple[bytes, bytes]]:
 
 def _local(body: bytes, mtime: float) -> list[tuple[bytes, bytes]]:
     """A 200's headers for bytes sent from here."""
+    return _local_headers(len(body), mtime)
+
+
+def _local_headers(size: int, mtime: float) -> list[tuple[bytes, bytes]]:
     return [(b"content-type", b"application/octet-stream"), (b"accept-ranges", b"bytes"),
-            (b"content-length", str(len(body)).encode()),
+            (b"content-length", str(size).encode()),
             (b"last-modified", formatdate(mtime, usegmt=True).encode())]
 
 
