@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Slow clients (`vouch serve`, app.core.slow_clients): a request's headers must arrive within
     # request_header_timeout of the connection opening (or of the previous response); its body
     # may pause at most request_body_idle_timeout and must arrive within request_body_timeout.
+    # A big download sent from its file (app.core.send_file) is cut off when the client reads
+    # nothing for request_body_idle_timeout.
     request_header_timeout: Duration = timedelta(seconds=15)
     request_body_idle_timeout: Duration = timedelta(seconds=30)
     request_body_timeout: Duration = timedelta(minutes=10)
