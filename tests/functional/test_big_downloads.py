@@ -5,16 +5,20 @@ once the whole file is out, and a client that stops reading cut off without leav
 open.
 
 The server is the test server, which speaks `vouch serve`'s protocol in this process, so the
-process's open files are the server's. The artifacts are bigger than loopback's socket
-buffers, so the socket fills and the protocol waits for the client to drain it.
+blob file's descriptors are found among the process's own. The artifacts are bigger than
+loopback's socket buffers, so the socket fills and the protocol waits for the client to drain
+it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -66,8 +70,23 @@ def _port(actors: Actors) -> int:
     return int(actors.server.url.rsplit(":", 1)[1])
 
 
-def _open_files() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def _opened(path: Path) -> int:
+    """How many of this process's (the test server's) descriptors are open on ``path``."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # closed meanwhile
+            count += os.readlink(f"/proc/self/fd/{fd}") == str(path)
+    return count
+
+
+def _until(condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` holds within CEILING seconds."""
+    give_up = time.monotonic() + CEILING
+    while not condition():
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _read_response(sock: socket.socket, buffered: bytes = b"", *,
@@ -137,16 +156,13 @@ def test_a_pipelined_request_waits_for_the_whole_file(actors: Actors, big: bytes
 
 def test_a_client_that_stops_reading_is_cut_off_and_the_file_closed(
         actors: Actors, big: bytes) -> None:
-    port = _port(actors)
-    actors.client().get("/healthz")  # the server's own connections and files are open
-    baseline = _open_files()
-    with socket.create_connection(("127.0.0.1", port), timeout=CEILING) as sock:
+    digest = actors.client().head(PATH).headers["etag"].strip('"')
+    blob = actors.server.registry.blobs.local_path(digest)
+    assert blob is not None
+    with socket.create_connection(("127.0.0.1", _port(actors)), timeout=CEILING) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         sock.sendall(f"GET {PATH} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
-        give_up = time.monotonic() + CEILING
-        while _open_files() <= baseline + 1 and time.monotonic() < give_up:  # + the socket
-            time.sleep(0.05)  # the blob file opens once the request is answered
-        assert _open_files() > baseline + 1
+        assert _until(lambda: _opened(blob) > 0)  # the answer's file, being sent
         time.sleep(2.5)  # reads nothing for longer than request_body_idle_timeout (1 s)
         received = b""
         try:
@@ -157,10 +173,7 @@ def test_a_client_that_stops_reading_is_cut_off_and_the_file_closed(
     _, _, body = received.partition(b"\r\n\r\n")
     assert len(body) < len(big)  # cut off: the content-length says the response is short
     assert big.startswith(body)
-    give_up = time.monotonic() + CEILING
-    while _open_files() > baseline and time.monotonic() < give_up:
-        time.sleep(0.05)
-    assert _open_files() <= baseline  # the blob file is closed with the connection
+    assert _until(lambda: _opened(blob) == 0)  # the blob file is closed with the connection
     # The server goes on serving, the same file included.
     assert actors.client().get(PATH).content == big
 
