@@ -51,7 +51,8 @@ class _Compiled:
     defaults: dict[str, Any]  # bound values the statement carries itself (a LIMIT's)
     processors: dict[str, Callable[[Any], Any]]
     positions: tuple[str, ...] | None  # a positional paramstyle's order of names (SQLite)
-    results: tuple[Callable[[Any], Any] | None, ...] | None  # per result column (SQLite)
+    results: tuple[Callable[[Any], Any] | None, ...] | None  # per result column (SQLite;
+    # None when no column needs one)
 
 
 _CACHE: dict[tuple[int, frozenset[str], str], tuple[ClauseElement, _Compiled]] = {}
@@ -120,7 +121,7 @@ def _run(connection: Connection, sql: str, values: dict[str, Any] | list[Any],
         raise sa_exc.DBAPIError.instance(sql, values, err, dbapi.Error,
                                          connection_invalidated=broken,
                                          dialect=connection.dialect) from err
-    if not results or not any(results):
+    if results is None:
         return [row._make(found) for found in fetched]
     return [row._make([value if process is None or value is None else process(value)
                        for process, value in zip(results, found, strict=True)])
@@ -157,8 +158,9 @@ def _compiled(statement: ClauseElement, names: frozenset[str], dialect: Dialect)
     positions = results = None
     if dialect.positional:  # SQLite's qmark: the values in the order the SQL names them
         positions = tuple(compiled.positiontup)
-        results = tuple(entry.type._cached_result_processor(dialect, None)
-                        for entry in compiled._result_columns)
+        found = tuple(entry.type._cached_result_processor(dialect, None)
+                      for entry in compiled._result_columns)
+        results = found if any(found) else None  # decided once, not per row
     made = _Compiled(compiled.string, defaults, processors, positions, results)
     with _LOCK:
         _CACHE[key] = (statement, made)  # the statement is kept: its id stays its own
