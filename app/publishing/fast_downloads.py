@@ -29,7 +29,8 @@ path: GET 200.
 Under `vouch serve`, the front door's instance also answers from the HTTP protocol
 (``answer``, see ``app.core.protocol_answers``): a plain anonymous download whose bytes are
 already in ``BodyCache`` or larger than ``SMALL_BODY`` (sent from the blob file with
-``sendfile``, ``app.core.send_file``), or a 304, after the same lookup, counted the same way;
+``sendfile``, ``app.core.send_file``), or handed to the proxy in front with
+``X-Accel-Redirect`` whatever its size, or a 304, after the same lookup, counted the same way;
 anything else it leaves to the ASGI path above.
 """
 
@@ -285,11 +286,12 @@ class FastDownloads:
         """The protocol's answerer (``app.core.protocol_answers``), on the front door's
         instance: a plain anonymous download of a live version whose bytes are in
         ``bodies``, or are larger than ``SMALL_BODY`` (the protocol sends the blob file), or
-        a 304, decided by the same lookup as every download and counted the same way.
-        Everything else (a hand-off to a proxy or to S3, small bytes not read yet, a lookup
-        that fails) goes to the application."""
+        a 304, or with ``accel_redirect_prefix`` set a hand-off of any size to the proxy in
+        front, decided by the same lookup as every download and counted the same way.
+        Everything else (a hand-off to S3, small bytes not read yet, a lookup that fails)
+        goes to the application."""
         target = _target(scope)
-        if (target is None or not self.local_blobs or self.accel is not None
+        if (target is None or not self.local_blobs
                 or self.redirect is not None or time.monotonic() < self._off_until
                 or not plain_anonymous_read(scope)):
             return None
@@ -312,6 +314,13 @@ class FastDownloads:
         headers = _identity(found)
         if _header(scope, b"if-none-match") == headers[0][1]:
             return Answer(304, header_lines(headers), b"")
+        if self.accel is not None:
+            handed = self._handed_to_proxy(found)
+            if handed is None:
+                return None
+            if scope["method"] == "GET":
+                self.registry.downloads.hit(found.version_id, found.package)
+            return Answer(200, header_lines(headers + handed), b"")
         if found.size > SMALL_BODY:
             return self._file_answer(scope, found, headers)
         cached = self.bodies.get(found.sha256)
@@ -361,15 +370,8 @@ class FastDownloads:
                 found.sha256, found.sha512, found.filename)] + [(b"content-length", b"0")],
                     b"") if method == "GET" else None
         if self.accel is not None:
-            # Checked before any header goes out (as on the routed path): bytes gone now are
-            # the routed path's to explain (it waits for the unpublish that removed them).
-            if not await anyio.to_thread.run_sync(self.registry.blobs.exists, found.sha256):
-                return None
-            headers += [(b"content-type", b"application/octet-stream"),
-                        (b"content-length", b"0"),
-                        (b"x-accel-redirect",
-                         f"{self.accel}/{blob_key(found.sha256)}".encode())]
-            return 200, headers, b""
+            handed = self._handed_to_proxy(found)
+            return None if handed is None else (200, headers + handed, b"")
         cached = self.bodies.get(found.sha256)
         if cached is None:
             cached = await anyio.to_thread.run_sync(self._read, found.sha256)
@@ -378,6 +380,18 @@ class FastDownloads:
             self.bodies.put(found.sha256, *cached)
         headers += _local(*cached)
         return 200, headers, cached[0] if method == "GET" else b""
+
+    def _handed_to_proxy(self, found: Servable) -> list[tuple[bytes, bytes]] | None:
+        """The headers that hand ``found``'s blob file to the proxy in front
+        (``X-Accel-Redirect``, no body), or None when the file is gone: checked before any
+        header goes out, as on the routed path, which explains bytes gone now (it waits for
+        the unpublish that removed them). The check is one ``stat`` of a local file (the
+        hand-off needs local blobs), made on the event loop as ``_file_answer``'s ``open``."""
+        path = self.registry.blobs.local_path(found.sha256)
+        if path is None or not os.path.isfile(path):
+            return None
+        return [(b"content-type", b"application/octet-stream"), (b"content-length", b"0"),
+                (b"x-accel-redirect", f"{self.accel}/{blob_key(found.sha256)}".encode())]
 
     def _read(self, sha256: str) -> tuple[bytes, float] | None:
         """The blob's bytes and mtime, or None when they are gone (the routed path waits for

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,12 +24,14 @@ import pytest
 from sqlalchemy import text
 
 from app.core.answers import Answer, Pending
+from app.core.config import Settings
 from app.publishing.fast_downloads import ArtifactLookup
 from app.publishing.generations import GenerationReader
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem, publish
 from tests.functional.test_pypi_fast_pages import PIP_ACCEPT, _upload
 from tests.support.pydists import build_wheel
+from tests.support.server import running_registry
 
 DOC = "/api/v1/packages/answered/versions/1.0.0"
 
@@ -270,3 +273,44 @@ def test_a_small_download_is_answered_looked_up_and_counted(
     assert _ask(actors, _scope(ARTIFACT)) is None
     assert_problem(anonymous.get(ARTIFACT), 410, "version_unpublished")
     assert _downloads(actors) == 5
+
+
+def test_behind_a_proxy_every_download_is_handed_over_looked_up_and_counted(
+        actors: Actors, alice: httpx.Client, settings: Settings) -> None:
+    """With ``accel_redirect_prefix`` (compose's nginx in front) the answerer hands plain
+    downloads of any size to the proxy with the application's headers, after the same lookup,
+    and counts a GET; an unpublished version or a blob file that is gone is the
+    application's to explain."""
+    assert publish(alice, "answered", "1.0.0", b"answered bytes").status_code == 201
+    settings.accel_redirect_prefix = "/_blobs"
+    with running_registry(settings, actors.server.clock) as server:
+        proxied = dataclasses.replace(actors, server=server)
+        anonymous = proxied.client()
+        # A Range request always takes the application's path.
+        routed = anonymous.get(ARTIFACT, headers={"Range": "bytes=0-3"})
+        assert routed.status_code == 200 and routed.content == b""
+        digest = routed.headers["etag"].strip('"')
+        assert routed.headers["x-accel-redirect"] == \
+            f"/_blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+        answer = _ask(proxied, _scope(ARTIFACT))
+        assert answer is not None and (answer.status, answer.body, answer.file) == \
+            (200, b"", None)
+        lines = answer.head.decode().removesuffix("\r\n").split("\r\n")
+        assert dict(line.split(": ", 1) for line in lines) == \
+            {k: v for k, v in routed.headers.items() if k not in ("date", "server")}
+        head = _ask(proxied, _scope(ARTIFACT, method="HEAD"))
+        assert head is not None and head.head == answer.head
+        fast = anonymous.get(ARTIFACT)
+        assert fast.status_code == 200 and fast.headers["x-accel-redirect"] == \
+            routed.headers["x-accel-redirect"]
+        assert _downloads(proxied) == 3  # the routed GET, the answerer's, the last one
+
+        blob = settings.blob_dir / digest[:2] / digest[2:4] / digest
+        kept = blob.read_bytes()
+        blob.unlink()  # the bytes gone under a live version: never handed over
+        assert _ask(proxied, _scope(ARTIFACT)) is None
+        blob.write_bytes(kept)
+        assert alice.delete(DOC).status_code == 204
+        assert _ask(proxied, _scope(ARTIFACT)) is None
+        assert_problem(anonymous.get(ARTIFACT), 410, "version_unpublished")
+        assert _downloads(proxied) == 3
