@@ -31,7 +31,7 @@ from app.npm.fast_packuments import Entries, PackumentCache
 from app.npm.oidc import NpmIdTokenHeader, NpmOidcExchange
 from app.npm.service import NpmService
 from app.publishing.blob_refs import settle_set_aside
-from app.publishing.fast_downloads import ArtifactLookup, FastDownloads
+from app.publishing.fast_downloads import ArtifactLookup, BodyCache, FastDownloads
 from app.publishing.front_door import FrontDoor
 from app.publishing.generations import GenerationReader
 from app.publishing.read_cache import CachedReads, DocumentAnswers
@@ -119,7 +119,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # Simple API project pages (pip, uv) from memory while their package is unchanged.
     app.add_middleware(SimplePages, engine=registry.engine, reader=generations)
     # Plain artifact downloads: one query and one thread hop, no routing (fast_downloads).
-    app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
+    # One store of small bodies for this instance and the front door's, whose answerer also
+    # answers pip's downloads, which only this one reads first.
+    bodies = BodyCache()
+    app.add_middleware(FastDownloads, registry=registry, lookup=lookup, bodies=bodies)
     # A presented bearer token that is not valid: 401 everywhere, public reads included.
     app.add_middleware(TokenGate, tokens=tokens)
     # npm's trusted-publishing exchange sends the CI's OIDC token as a bearer token.
@@ -130,7 +133,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # above, which has nothing to do for them (app/publishing/front_door.py). Keep this last.
     door = FrontDoor(app.build_middleware_stack(), fast=lambda rest: (
         FastDownloads(CachedReads(rest, cache=registry.read_cache, reader=generations),
-                      registry=registry, lookup=lookup)))
+                      registry=registry, lookup=lookup, bodies=bodies)))
     app.middleware_stack = door
     # Anonymous plain /simple/<name>/ reads, likewise before the whole stack (fast_pages).
     front_pages = SimplePages(app.middleware_stack, engine=registry.engine,

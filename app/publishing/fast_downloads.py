@@ -1,5 +1,8 @@
 """Artifact downloads on a pure ASGI fast path: one indexed read, no session, no routing.
 
+Native downloads (``/api/v1/packages/{package}/versions/{version}/artifact``) and pip's and
+uv's (``/pypi/files/{name}/{version}/{filename}``, the Simple API's links) alike:
+
     lookup = ArtifactLookup(registry.engine)               # closed at shutdown
     app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
 
@@ -54,7 +57,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.answers import Answer, FileBody, Pending, header_lines
 from app.core.loop_queries import Coalescer, LoopConnection, own_connection, text_array
-from app.publishing.front_door import plain_anonymous_read, tried
+from app.publishing.front_door import plain_anonymous, tried
 from app.publishing.remote_downloads import presigned_redirect
 from app.storage import BlobNotFound, FilesystemBlobStore, blob_key
 
@@ -67,6 +70,14 @@ BODY_CACHE_BYTES = 32 * 1024 * 1024  # per process; filled by downloads, empty w
 RETRY_AFTER = 5.0
 _IMMUTABLE = b"public, max-age=31536000, immutable"
 
+GENERIC = "generic"
+PYPI = "pypi"  # app.pypi's ecosystem (not imported: the download path needs none of it)
+PYPI_FILES = "/pypi/files/"  # pip's and uv's downloads: /pypi/files/{name}/{version}/{filename}
+
+# A key names what a download asks for: (ecosystem, package, version, filename), the filename
+# empty for a native download (a generic version's one file).
+Key = tuple[str, str, str, str]
+
 _QUERY = """
 SELECT p.name, p.status, v.id, v.unpublished_at, v.quarantined_at, f.filename,
        b.sha256, b.sha512, b.size
@@ -74,8 +85,9 @@ FROM packages p
 JOIN package_versions v ON v.package_id = p.id
 JOIN package_files f ON f.version_id = v.id
 JOIN package_blobs b ON b.id = f.blob_id
-WHERE p.ecosystem = 'generic' AND p.name = {ph} AND v.version = {ph}
+WHERE p.ecosystem = {ph} AND p.name = {ph} AND v.version = {ph}
 """
+_FILE_CONDITION = " AND f.filename = {ph}"
 
 
 # PostgreSQL: the same for a batch of (name, version) pairs, one index probe per pair. The
@@ -84,8 +96,9 @@ WHERE p.ecosystem = 'generic' AND p.name = {ph} AND v.version = {ph}
 # package (issue 13: 1.5-3.3 ms a batch at 1,000 packages with autovacuum off, as here;
 # 0.2 ms probed).
 _BATCH_QUERY = """
-SELECT q.name, q.version, r.*
-FROM unnest($1::text[], $2::text[]) AS q(name, version)
+SELECT q.ecosystem, q.name, q.version, q.filename, r.*
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+     AS q(ecosystem, name, version, filename)
 CROSS JOIN LATERAL (
     SELECT p.status, v.id, v.unpublished_at, v.quarantined_at, f.filename,
            b.sha256, b.sha512, b.size
@@ -93,12 +106,11 @@ CROSS JOIN LATERAL (
     JOIN package_versions v ON v.package_id = p.id
     JOIN package_files f ON f.version_id = v.id
     JOIN package_blobs b ON b.id = f.blob_id
-    WHERE p.ecosystem = 'generic' AND p.name = q.name AND v.version = q.version
+    WHERE p.ecosystem = q.ecosystem AND p.name = q.name AND v.version = q.version
+      AND (q.filename = '' OR f.filename = q.filename)
     LIMIT 2
 ) AS r
 """
-
-Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -116,8 +128,9 @@ class Servable:
 class ArtifactLookup:
     """The one query, on a connection of this process's own, in autocommit mode.
 
-    ``find`` returns ``None`` when the fast path must not answer (not found, several files,
-    unpublished, quarantined) and raises on database errors (the caller falls back).
+    ``find`` returns ``None`` when the fast path must not answer (not found, several files
+    for a native download, unpublished, quarantined) and raises on database errors (the
+    caller falls back).
 
     SQLite (``find_now``, on the event loop): ``PRAGMA data_version`` tells whether any
     connection of any process committed since the last query; while nothing was committed,
@@ -131,25 +144,25 @@ class ArtifactLookup:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self._conn: Any = None
-        self._sql = _QUERY.format(ph="?" if self.sqlite else "%s")
+        self._sql = _QUERY.format(ph="?")
+        self._file_sql = self._sql + _FILE_CONDITION.format(ph="?")
         self._lock = threading.Lock()
         self._pg = [LoopConnection(engine)]  # one lane: two measured slower here
         self._version: int | None = None
         self._known: dict[Key, Servable | None] = {}
         self._batches: Coalescer[Key, Servable] = Coalescer(self._fetch, len(self._pg))
 
-    async def find(self, name: str, version: str) -> Servable | None:
+    async def find(self, key: Key) -> Servable | None:
         if self.sqlite:
-            return self.find_now(name, version)
-        return await self._batches.get((name, version))
+            return self.find_now(key)
+        return await self._batches.get(key)
 
-    def submit(self, name: str, version: str) -> asyncio.Future[Servable | None]:
+    def submit(self, key: Key) -> asyncio.Future[Servable | None]:
         """PostgreSQL only: ``find`` as a future, for callers that are callbacks."""
-        return self._batches.submit((name, version))
+        return self._batches.submit(key)
 
-    def find_now(self, name: str, version: str) -> Servable | None:
+    def find_now(self, key: Key) -> Servable | None:
         """SQLite only: the answer, on the calling thread."""
-        key = (name, version)
         with self._lock:
             if self._conn is None:
                 self._conn = own_connection(self.engine)
@@ -159,7 +172,8 @@ class ArtifactLookup:
                 self._version = current
             elif key in self._known:
                 return self._known[key]
-            rows = self._conn.execute(self._sql, key).fetchmany(2)
+            rows = (self._conn.execute(self._file_sql, key).fetchmany(2) if key[3] else
+                    self._conn.execute(self._sql, key[:3]).fetchmany(2))
             found = _servable(rows[0]) if len(rows) == 1 else None
             if len(self._known) > 100_000:
                 self._known.clear()
@@ -169,17 +183,18 @@ class ArtifactLookup:
     async def _fetch(self, lane: int, keys: list[Key]) -> dict[Key, Servable]:
         """PostgreSQL: the servable ones of ``keys``, one query on the event loop."""
         rows = await self._pg[lane].query("vouch_downloads", _BATCH_QUERY, [
-            text_array(k[0] for k in keys), text_array(k[1] for k in keys)])
+            text_array(k[part] for k in keys) for part in range(4)])
         by_key: dict[Key, list[Any]] = {}
         for row in rows:  # text: bytes, None for NULL
-            by_key.setdefault((_text(row[0]), _text(row[1])), []).append(row)
+            key = (_text(row[0]), _text(row[1]), _text(row[2]), _text(row[3]))
+            by_key.setdefault(key, []).append(row)
         found = {}
         for key, matches in by_key.items():
             if len(matches) != 1:
                 continue
             status, version_id, unpublished, quarantined, filename, sha256, sha512, size = (
-                matches[0][2:])
-            servable = _servable((key[0], _text(status), version_id, unpublished, quarantined,
+                matches[0][4:])
+            servable = _servable((key[1], _text(status), version_id, unpublished, quarantined,
                                   _text(filename), _text(sha256), _text(sha512), size))
             if servable is not None:
                 found[key] = servable
@@ -254,12 +269,13 @@ class FastDownloads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = _target(scope)
-        if (target is None or time.monotonic() < self._off_until
-                or not (self.local_blobs or self.redirect) or tried(scope)):
+        if (target is None or time.monotonic() < self._off_until or tried(scope)
+                or not (self.local_blobs or (self.redirect and not target[3]))):
+            # pip's downloads are not redirected to S3 (the routed path streams them)
             await self.app(scope, receive, send)
             return
         try:
-            found = await self.lookup.find(*target)
+            found = await self.lookup.find(target)
         except Exception:
             log.warning("download fast path: database error; using the routed path for %ss",
                         RETRY_AFTER, exc_info=True)
@@ -293,12 +309,12 @@ class FastDownloads:
         target = _target(scope)
         if (target is None or not self.local_blobs
                 or self.redirect is not None or time.monotonic() < self._off_until
-                or not plain_anonymous_read(scope)):
+                or not plain_anonymous(scope)):
             return None
         if not self.lookup.sqlite:
-            return Pending(self.lookup.submit(*target), partial(self._settled, scope))
+            return Pending(self.lookup.submit(target), partial(self._settled, scope))
         try:
-            found = self.lookup.find_now(*target)
+            found = self.lookup.find_now(target)
         except Exception:  # the application looks it up again, logs and falls back
             return None
         return self._answer_now(scope, found)
@@ -430,20 +446,28 @@ def _local_headers(size: int, mtime: float) -> list[tuple[bytes, bytes]]:
             (b"last-modified", formatdate(mtime, usegmt=True).encode())]
 
 
-def _target(scope: Scope) -> tuple[str, str] | None:
-    """(package, version) of a plain ``GET``/``HEAD .../versions/{version}/artifact``."""
+def _target(scope: Scope) -> Key | None:
+    """The key of a plain ``GET``/``HEAD /api/v1/packages/{package}/versions/{version}/artifact``
+    or ``/pypi/files/{name}/{version}/{filename}`` (not a ``.metadata`` file: PEP 658's
+    metadata is the routed path's)."""
     if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
         return None
     path: str = scope["path"]
-    if not path.startswith(PREFIX) or not path.endswith(SUFFIX) or scope.get("query_string"):
+    if scope.get("query_string") or _header(scope, b"range") is not None:
         return None
-    if _header(scope, b"range") is not None:
+    if path.startswith(PYPI_FILES):
+        # As the route's pattern matches: three segments, none empty.
+        parts = path[len(PYPI_FILES):].split("/")
+        if len(parts) != 3 or not all(parts) or parts[2].endswith(".metadata"):
+            return None
+        return PYPI, parts[0], parts[1], parts[2]
+    if not path.startswith(PREFIX) or not path.endswith(SUFFIX):
         return None
     # As the route's pattern matches: the package is greedy, the version one segment.
     package, sep, version = path[len(PREFIX):-len(SUFFIX)].rpartition("/versions/")
     if not sep or not package or not version or "/" in version:
         return None
-    return package, version
+    return GENERIC, package, version, ""
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -33,9 +33,14 @@ _NOT_PLAIN = (b"authorization", b"content-length", b"transfer-encoding")
 
 def plain_anonymous_read(scope: Scope) -> bool:
     """``GET``/``HEAD`` under ``/api/v1/packages/``: no query, body, token or NUL."""
+    return scope["type"] == "http" and scope["path"].startswith(PREFIX) and plain_anonymous(scope)
+
+
+def plain_anonymous(scope: Scope) -> bool:
+    """An HTTP ``GET``/``HEAD`` with no query, body, token or NUL in its path: nothing for the
+    request guard or the token gate to do."""
     if (scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
-            or not scope["path"].startswith(PREFIX) or scope.get("query_string")
-            or "\x00" in scope["path"]):
+            or scope.get("query_string") or "\x00" in scope["path"]):
         return False
     return not any(key in _NOT_PLAIN for key, _ in scope["headers"])
 

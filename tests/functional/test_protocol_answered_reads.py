@@ -314,3 +314,76 @@ def test_behind_a_proxy_every_download_is_handed_over_looked_up_and_counted(
         assert _ask(proxied, _scope(ARTIFACT)) is None
         assert_problem(anonymous.get(ARTIFACT), 410, "version_unpublished")
         assert _downloads(proxied) == 3
+
+
+def test_pips_downloads_are_answered_looked_up_and_counted(
+        actors: Actors, tmp_path: Path) -> None:
+    """``/pypi/files/{name}/{version}/{filename}``, where pip and uv download: the same
+    lookup (by file name), headers, count and refusals as the native download."""
+    token = actors.user("alice")
+    wheel = build_wheel(tmp_path, "pip-answer", "1.0")
+    later = build_wheel(tmp_path, "pip-answer", "1.1")
+    for path in (wheel, later):
+        _upload(actors.server, actors, token, path)
+    url = f"/pypi/files/pip-answer/1.0/{wheel.name}"
+    anonymous = actors.client()
+    data = wheel.read_bytes()
+    # A Range request is always the application's (the routed path).
+    routed = anonymous.get(url, headers={"Range": f"bytes=0-{len(data) - 1}"})
+    assert routed.status_code == 206 and routed.content == data
+    first = anonymous.get(url)  # the fast path's first read keeps the bytes
+    assert first.status_code == 200 and first.content == data
+    for header in ("etag", "repr-digest", "cache-control", "x-checksum-sha512",
+                   "content-disposition", "content-type", "last-modified", "accept-ranges"):
+        assert first.headers[header] == routed.headers[header], header
+    answer = _ask(actors, _scope(url))
+    assert answer is not None and (answer.status, answer.body) == (200, data)
+    lines = answer.head.decode().removesuffix("\r\n").split("\r\n")
+    assert dict(line.split(": ", 1) for line in lines) == \
+        {k: v for k, v in first.headers.items() if k not in ("date", "server")}
+    head = _ask(actors, _scope(url, method="HEAD"))
+    assert head is not None and (head.status, head.body) == (200, b"")
+    etag = (b"if-none-match", first.headers["etag"].encode())
+    not_modified = _ask(actors, _scope(url, etag))
+    assert not_modified is not None and not_modified.status == 304
+
+    # Not a download the answerer knows: PEP 658 metadata, another version's file, a name
+    # not as stored, a token, a query.
+    for scope in (_scope(url + ".metadata"),
+                  _scope(f"/pypi/files/pip-answer/1.0/{later.name}"),
+                  _scope(f"/pypi/files/Pip_Answer/1.0/{wheel.name}"),
+                  _scope(url, (b"authorization", b"Bearer vch_forged")),
+                  _scope(url, query=b"x=1")):
+        assert _ask(actors, scope) is None, scope
+    assert anonymous.get(url + ".metadata").status_code == 200
+    assert_problem(anonymous.get(f"/pypi/files/pip-answer/1.0/{later.name}"), 404,
+                   "not_found")
+    assert _pypi_downloads(actors, "1.0") == 3  # the routed GET, the first, the answerer's
+
+    # Unpublished: the next download is the application's 410, never the kept bytes.
+    assert actors.client(token).delete("/api/v1/pypi/pip-answer/1.0").status_code == 204
+    assert _ask(actors, _scope(url)) is None
+    assert_problem(anonymous.get(url), 410, "version_unpublished")
+    later_url = f"/pypi/files/pip-answer/1.1/{later.name}"
+    assert anonymous.get(later_url).content == later.read_bytes()
+    answered = _ask(actors, _scope(later_url))
+    assert answered is not None and answered.body == later.read_bytes()
+    assert _pypi_downloads(actors, "1.1") == 2
+    # Quarantined straight in the database (as another replica would): refused next time.
+    with actors.server.registry.engine.begin() as conn:
+        conn.execute(text(
+            "UPDATE package_versions SET quarantined_at = CURRENT_TIMESTAMP, "
+            "quarantine_reason = 'test' WHERE version = '1.1' AND package_id = "
+            "(SELECT id FROM packages WHERE name = 'pip-answer' AND ecosystem = 'pypi')"))
+    assert _ask(actors, _scope(later_url)) is None
+    assert_problem(anonymous.get(later_url), 403, "version_quarantined")
+    assert _pypi_downloads(actors, "1.1") == 2
+
+
+def _pypi_downloads(actors: Actors, version: str) -> int:
+    actors.server.registry.downloads.flush()
+    with actors.server.registry.engine.connect() as conn:
+        return int(conn.execute(text(
+            "SELECT downloads FROM package_versions WHERE version = :v AND package_id = "
+            "(SELECT id FROM packages WHERE name = 'pip-answer' AND ecosystem = 'pypi')"),
+            {"v": version}).scalar_one())

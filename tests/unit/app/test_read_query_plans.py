@@ -53,12 +53,20 @@ def _scans_of(conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...],
 
 
 def test_the_download_lookup_probes_packages_by_name(pg: psycopg.Connection[Any]) -> None:
+    # Native downloads (no file name) and pip's (by file name) share the batch.
     names = [f"pkg-{i}" for i in range(16)]
-    scans = _scans_of(pg, _BATCH_QUERY, (names, ["1.0.0"] * 16), "packages")
+    ecosystems = ["generic", "pypi"] * 8
+    filenames = ["" if e == "generic" else f"{n}-1.0.0-py3-none-any.whl"
+                 for e, n in zip(ecosystems, names, strict=True)]
+    params = (ecosystems, names, ["1.0.0"] * 16, filenames)
+    scans = _scans_of(pg, _BATCH_QUERY, params, "packages")
     assert scans, "the query reads packages"
     for scan in scans:
         assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), scan["Node Type"]
         assert "name" in scan.get("Index Cond", ""), scan  # one probe per name, not a scan
+    for table in ("package_versions", "package_files"):
+        for scan in _scans_of(pg, _BATCH_QUERY, params, table):
+            assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), (table, scan)
 
 
 def test_the_token_lookup_probes_each_digest(pg: psycopg.Connection[Any]) -> None:
