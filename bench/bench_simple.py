@@ -17,6 +17,9 @@ runs as `vouch serve --workers 2` on SQLite; pypiserver as `pypi-server run --se
 (one process); devpi as `devpi-server` (one process, its default threads). The figures are the
 best of ``--rounds`` rounds; the 1-minute load average is printed with each (2 shared cores:
 server and wrk compete). The issue's target is simple-page reads at least 20x both references.
+Each run also downloads random release-1.0 wheels (~1 KiB) as pip does, from the URL the
+server's pages link (Vouch ``/pypi/files/...``, pypiserver ``/packages/...``; devpi's links
+carry a hash, so it has no figure there).
 
 Exits 0 after printing the table (a missed target is not a failure), 1 when something breaks.
 """
@@ -59,6 +62,7 @@ from tests.support.pydists import build_sdist, build_wheel  # noqa: E402
 PIP_ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; "
               "q=0.1, text/html; q=0.01")
 HTML_ACCEPT = "text/html"
+WHEEL = "proj%d-1.0-py3-none-any.whl"  # build_dists' wheel of release 1.0
 
 WRK_LUA = """
 function init(args)
@@ -66,7 +70,8 @@ function init(args)
   projects = tonumber(args[1]); template = args[2]; accept = args[3]
 end
 function request()
-  local path = string.format(template, math.random(0, projects - 1))
+  local n = math.random(0, projects - 1)
+  local path = string.format(template, n, n)  -- a file's template names the project twice
   return wrk.format("GET", path, {["Accept"] = accept})
 end
 function done(summary, latency, requests)
@@ -178,20 +183,26 @@ class Result:
     uploads: float
     json: Reads | None
     html: Reads
+    files: Reads | None = None  # downloads of random 1.0 wheels (~1 KiB), as pip fetches them
 
 
 def measure(server: str, base: str, template: str, projects: int, rounds: int,
-            seconds: int, lua: Path, uploads: float, speaks_json: bool) -> Result:
+            seconds: int, lua: Path, uploads: float, speaks_json: bool,
+            files: str | None = None) -> Result:
     best_json: Reads | None = None
     best_html: Reads | None = None
+    best_files: Reads | None = None
     for _ in range(rounds):
+        if files is not None:
+            reads = wrk(base, files, projects, "*/*", seconds, lua)
+            best_files = reads if best_files is None or reads.rps > best_files.rps else best_files
         if speaks_json:
             reads = wrk(base, template, projects, PIP_ACCEPT, seconds, lua)
             best_json = reads if best_json is None or reads.rps > best_json.rps else best_json
         reads = wrk(base, template, projects, HTML_ACCEPT, seconds, lua)
         best_html = reads if best_html is None or reads.rps > best_html.rps else best_html
     assert best_html is not None
-    return Result(server, uploads, best_json, best_html)
+    return Result(server, uploads, best_json, best_html, best_files)
 
 
 def run_vouch(args: argparse.Namespace, files: list[Path], lua: Path) -> Result:
@@ -204,7 +215,8 @@ def run_vouch(args: argparse.Namespace, files: list[Path], lua: Path) -> Result:
                               {"Authorization": f"Basic {auth}"})
             check_page(base + "/simple/proj0/", 6)
             return measure("vouch", base, "/simple/proj%d/", args.projects, args.rounds,
-                           args.duration, lua, rate, speaks_json=True)
+                           args.duration, lua, rate, speaks_json=True,
+                           files=f"/pypi/files/proj%d/1.0/{WHEEL}")
 
 
 def run_pypiserver(args: argparse.Namespace, files: list[Path], lua: Path) -> Result:
@@ -220,7 +232,8 @@ def run_pypiserver(args: argparse.Namespace, files: list[Path], lua: Path) -> Re
             rate = upload_all(f"{base}/", files, args.clients, {})
             check_page(base + "/simple/proj0/", 6)
             return measure("pypiserver 2.4.2", base, "/simple/proj%d/", args.projects,
-                           args.rounds, args.duration, lua, rate, speaks_json=False)
+                           args.rounds, args.duration, lua, rate, speaks_json=False,
+                           files=f"/packages/{WHEEL}")
 
 
 def run_devpi(args: argparse.Namespace, files: list[Path], lua: Path) -> Result:
@@ -296,13 +309,15 @@ def main() -> int:
           f"{args.clients} clients); reads: wrk -t2 -c32, best of {args.rounds} x "
           f"{args.duration} s, random project pages")
     header = f"{'server':22} {'uploads/s':>10} {'JSON req/s':>11} {'p99 ms':>7} " \
-             f"{'HTML req/s':>11} {'p99 ms':>7} {'load':>5}"
+             f"{'HTML req/s':>11} {'p99 ms':>7} {'wheel req/s':>11} {'p99 ms':>7} {'load':>5}"
     print(header)
     print("-" * len(header))
     for r in results:
         json_rps = f"{r.json.rps:11.0f} {r.json.p99_ms:7.1f}" if r.json else f"{'-':>11} {'-':>7}"
+        wheels = (f"{r.files.rps:11.0f} {r.files.p99_ms:7.1f}" if r.files else
+                  f"{'-':>11} {'-':>7}")
         print(f"{r.server:22} {r.uploads:10.1f} {json_rps} {r.html.rps:11.0f} "
-              f"{r.html.p99_ms:7.1f} {r.html.load:5.2f}")
+              f"{r.html.p99_ms:7.1f} {wheels} {r.html.load:5.2f}")
     vouch = results[0]
     for ref in (results[1:] if chosen[0] == "vouch" else []):
         ratio = vouch.html.rps / ref.html.rps
