@@ -1,7 +1,8 @@
 """Artifact downloads on a pure ASGI fast path: one indexed read, no session, no routing.
 
-Native downloads (``/api/v1/packages/{package}/versions/{version}/artifact``) and pip's and
-uv's (``/pypi/files/{name}/{version}/{filename}``, the Simple API's links) alike:
+Native downloads (``/api/v1/packages/{package}/versions/{version}/artifact``), pip's and
+uv's (``/pypi/files/{name}/{version}/{filename}``, the Simple API's links) and npm's
+(``/npm/{name}/-/{file}.tgz``, the packument's tarball URLs) alike:
 
     lookup = ArtifactLookup(registry.engine)               # closed at shutdown
     app.add_middleware(FastDownloads, registry=registry, lookup=lookup)
@@ -60,6 +61,8 @@ from app.core.loop_queries import Coalescer, LoopConnection, own_connection, tex
 from app.publishing.front_door import plain_anonymous, tried
 from app.publishing.remote_downloads import presigned_redirect
 from app.storage import BlobNotFound, FilesystemBlobStore, blob_key
+from formats.errors import InvalidFilename
+from formats.npm.names import version_of_tarball
 
 log = logging.getLogger("vouch.downloads")
 
@@ -73,9 +76,11 @@ _IMMUTABLE = b"public, max-age=31536000, immutable"
 GENERIC = "generic"
 PYPI = "pypi"  # app.pypi's ecosystem (not imported: the download path needs none of it)
 PYPI_FILES = "/pypi/files/"  # pip's and uv's downloads: /pypi/files/{name}/{version}/{filename}
+NPM = "npm"
+NPM_PREFIX = "/npm/"  # npm's tarballs: /npm/{name}/-/{file}.tgz, /npm/@{scope}/{name}/-/...
 
 # A key names what a download asks for: (ecosystem, package, version, filename), the filename
-# empty for a native download (a generic version's one file).
+# empty where a version has one file (a native download, an npm tarball).
 Key = tuple[str, str, str, str]
 
 _QUERY = """
@@ -447,9 +452,9 @@ def _local_headers(size: int, mtime: float) -> list[tuple[bytes, bytes]]:
 
 
 def _target(scope: Scope) -> Key | None:
-    """The key of a plain ``GET``/``HEAD /api/v1/packages/{package}/versions/{version}/artifact``
-    or ``/pypi/files/{name}/{version}/{filename}`` (not a ``.metadata`` file: PEP 658's
-    metadata is the routed path's)."""
+    """The key of a plain ``GET``/``HEAD /api/v1/packages/{package}/versions/{version}/artifact``,
+    ``/pypi/files/{name}/{version}/{filename}`` (not a ``.metadata`` file: PEP 658's
+    metadata is the routed path's) or ``/npm/[@{scope}/]{name}/-/{file}.tgz``."""
     if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
         return None
     path: str = scope["path"]
@@ -461,6 +466,8 @@ def _target(scope: Scope) -> Key | None:
         if len(parts) != 3 or not all(parts) or parts[2].endswith(".metadata"):
             return None
         return PYPI, parts[0], parts[1], parts[2]
+    if path.startswith(NPM_PREFIX):
+        return _npm_target(path[len(NPM_PREFIX):])
     if not path.startswith(PREFIX) or not path.endswith(SUFFIX):
         return None
     # As the route's pattern matches: the package is greedy, the version one segment.
@@ -468,6 +475,21 @@ def _target(scope: Scope) -> Key | None:
     if not sep or not package or not version or "/" in version:
         return None
     return GENERIC, package, version, ""
+
+
+def _npm_target(rest: str) -> Key | None:
+    """``{name}/-/{file}`` or ``@{scope}/{name}/-/{file}``, as the tarball routes match, with
+    the version the file name names (as ``NpmService.tarball`` reads it)."""
+    name, sep, filename = rest.partition("/-/")
+    segments = name.split("/")
+    if (not sep or not filename or "/" in filename or not all(segments)
+            or len(segments) != (2 if name.startswith("@") else 1)):
+        return None
+    try:
+        version = version_of_tarball(name, filename)
+    except InvalidFilename:
+        return None
+    return NPM, name, version, ""
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -29,6 +29,8 @@ from app.publishing.fast_downloads import ArtifactLookup
 from app.publishing.generations import GenerationReader
 from tests.conftest import Actors
 from tests.functional.helpers import assert_problem, publish
+from tests.functional.npm_support import package_json, path, tarball
+from tests.functional.test_npm_protocol import signed_body
 from tests.functional.test_pypi_fast_pages import PIP_ACCEPT, _upload
 from tests.support.pydists import build_wheel
 from tests.support.server import running_registry
@@ -387,3 +389,48 @@ def _pypi_downloads(actors: Actors, version: str) -> int:
             "SELECT downloads FROM package_versions WHERE version = :v AND package_id = "
             "(SELECT id FROM packages WHERE name = 'pip-answer' AND ecosystem = 'pypi')"),
             {"v": version}).scalar_one())
+
+
+@pytest.mark.parametrize("name", ["left-pad", "@acme/widget"])
+def test_npm_tarballs_are_answered_looked_up_and_counted(actors: Actors, name: str) -> None:
+    """``/npm/{name}/-/{file}.tgz``, where npm downloads: the same lookup (the version the
+    file name names), headers, count and refusals as the routed path."""
+    token = actors.user("alice")
+    alice = actors.client(token)
+    if name.startswith("@"):
+        assert alice.post("/api/v1/orgs", json={"name": "acme"}).status_code == 201
+    data = tarball(package_json(name, "1.0.0"))
+    assert alice.put(path(name), json=signed_body(
+        actors, "alice", name, "1.0.0", data)).status_code == 201
+    url = f"/npm/{name}/-/{name.rpartition('/')[2]}-1.0.0.tgz"
+    anonymous = actors.client()
+    routed = anonymous.get(url, headers={"Range": f"bytes=0-{len(data) - 1}"})
+    assert routed.status_code == 206 and routed.content == data
+    first = anonymous.get(url)
+    assert first.status_code == 200 and first.content == data
+    answer = _ask(actors, _scope(url))
+    assert answer is not None and (answer.status, answer.body) == (200, data)
+    lines = dict(line.split(": ", 1) for line in
+                 answer.head.decode().removesuffix("\r\n").split("\r\n"))
+    assert lines == {k: v for k, v in first.headers.items() if k not in ("date", "server")}
+    for header in ("etag", "repr-digest", "cache-control", "x-checksum-sha512",
+                   "content-disposition", "content-type", "last-modified", "accept-ranges"):
+        assert lines[header] == routed.headers[header], header
+    for other in (url.replace("1.0.0", "9.0.0"), url.replace("-1.0.0.tgz", "-1.0.tgz"),
+                  f"/npm/{name}", "/npm/-/v1/search"):
+        assert _ask(actors, _scope(other)) is None, other
+    assert_problem(anonymous.get(url.replace("1.0.0", "9.0.0")), 404, "version_not_found")
+
+    with actors.server.registry.engine.begin() as conn:
+        conn.execute(text(
+            "UPDATE package_versions SET quarantined_at = CURRENT_TIMESTAMP, "
+            "quarantine_reason = 'malware' WHERE package_id = "
+            "(SELECT id FROM packages WHERE name = :n AND ecosystem = 'npm')"), {"n": name})
+    assert _ask(actors, _scope(url)) is None
+    assert_problem(anonymous.get(url), 403, "version_quarantined")
+    actors.server.registry.downloads.flush()
+    with actors.server.registry.engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT downloads FROM package_versions WHERE package_id = "
+            "(SELECT id FROM packages WHERE name = :n AND ecosystem = 'npm')"),
+            {"n": name}).scalar_one() == 3  # the routed GET, the first, the answerer's
