@@ -11,7 +11,8 @@ Each server gets ``--packages`` packages x 3 versions, published as ``npm publis
 `bench/_server.py` configures it, i.e. unsigned, measuring the npm path, storage and the
 registry's own ECDSA signature, not gpg; Verdaccio: anonymous publishing allowed, no uplinks).
 Then `wrk` reads random packuments for ``--duration`` seconds with npm install's ``Accept``
-(abbreviated) and with ``application/json`` (full). Vouch runs as `vouch serve --workers 2` on
+(abbreviated) and with ``application/json`` (full), and downloads random packages' 1.0.0
+tarballs at the URL the packuments give. Vouch runs as `vouch serve --workers 2` on
 SQLite; Verdaccio as one node process (its default). The figures are the best of ``--rounds``
 rounds, with the 1-minute load average (2 shared cores: server and wrk compete). The issue's
 target is packument reads at least 10x Verdaccio.
@@ -50,6 +51,7 @@ from tests.functional.npm_support import package_json, publish_body, tarball  # 
 
 CORGI = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
 FULL = "application/json"
+TARBALL = "pkg%d/-/pkg%d-1.0.0.tgz"
 
 
 def bodies(packages: int) -> list[tuple[str, dict[str, Any]]]:
@@ -90,18 +92,21 @@ def check(base: str) -> None:
 
 
 def measure(base: str, path: str, packages: int, rounds: int, seconds: int,
-            lua: Path) -> tuple[Reads, Reads]:
+            lua: Path) -> tuple[Reads, Reads, Reads]:
+    """Abbreviated and full packuments, and tarball downloads (release 1.0.0 of random
+    packages, at the URL the packuments give)."""
     best: dict[str, Reads] = {}
     for _ in range(rounds):
-        for label, accept in (("corgi", CORGI), ("full", FULL)):
-            reads = wrk(base, path + "pkg%d", packages, accept, seconds, lua)
+        for label, template, accept in (("corgi", "pkg%d", CORGI), ("full", "pkg%d", FULL),
+                                        ("tarball", TARBALL, "*/*")):
+            reads = wrk(base, path + template, packages, accept, seconds, lua)
             if label not in best or reads.rps > best[label].rps:
                 best[label] = reads
-    return best["corgi"], best["full"]
+    return best["corgi"], best["full"], best["tarball"]
 
 
 def run_vouch(args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]],
-              lua: Path) -> tuple[str, float, Reads, Reads]:
+              lua: Path) -> tuple[str, float, Reads, Reads, Reads]:
     with Workspace("npm") as ws:
         check_vouch(["admin", "migrate"], ws.env)
         token = create_token(ws.env, "bench")
@@ -109,9 +114,8 @@ def run_vouch(args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]],
             rate = publish_all(f"{base}/npm/", items, args.clients,
                                {"Authorization": f"Bearer {token}"})
             check(f"{base}/npm/")
-            corgi, full = measure(base, "/npm/", args.packages, args.rounds, args.duration,
-                                  lua)
-            return "vouch (2 workers)", rate, corgi, full
+            return ("vouch (2 workers)", rate,
+                    *measure(base, "/npm/", args.packages, args.rounds, args.duration, lua))
 
 
 VERDACCIO_CONFIG = """
@@ -134,7 +138,7 @@ max_body_size: 100mb
 
 
 def run_verdaccio(args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]],
-                  lua: Path) -> tuple[str, float, Reads, Reads]:
+                  lua: Path) -> tuple[str, float, Reads, Reads, Reads]:
     binary = Path(args.verdaccio) / "node_modules" / "verdaccio" / "bin" / "verdaccio"
     if not binary.exists():
         raise BenchError(f"no Verdaccio at {binary} (see the docstring)")
@@ -150,9 +154,9 @@ def run_verdaccio(args: argparse.Namespace, items: list[tuple[str, dict[str, Any
                       f"127.0.0.1:{port}"], Path(tmp) / "log", f"{base}-/ping"):
             rate = publish_all(base, items, args.clients, {})
             check(base)
-            corgi, full = measure(base.rstrip("/"), "/", args.packages, args.rounds,
-                                  args.duration, lua)
-            return f"verdaccio {version}", rate, corgi, full
+            return (f"verdaccio {version}", rate,
+                    *measure(base.rstrip("/"), "/", args.packages, args.rounds, args.duration,
+                             lua))
 
 
 def main() -> int:
@@ -177,13 +181,16 @@ def main() -> int:
           f"clients); reads: wrk -t2 -c32, best of {args.rounds} x {args.duration} s, random "
           "packuments")
     header = (f"{'server':22} {'publish/s':>10} {'abbrev req/s':>13} {'p99 ms':>7} "
-              f"{'full req/s':>11} {'p99 ms':>7} {'load':>5}")
+              f"{'full req/s':>11} {'p99 ms':>7} {'tarball req/s':>14} {'p99 ms':>7} "
+              f"{'load':>5}")
     print(header)
     print("-" * len(header))
-    for server, rate, corgi, full in results:
+    for server, rate, corgi, full, tarballs in results:
         print(f"{server:22} {rate:10.1f} {corgi.rps:13.0f} {corgi.p99_ms:7.1f} "
-              f"{full.rps:11.0f} {full.p99_ms:7.1f} {full.load:5.2f}")
-    (_, _, vc, vf), (_, _, rc, rf) = results
+              f"{full.rps:11.0f} {full.p99_ms:7.1f} {tarballs.rps:14.0f} "
+              f"{tarballs.p99_ms:7.1f} {full.load:5.2f}")
+    (_, _, vc, vf, vt), (_, _, rc, rf, rt) = results
+    print(f"tarball downloads, vouch / verdaccio: {vt.rps / rt.rps:.1f}x")
     for label, ours, theirs in (("abbreviated", vc, rc), ("full", vf, rf)):
         ratio = ours.rps / theirs.rps
         print(f"{label} packument reads, vouch / verdaccio: {ratio:.1f}x "
