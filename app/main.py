@@ -36,6 +36,7 @@ from app.publishing.front_door import FrontDoor
 from app.publishing.generations import GenerationReader
 from app.publishing.read_cache import CachedReads, DocumentAnswers
 from app.publishing.sweep import sweep_temporary_files
+from app.pypi.fast_metadata import CoreMetadata, CoreMetadataReads
 from app.pypi.fast_pages import SimplePages
 from app.registry import Registry
 from app.routers import (
@@ -123,6 +124,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # answers pip's downloads, which only this one reads first.
     bodies = BodyCache()
     app.add_middleware(FastDownloads, registry=registry, lookup=lookup, bodies=bodies)
+    # PEP 658 metadata files under the same lookup, their bytes kept by digest (fast_metadata).
+    metadata = CoreMetadataReads(lookup, registry.engine)
+    app.add_middleware(CoreMetadata, reads=metadata)
     # A presented bearer token that is not valid: 401 everywhere, public reads included.
     app.add_middleware(TokenGate, tokens=tokens)
     # npm's trusted-publishing exchange sends the CI's OIDC token as a bearer token.
@@ -146,7 +150,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # downloads (the same lookup and count), answered by `vouch serve`'s protocol before any
     # of the above (app/core/protocol_answers.py).
     app.state.protocol_answers = [DocumentAnswers(registry.read_cache, generations),
-                                  front_pages.answer, cast(FastDownloads, door.fast).answer]
+                                  front_pages.answer, cast(FastDownloads, door.fast).answer,
+                                  metadata.answer]
     return app
 
 

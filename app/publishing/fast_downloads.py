@@ -76,6 +76,7 @@ _IMMUTABLE = b"public, max-age=31536000, immutable"
 GENERIC = "generic"
 PYPI = "pypi"  # app.pypi's ecosystem (not imported: the download path needs none of it)
 PYPI_FILES = "/pypi/files/"  # pip's and uv's downloads: /pypi/files/{name}/{version}/{filename}
+METADATA = ".metadata"  # a file name's suffix that asks for its PEP 658 metadata (fast_metadata)
 NPM = "npm"
 NPM_PREFIX = "/npm/"  # npm's tarballs: /npm/{name}/-/{file}.tgz, /npm/@{scope}/{name}/-/...
 
@@ -85,7 +86,7 @@ Key = tuple[str, str, str, str]
 
 _QUERY = """
 SELECT p.name, p.status, v.id, v.unpublished_at, v.quarantined_at, f.filename,
-       b.sha256, b.sha512, b.size
+       b.sha256, b.sha512, b.size, f.id, f.core_metadata_sha256
 FROM packages p
 JOIN package_versions v ON v.package_id = p.id
 JOIN package_files f ON f.version_id = v.id
@@ -106,7 +107,7 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
      AS q(ecosystem, name, version, filename)
 CROSS JOIN LATERAL (
     SELECT p.status, v.id, v.unpublished_at, v.quarantined_at, f.filename,
-           b.sha256, b.sha512, b.size
+           b.sha256, b.sha512, b.size, f.id, f.core_metadata_sha256
     FROM packages p
     JOIN package_versions v ON v.package_id = p.id
     JOIN package_files f ON f.version_id = v.id
@@ -120,7 +121,7 @@ CROSS JOIN LATERAL (
 
 @dataclass(frozen=True)
 class Servable:
-    """A live version's one file, as the download answers it."""
+    """A live version's file, as the download answers it."""
 
     package: str
     version_id: int
@@ -128,6 +129,8 @@ class Servable:
     sha256: str
     sha512: str
     size: int
+    file_id: int
+    metadata_sha256: str | None  # a Python distribution's PEP 658 metadata, when it has one
 
 
 class ArtifactLookup:
@@ -197,10 +200,11 @@ class ArtifactLookup:
         for key, matches in by_key.items():
             if len(matches) != 1:
                 continue
-            status, version_id, unpublished, quarantined, filename, sha256, sha512, size = (
-                matches[0][4:])
+            (status, version_id, unpublished, quarantined, filename, sha256, sha512, size,
+             file_id, metadata) = matches[0][4:]
             servable = _servable((key[1], _text(status), version_id, unpublished, quarantined,
-                                  _text(filename), _text(sha256), _text(sha512), size))
+                                  _text(filename), _text(sha256), _text(sha512), size,
+                                  file_id, None if metadata is None else _text(metadata)))
             if servable is not None:
                 found[key] = servable
         return found
@@ -224,10 +228,12 @@ def _text(value: bytes | None) -> str:
 
 
 def _servable(row: Any) -> Servable | None:
-    pkg, status, version_id, unpublished, quarantined, filename, sha256, sha512, size = row
+    (pkg, status, version_id, unpublished, quarantined, filename, sha256, sha512, size,
+     file_id, metadata) = row
     if unpublished is not None or quarantined is not None or status == "quarantined":
         return None
-    return Servable(pkg, int(version_id), filename, sha256, sha512, int(size))
+    return Servable(pkg, int(version_id), filename, sha256, sha512, int(size), int(file_id),
+                    metadata)
 
 
 class BodyCache:
@@ -293,7 +299,8 @@ class FastDownloads:
             # documents), or big without a proxy to hand it to: the routed path streams it.
             await self.app(scope, receive, send)
             return
-        answer = await self._answer(found, scope["method"], _header(scope, b"if-none-match"))
+        answer = await self._answer(found, scope["method"],
+                                    request_header(scope, b"if-none-match"))
         if answer is None:
             await self.app(scope, receive, send)
             return
@@ -333,7 +340,7 @@ class FastDownloads:
         if found is None:
             return None
         headers = _identity(found)
-        if _header(scope, b"if-none-match") == headers[0][1]:
+        if request_header(scope, b"if-none-match") == headers[0][1]:
             return Answer(304, header_lines(headers), b"")
         if self.accel is not None:
             handed = self._handed_to_proxy(found)
@@ -458,14 +465,13 @@ def _target(scope: Scope) -> Key | None:
     if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
         return None
     path: str = scope["path"]
-    if scope.get("query_string") or _header(scope, b"range") is not None:
+    if scope.get("query_string") or request_header(scope, b"range") is not None:
         return None
     if path.startswith(PYPI_FILES):
-        # As the route's pattern matches: three segments, none empty.
-        parts = path[len(PYPI_FILES):].split("/")
-        if len(parts) != 3 or not all(parts) or parts[2].endswith(".metadata"):
+        file = pypi_file(path)
+        if file is None or file[2].endswith(METADATA):
             return None
-        return PYPI, parts[0], parts[1], parts[2]
+        return PYPI, *file
     if path.startswith(NPM_PREFIX):
         return _npm_target(path[len(NPM_PREFIX):])
     if not path.startswith(PREFIX) or not path.endswith(SUFFIX):
@@ -475,6 +481,17 @@ def _target(scope: Scope) -> Key | None:
     if not sep or not package or not version or "/" in version:
         return None
     return GENERIC, package, version, ""
+
+
+def pypi_file(path: str) -> tuple[str, str, str] | None:
+    """(name, version, filename) of ``/pypi/files/{name}/{version}/{filename}``, as the route's
+    pattern matches: three segments, none empty."""
+    if not path.startswith(PYPI_FILES):
+        return None
+    parts = path[len(PYPI_FILES):].split("/")
+    if len(parts) != 3 or not all(parts):
+        return None
+    return parts[0], parts[1], parts[2]
 
 
 def _npm_target(rest: str) -> Key | None:
@@ -492,7 +509,7 @@ def _npm_target(rest: str) -> Key | None:
     return NPM, name, version, ""
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def request_header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
             return bytes(value)

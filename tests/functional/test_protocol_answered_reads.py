@@ -434,3 +434,57 @@ def test_npm_tarballs_are_answered_looked_up_and_counted(actors: Actors, name: s
             "SELECT downloads FROM package_versions WHERE package_id = "
             "(SELECT id FROM packages WHERE name = :n AND ecosystem = 'npm')"),
             {"n": name}).scalar_one() == 3  # the routed GET, the first, the answerer's
+
+
+def test_pep658_metadata_is_answered_from_kept_bytes_after_the_lookup(
+        actors: Actors, tmp_path: Path) -> None:
+    """``{file}.metadata``, which pip and uv read for every candidate: the routed path's
+    bytes and headers, decided by the file's lookup on every request, never counted."""
+    token = actors.user("alice")
+    wheel = build_wheel(tmp_path, "pep-answer", "1.0")
+    later = build_wheel(tmp_path, "pep-answer", "1.1")
+    for built in (wheel, later):
+        _upload(actors.server, actors, token, built)
+    meta = f"/pypi/files/pep-answer/1.0/{wheel.name}.metadata"
+    anonymous = actors.client()
+    routed = anonymous.get(meta, headers={"Range": "bytes=0-"})  # the application's path
+    assert routed.status_code == 200 and routed.content.startswith(b"Metadata-Version: ")
+    assert _ask(actors, _scope(meta)) is None  # not kept yet: the application reads it
+    first = anonymous.get(meta)
+    expected = {k: v for k, v in routed.headers.items() if k not in ("date", "server")}
+    assert (first.status_code, first.content) == (200, routed.content)
+    assert {k: v for k, v in first.headers.items() if k not in ("date", "server")} == expected
+    answer = _ask(actors, _scope(meta))
+    assert answer is not None and (answer.status, answer.body) == (200, routed.content)
+    lines = answer.head.decode().removesuffix("\r\n").split("\r\n")
+    assert dict(line.split(": ", 1) for line in lines) == expected
+    head = _ask(actors, _scope(meta, method="HEAD"))
+    assert head is not None and (head.status, head.body, head.head) == (200, b"", answer.head)
+    for scope in (_scope(f"/pypi/files/pep-answer/1.0/{later.name}.metadata"),
+                  _scope("/pypi/files/pep-answer/1.0/.metadata"),
+                  _scope(meta, (b"authorization", b"Bearer vch_forged")),
+                  _scope(meta, query=b"x=1")):
+        assert _ask(actors, scope) is None, scope
+    assert_problem(anonymous.get(f"/pypi/files/pep-answer/1.0/{later.name}.metadata"), 404,
+                   "not_found")
+    assert_problem(anonymous.get(meta, headers={"Authorization": "Bearer vch_forged"}), 401,
+                   "invalid_token")
+    actors.server.registry.downloads.flush()
+    with actors.server.registry.engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT SUM(downloads) FROM package_versions WHERE package_id = "
+            "(SELECT id FROM packages WHERE name = 'pep-answer')")).scalar_one() == 0
+
+    # Unpublished: the application's 410 on the next read, though the bytes are kept.
+    assert actors.client(token).delete("/api/v1/pypi/pep-answer/1.0").status_code == 204
+    assert _ask(actors, _scope(meta)) is None
+    assert_problem(anonymous.get(meta), 410, "version_unpublished")
+    # Quarantined straight in the database (as another replica would): 403 next time.
+    later_meta = f"/pypi/files/pep-answer/1.1/{later.name}.metadata"
+    assert anonymous.get(later_meta).status_code == 200
+    assert _ask(actors, _scope(later_meta)) is not None
+    with actors.server.registry.engine.begin() as conn:
+        conn.execute(text(
+            "UPDATE packages SET status = 'quarantined' WHERE name = 'pep-answer'"))
+    assert _ask(actors, _scope(later_meta)) is None
+    assert_problem(anonymous.get(later_meta), 403, "version_quarantined")
