@@ -19,7 +19,8 @@ best of ``--rounds`` rounds; the 1-minute load average is printed with each (2 s
 server and wrk compete). The issue's target is simple-page reads at least 20x both references.
 Each run also downloads random release-1.0 wheels (~1 KiB) as pip does, from the URL the
 server's pages link (Vouch ``/pypi/files/...``, pypiserver ``/packages/...``; devpi's links
-carry a hash, so it has no figure there).
+carry a hash, so it has no figure there), and, from Vouch, their PEP 658 ``.metadata`` files
+(pypiserver serves none), which pip reads for each candidate before it chooses one.
 
 Exits 0 after printing the table (a missed target is not a failure), 1 when something breaks.
 """
@@ -184,25 +185,31 @@ class Result:
     json: Reads | None
     html: Reads
     files: Reads | None = None  # downloads of random 1.0 wheels (~1 KiB), as pip fetches them
+    metadata: Reads | None = None  # their PEP 658 metadata, which pip reads before choosing
 
 
 def measure(server: str, base: str, template: str, projects: int, rounds: int,
             seconds: int, lua: Path, uploads: float, speaks_json: bool,
-            files: str | None = None) -> Result:
+            files: str | None = None, metadata: bool = False) -> Result:
     best_json: Reads | None = None
     best_html: Reads | None = None
     best_files: Reads | None = None
+    best_metadata: Reads | None = None
     for _ in range(rounds):
         if files is not None:
             reads = wrk(base, files, projects, "*/*", seconds, lua)
             best_files = reads if best_files is None or reads.rps > best_files.rps else best_files
+        if files is not None and metadata:
+            reads = wrk(base, files + ".metadata", projects, "*/*", seconds, lua)
+            best_metadata = (reads if best_metadata is None or reads.rps > best_metadata.rps
+                             else best_metadata)
         if speaks_json:
             reads = wrk(base, template, projects, PIP_ACCEPT, seconds, lua)
             best_json = reads if best_json is None or reads.rps > best_json.rps else best_json
         reads = wrk(base, template, projects, HTML_ACCEPT, seconds, lua)
         best_html = reads if best_html is None or reads.rps > best_html.rps else best_html
     assert best_html is not None
-    return Result(server, uploads, best_json, best_html, best_files)
+    return Result(server, uploads, best_json, best_html, best_files, best_metadata)
 
 
 def run_vouch(args: argparse.Namespace, files: list[Path], lua: Path) -> Result:
@@ -216,7 +223,7 @@ def run_vouch(args: argparse.Namespace, files: list[Path], lua: Path) -> Result:
             check_page(base + "/simple/proj0/", 6)
             return measure("vouch", base, "/simple/proj%d/", args.projects, args.rounds,
                            args.duration, lua, rate, speaks_json=True,
-                           files=f"/pypi/files/proj%d/1.0/{WHEEL}")
+                           files=f"/pypi/files/proj%d/1.0/{WHEEL}", metadata=True)
 
 
 def run_pypiserver(args: argparse.Namespace, files: list[Path], lua: Path) -> Result:
@@ -309,15 +316,16 @@ def main() -> int:
           f"{args.clients} clients); reads: wrk -t2 -c32, best of {args.rounds} x "
           f"{args.duration} s, random project pages")
     header = f"{'server':22} {'uploads/s':>10} {'JSON req/s':>11} {'p99 ms':>7} " \
-             f"{'HTML req/s':>11} {'p99 ms':>7} {'wheel req/s':>11} {'p99 ms':>7} {'load':>5}"
+             f"{'HTML req/s':>11} {'p99 ms':>7} {'wheel req/s':>11} {'p99 ms':>7} " \
+             f"{'.metadata':>11} {'p99 ms':>7} {'load':>5}"
     print(header)
     print("-" * len(header))
     for r in results:
         json_rps = f"{r.json.rps:11.0f} {r.json.p99_ms:7.1f}" if r.json else f"{'-':>11} {'-':>7}"
-        wheels = (f"{r.files.rps:11.0f} {r.files.p99_ms:7.1f}" if r.files else
-                  f"{'-':>11} {'-':>7}")
+        wheels, meta = (f"{x.rps:11.0f} {x.p99_ms:7.1f}" if x else f"{'-':>11} {'-':>7}"
+                        for x in (r.files, r.metadata))
         print(f"{r.server:22} {r.uploads:10.1f} {json_rps} {r.html.rps:11.0f} "
-              f"{r.html.p99_ms:7.1f} {wheels} {r.html.load:5.2f}")
+              f"{r.html.p99_ms:7.1f} {wheels} {meta} {r.html.load:5.2f}")
     vouch = results[0]
     for ref in (results[1:] if chosen[0] == "vouch" else []):
         ratio = vouch.html.rps / ref.html.rps
