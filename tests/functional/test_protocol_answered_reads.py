@@ -322,11 +322,7 @@ def test_pips_downloads_are_answered_looked_up_and_counted(
         actors: Actors, tmp_path: Path) -> None:
     """``/pypi/files/{name}/{version}/{filename}``, where pip and uv download: the same
     lookup (by file name), headers, count and refusals as the native download."""
-    token = actors.user("alice")
-    wheel = build_wheel(tmp_path, "pip-answer", "1.0")
-    later = build_wheel(tmp_path, "pip-answer", "1.1")
-    for path in (wheel, later):
-        _upload(actors.server, actors, token, path)
+    token, wheel, later = _two_releases(actors, tmp_path, "pip-answer")
     url = f"/pypi/files/pip-answer/1.0/{wheel.name}"
     anonymous = actors.client()
     data = wheel.read_bytes()
@@ -380,6 +376,15 @@ def test_pips_downloads_are_answered_looked_up_and_counted(
     assert _ask(actors, _scope(later_url)) is None
     assert_problem(anonymous.get(later_url), 403, "version_quarantined")
     assert _pypi_downloads(actors, "1.1") == 2
+
+
+def _two_releases(actors: Actors, tmp_path: Path, name: str) -> tuple[str, Path, Path]:
+    """Alice's token and the wheels of ``name`` 1.0 and 1.1, uploaded signed."""
+    token = actors.user("alice")
+    wheels = build_wheel(tmp_path, name, "1.0"), build_wheel(tmp_path, name, "1.1")
+    for wheel in wheels:
+        _upload(actors.server, actors, token, wheel)
+    return token, *wheels
 
 
 def _pypi_downloads(actors: Actors, version: str) -> int:
@@ -440,11 +445,7 @@ def test_pep658_metadata_is_answered_from_kept_bytes_after_the_lookup(
         actors: Actors, tmp_path: Path) -> None:
     """``{file}.metadata``, which pip and uv read for every candidate: the routed path's
     bytes and headers, decided by the file's lookup on every request, never counted."""
-    token = actors.user("alice")
-    wheel = build_wheel(tmp_path, "pep-answer", "1.0")
-    later = build_wheel(tmp_path, "pep-answer", "1.1")
-    for built in (wheel, later):
-        _upload(actors.server, actors, token, built)
+    token, wheel, later = _two_releases(actors, tmp_path, "pep-answer")
     meta = f"/pypi/files/pep-answer/1.0/{wheel.name}.metadata"
     anonymous = actors.client()
     routed = anonymous.get(meta, headers={"Range": "bytes=0-"})  # the application's path
