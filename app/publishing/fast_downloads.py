@@ -461,7 +461,7 @@ def _local_headers(size: int, mtime: float) -> list[tuple[bytes, bytes]]:
 def _target(scope: Scope) -> Key | None:
     """The key of a plain ``GET``/``HEAD /api/v1/packages/{package}/versions/{version}/artifact``,
     ``/pypi/files/{name}/{version}/{filename}`` (not a ``.metadata`` file: PEP 658's
-    metadata is the routed path's) or ``/npm/[@{scope}/]{name}/-/{file}.tgz``."""
+    metadata is ``app.pypi.fast_metadata``'s) or ``/npm/[@{scope}/]{name}/-/{file}.tgz``."""
     if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
         return None
     path: str = scope["path"]
