@@ -61,7 +61,7 @@ from app.core.loop_queries import Coalescer, LoopConnection, own_connection, tex
 from app.publishing.front_door import plain_anonymous, tried
 from app.publishing.remote_downloads import presigned_redirect
 from app.storage import BlobNotFound, FilesystemBlobStore, blob_key
-from formats.errors import InvalidFilename
+from formats.errors import FormatError
 from formats.npm.names import version_of_tarball
 
 log = logging.getLogger("vouch.downloads")
@@ -504,7 +504,7 @@ def _npm_target(rest: str) -> Key | None:
         return None
     try:
         version = version_of_tarball(name, filename)
-    except InvalidFilename:
+    except FormatError:  # not an npm name, or not a tarball of it: the routed path explains
         return None
     return NPM, name, version, ""
 

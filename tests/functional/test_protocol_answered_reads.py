@@ -18,6 +18,7 @@ import copy
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -421,9 +422,15 @@ def test_npm_tarballs_are_answered_looked_up_and_counted(actors: Actors, name: s
     for header in ("etag", "repr-digest", "cache-control", "x-checksum-sha512",
                    "content-disposition", "content-type", "last-modified", "accept-ranges"):
         assert lines[header] == routed.headers[header], header
+    # Not a tarball the answerer knows: an unknown version, a file name that names none, a
+    # packument, another route, a name npm would refuse (the routed path's 4xx, never a 500).
+    hostile = "/npm/@\u00ee(\r/\x04x/-/k\u00a9.tgz"
     for other in (url.replace("1.0.0", "9.0.0"), url.replace("-1.0.0.tgz", "-1.0.tgz"),
-                  f"/npm/{name}", "/npm/-/v1/search"):
+                  f"/npm/{name}", "/npm/-/v1/search", hostile):
         assert _ask(actors, _scope(other)) is None, other
+    refused = anonymous.get(quote(hostile))
+    assert 400 <= refused.status_code < 500, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
     assert_problem(anonymous.get(url.replace("1.0.0", "9.0.0")), 404, "version_not_found")
 
     with actors.server.registry.engine.begin() as conn:
