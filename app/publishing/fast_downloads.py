@@ -47,6 +47,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import partial
@@ -169,6 +170,19 @@ class ArtifactLookup:
         """PostgreSQL only: ``find`` as a future, for callers that are callbacks."""
         return self._batches.submit(key)
 
+    def answer_with(self, key: Key, then: Callable[[Servable | None], Answer | None]
+                    ) -> Answer | Pending | None:
+        """For the protocol's answerers: ``then`` of what ``find`` returns, now on SQLite,
+        once the shared query returns on PostgreSQL. ``None`` (the application looks it up
+        again, and logs and maps the error) when the query fails."""
+        if not self.sqlite:
+            return Pending(self.submit(key), partial(_then, then))
+        try:
+            found = self.find_now(key)
+        except Exception:
+            return None
+        return then(found)
+
     def find_now(self, key: Key) -> Servable | None:
         """SQLite only: the answer, on the calling thread."""
         with self._lock:
@@ -221,6 +235,13 @@ class ArtifactLookup:
                 conn.close()
             except Exception:  # already broken: nothing to release
                 log.debug("closing the download lookup connection failed", exc_info=True)
+
+
+def _then(then: Callable[[Servable | None], Answer | None],
+          future: asyncio.Future[Servable | None]) -> Answer | None:
+    if future.cancelled() or future.exception() is not None:
+        return None
+    return then(future.result())
 
 
 def _text(value: bytes | None) -> str:
@@ -323,42 +344,31 @@ class FastDownloads:
                 or self.redirect is not None or time.monotonic() < self._off_until
                 or not plain_anonymous(scope)):
             return None
-        if not self.lookup.sqlite:
-            return Pending(self.lookup.submit(target), partial(self._settled, scope))
-        try:
-            found = self.lookup.find_now(target)
-        except Exception:  # the application looks it up again, logs and falls back
-            return None
-        return self._answer_now(scope, found)
+        return self.lookup.answer_with(target, partial(self._counted, scope))
 
-    def _settled(self, scope: Scope, future: asyncio.Future[Servable | None]) -> Answer | None:
-        if future.cancelled() or future.exception() is not None:
-            return None
-        return self._answer_now(scope, future.result())
-
-    def _answer_now(self, scope: Scope, found: Servable | None) -> Answer | None:
+    def _counted(self, scope: Scope, found: Servable | None) -> Answer | None:
+        """``_answer_now``'s answer, a GET's 200 counted as a download."""
         if found is None:
             return None
+        answer = self._answer_now(scope, found)
+        if answer is not None and answer.status == 200 and scope["method"] == "GET":
+            self.registry.downloads.hit(found.version_id, found.package)
+        return answer
+
+    def _answer_now(self, scope: Scope, found: Servable) -> Answer | None:
         headers = _identity(found)
         if request_header(scope, b"if-none-match") == headers[0][1]:
             return Answer(304, header_lines(headers), b"")
         if self.accel is not None:
             handed = self._handed_to_proxy(found)
-            if handed is None:
-                return None
-            if scope["method"] == "GET":
-                self.registry.downloads.hit(found.version_id, found.package)
-            return Answer(200, header_lines(headers + handed), b"")
+            return None if handed is None else Answer(200, header_lines(headers + handed), b"")
         if found.size > SMALL_BODY:
             return self._file_answer(scope, found, headers)
         cached = self.bodies.get(found.sha256)
         if cached is None:
             return None  # the application reads the bytes (in a thread) and keeps them
-        headers += _local(*cached)
-        if scope["method"] != "GET":
-            return Answer(200, header_lines(headers), b"")
-        self.registry.downloads.hit(found.version_id, found.package)
-        return Answer(200, header_lines(headers), cached[0])
+        return Answer(200, header_lines(headers + _local(*cached)),
+                      cached[0] if scope["method"] == "GET" else b"")
 
     def _file_answer(self, scope: Scope, found: Servable,
                      headers: list[tuple[bytes, bytes]]) -> Answer | None:
@@ -383,7 +393,6 @@ class FastDownloads:
         if scope["method"] != "GET":
             os.close(fd)
             return Answer(200, head, b"")
-        self.registry.downloads.hit(found.version_id, found.package)
         return Answer(200, head, b"", file=FileBody(fd, found.size))
 
     async def _answer(self, found: Servable, method: str, if_none_match: bytes | None

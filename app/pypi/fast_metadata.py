@@ -25,7 +25,6 @@ import hmac
 import logging
 import time
 from functools import partial
-from typing import Any
 
 import anyio.to_thread
 from sqlalchemy import text
@@ -69,19 +68,8 @@ class CoreMetadataReads:
         if wanted is None or time.monotonic() < self._off_until or not plain_anonymous(scope):
             return None
         key, filename = wanted
-        if not self.lookup.sqlite:
-            return Pending(self.lookup.submit(key),
-                           partial(self._settled, scope["method"], filename))
-        try:
-            found = self.lookup.find_now(key)
-        except Exception:  # the application looks it up again, logs and falls back
-            return None
-        return self._kept_answer(scope["method"], filename, found)
-
-    def _settled(self, method: str, filename: str, future: Any) -> Answer | None:
-        if future.cancelled() or future.exception() is not None:
-            return None
-        return self._kept_answer(method, filename, future.result())
+        return self.lookup.answer_with(key, partial(self._kept_answer, scope["method"],
+                                                    filename))
 
     def _kept_answer(self, method: str, filename: str, found: Servable | None) -> Answer | None:
         if found is None or found.metadata_sha256 is None:
