@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -26,19 +27,12 @@ AT_ONCE = 16
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        made = make_engine(f"sqlite:///{tmp_path / 'pool.db'}")
-        try:
-            yield made
-        finally:
-            made.dispose()
-        return
-    with empty_postgres_database("vouch_pool") as url:
+    with ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path / 'pool.db'}" if request.param == "sqlite" else
+               stack.enter_context(empty_postgres_database("vouch_pool")))
         made = make_engine(url)
-        try:
-            yield made
-        finally:
-            made.dispose()
+        stack.callback(made.dispose)
+        yield made
 
 
 def _wave(engine: Engine) -> None:
